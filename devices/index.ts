@@ -1,0 +1,1 @@
+export { parseDeviceTopic, readingValue, TOPICS, type DeviceTopic, type TopicKind } from './topics.js';

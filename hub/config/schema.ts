@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { isDuration } from '../../kernel/index.js';
+
+/** A duration string such as `30s`, `5m`, `1h30m`, `30d`. */
+export const durationSchema = z
+  .string()
+  .refine(isDuration, { message: 'not a duration; write it like 500ms, 10s, 5m, 2h, 1d or 1h30m' });
+
+const port = z.number().int().min(0).max(65535);
+
+const deviceSchema = z
+  .object({
+    id: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9_.-]+$/,
+        'device ids use letters, digits, _ . and - only (they are MQTT topic levels)',
+      ),
+    name: z.string().optional(),
+    adapter: z.enum(['mqtt']).default('mqtt'),
+    /** No reading for this long marks the device stale. */
+    stale_after: durationSchema.optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    hub: z
+      .object({
+        name: z.string().default('edgehub'),
+        data_dir: z.string().default('./data'),
+        /** Rule files; when unset, the hub runs without rules (the demo brings its own). */
+        rules_dir: z.string().optional(),
+        log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+        log_json: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    mqtt: z
+      .object({
+        /** Listeners bind to loopback unless told otherwise. */
+        host: z.string().default('127.0.0.1'),
+        port: port.default(1883),
+        /** MQTT over WebSocket; 0 picks a free port, null turns it off. */
+        ws_port: port.nullable().default(9001),
+        /** Bytes; larger publishes are refused, logged and counted. */
+        max_payload_bytes: z.number().int().positive().default(1_048_576),
+      })
+      .strict()
+      .prefault({}),
+    store: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Buffered events are written at least this often. */
+        flush_interval: durationSchema.default('100ms'),
+        /** A batch is written as soon as it holds this many events. */
+        batch_size: z.number().int().positive().default(2000),
+        retention: z
+          .object({
+            max_age: durationSchema.default('30d'),
+            /** MiB of events; the oldest are deleted first. */
+            max_size_mb: z.number().positive().default(1024),
+            check_every: durationSchema.default('10m'),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    devices: z.array(deviceSchema).default([]),
+    /** Start the simulated fleet and example rules. */
+    demo: z.boolean().default(false),
+  })
+  .strict();
+
+export type HubConfig = z.output<typeof configSchema>;
+export type DeviceConfig = z.output<typeof deviceSchema>;

@@ -1,0 +1,65 @@
+/**
+ * Stable error codes. Tests and callers match on `code`, never on the wording of `message`.
+ */
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'CONFIG_NOT_FOUND'
+  | 'RULE_INVALID'
+  | 'RULE_DUPLICATE_ID'
+  | 'RULE_EXPRESSION_INVALID'
+  | 'RULE_TEMPLATE_INVALID'
+  | 'RULES_DIR_NOT_FOUND'
+  | 'LISTEN_FAILED'
+  | 'DATA_DIR_UNWRITABLE'
+  | 'STORE_WRITE_FAILED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'DEVICE_PORT_OPEN_FAILED'
+  | 'DEVICE_UNKNOWN'
+  | 'DURATION_INVALID'
+  | 'USAGE';
+
+/** Where in a file a problem is: 1-based line and column, plus the key path inside the document. */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  col: number;
+  path: string;
+}
+
+export function formatLocation(loc: SourceLocation): string {
+  return `${loc.file}:${loc.line}:${loc.col}${loc.path ? ` (${loc.path})` : ''}`;
+}
+
+/** The one error base class of edgehub. */
+export class EdgehubError extends Error {
+  readonly code: ErrorCode;
+  readonly location: SourceLocation | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { location?: SourceLocation; cause?: unknown } = {},
+  ) {
+    super(options.location ? `${formatLocation(options.location)}: ${message}` : message, {
+      cause: options.cause,
+    });
+    this.name = 'EdgehubError';
+    this.code = code;
+    this.location = options.location;
+  }
+}
+
+/** Several problems found at once, e.g. every error in a rules directory. */
+export class EdgehubErrors extends EdgehubError {
+  readonly errors: readonly EdgehubError[];
+
+  constructor(code: ErrorCode, errors: readonly EdgehubError[]) {
+    super(code, errors.map((e) => e.message).join('\n'));
+    this.name = 'EdgehubErrors';
+    this.errors = errors;
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,22 @@
+export { TypedBus } from './bus.js';
+export { SystemClock, VirtualClock, type Clock, type TimerHandle } from './clock.js';
+export { formatDuration, isDuration, parseDuration } from './duration.js';
+export {
+  EdgehubError,
+  EdgehubErrors,
+  errorMessage,
+  formatLocation,
+  type ErrorCode,
+  type SourceLocation,
+} from './errors.js';
+export { ConsoleLogger, MemoryLogger, type LogFields, type LogLevel, type Logger } from './logger.js';
+export { formatPath, YamlSource } from './yaml-source.js';
+export {
+  decodePayload,
+  utf8,
+  type MessageSource,
+  type MqttMessage,
+  type OutgoingMessage,
+  type Publisher,
+  type QoS,
+} from './messages.js';

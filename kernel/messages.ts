@@ -1,0 +1,73 @@
+/** QoS levels of MQTT. */
+export type QoS = 0 | 1 | 2;
+
+/** One message published through the embedded broker, as every consumer sees it. */
+export interface MqttMessage {
+  topic: string;
+  payload: Buffer;
+  qos: QoS;
+  retain: boolean;
+  /** The publishing MQTT client, or null when the hub itself published (a rule, a bridge). */
+  clientId: string | null;
+  /** Epoch ms on the hub clock when the broker accepted the message. */
+  receivedAt: number;
+}
+
+/** A message a consumer asks the broker to publish. */
+export interface OutgoingMessage {
+  topic: string;
+  payload: Buffer | string;
+  qos?: QoS;
+  retain?: boolean;
+}
+
+/** Where consumers get messages from; listeners are owned and removed with their owner. */
+export interface MessageSource {
+  onMessage(owner: object, fn: (message: MqttMessage) => void): void;
+  offOwner(owner: object): void;
+}
+
+/** Publishes through the embedded broker. */
+export interface Publisher {
+  publish(message: OutgoingMessage): Promise<void>;
+}
+
+/**
+ * Decodes a payload for rules and displays: JSON when it parses, else the UTF-8 text, else null
+ * (binary that is not valid UTF-8).
+ */
+export function decodePayload(payload: Buffer): unknown {
+  if (payload.length === 0) return '';
+  const text = utf8(payload);
+  if (text === null) return null;
+  const first = text.charCodeAt(0);
+  // Only try JSON where it can start, so plain text like "online" stays text cheaply.
+  if (
+    first === 0x7b ||
+    first === 0x5b ||
+    first === 0x22 ||
+    first === 0x2d ||
+    (first >= 0x30 && first <= 0x39) ||
+    text === 'true' ||
+    text === 'false' ||
+    text === 'null'
+  ) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The payload as text, or null when it is not valid UTF-8. */
+export function utf8(payload: Buffer): string | null {
+  try {
+    return decoder.decode(payload);
+  } catch {
+    return null;
+  }
+}

@@ -43,8 +43,11 @@ export const configSchema = z
         port: port.default(1883),
         /** MQTT over WebSocket; 0 picks a free port, null turns it off. */
         ws_port: port.nullable().default(9001),
-        /** Bytes; larger publishes are refused, logged and counted. */
-        max_payload_bytes: z.number().int().positive().default(1_048_576),
+        /**
+         * Bytes on the wire; a larger packet is refused before it is buffered (MQTT 5 clients get
+         * DISCONNECT 0x95 Packet too large, older clients are disconnected), logged and counted.
+         */
+        max_packet_bytes: z.number().int().positive().default(1_048_576),
       })
       .strict()
       .prefault({}),

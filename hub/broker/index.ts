@@ -1,0 +1,7 @@
+export {
+  Broker,
+  type BrokerDeps,
+  type BrokerOptions,
+  type BrokerStats,
+  type ListenAddress,
+} from './broker.js';

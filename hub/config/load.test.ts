@@ -1,0 +1,73 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EdgehubErrors } from '../../kernel/index.js';
+import { loadConfig } from './load.js';
+
+function file(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'edgehub-config-')), 'edgehub.yaml');
+  writeFileSync(path, text);
+  return path;
+}
+
+function errorsOf(fn: () => unknown): EdgehubErrors {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof EdgehubErrors) return err;
+    throw err;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('loadConfig', () => {
+  it('starts from defaults without a file: loopback listeners, store on, no demo', () => {
+    const config = loadConfig(undefined);
+    expect(config.mqtt).toMatchObject({ host: '127.0.0.1', port: 1883, ws_port: 9001 });
+    expect(config.store.enabled).toBe(true);
+    expect(config.demo).toBe(false);
+    expect(Object.isFrozen(config.mqtt)).toBe(true);
+  });
+
+  it('reads a file and lets flags override it', () => {
+    const path = file(
+      'mqtt:\n  port: 1884\nhub:\n  data_dir: /tmp/x\ndevices:\n  - id: gh-1\n    stale_after: 5m\n',
+    );
+    const config = loadConfig(path, { mqttPort: 0, demo: true });
+    expect(config.mqtt.port).toBe(0);
+    expect(config.hub.data_dir).toBe('/tmp/x');
+    expect(config.devices[0]).toMatchObject({ id: 'gh-1', stale_after: '5m', adapter: 'mqtt' });
+    expect(config.demo).toBe(true);
+  });
+
+  it('names file, line, column and key path of a wrong type', () => {
+    const path = file('hub:\n  name: greenhouse\nmqtt:\n  port: "eighteen"\n');
+    const err = errorsOf(() => loadConfig(path));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.errors[0]?.location).toMatchObject({ file: path, line: 4, col: 9, path: 'mqtt.port' });
+  });
+
+  it('refuses an unknown key at its own line', () => {
+    const path = file('mqtt:\n  port: 1883\n  prot: 1884\n');
+    const err = errorsOf(() => loadConfig(path));
+    expect(err.errors[0]?.location).toMatchObject({ line: 3, path: 'mqtt.prot' });
+    expect(err.errors[0]?.message).toMatch(/prot/);
+  });
+
+  it('reports every problem, including a bad duration inside a list', () => {
+    const path = file('devices:\n  - id: ok\n  - id: bad one\n    stale_after: soon\n');
+    const err = errorsOf(() => loadConfig(path));
+    const paths = err.errors.map((e) => e.location?.path);
+    expect(paths).toEqual(expect.arrayContaining(['devices[1].id', 'devices[1].stale_after']));
+  });
+
+  it('gives the YAML syntax error its position', () => {
+    const path = file('mqtt:\n  port: [1883\n');
+    expect(() => loadConfig(path)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error);
+  });
+
+  it('says which file it could not read', () => {
+    expect(() => loadConfig('/nonexistent/edgehub.yaml')).toThrow(/\/nonexistent\/edgehub.yaml/);
+  });
+});

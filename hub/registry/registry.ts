@@ -1,0 +1,172 @@
+import { parseDeviceTopic, readingValue } from '../../devices/index.js';
+import {
+  decodePayload,
+  parseDuration,
+  type Clock,
+  type Logger,
+  type MessageSource,
+  type MqttMessage,
+  type TimerHandle,
+} from '../../kernel/index.js';
+import type { DeviceConfig } from '../config/schema.js';
+import type { HubBus } from '../events.js';
+
+export type DeviceStatus = 'unknown' | 'online' | 'offline' | 'stale';
+
+export interface DeviceRecord {
+  id: string;
+  name: string | undefined;
+  /** Declared in the config, rather than only seen on a topic. */
+  declared: boolean;
+  status: DeviceStatus;
+  /** Epoch ms of the last message from the device, null before the first. */
+  lastSeen: number | null;
+  /** Latest value of each metric and actuator state, by name. */
+  state: Record<string, unknown>;
+  /** Epoch ms at which each metric last changed value or was last reported, by name. */
+  updatedAt: Record<string, number>;
+  staleAfterMs: number | undefined;
+}
+
+export interface DeviceStatusChange {
+  deviceId: string;
+  status: DeviceStatus;
+  previous: DeviceStatus;
+  at: number;
+}
+
+export interface DeviceReading {
+  deviceId: string;
+  metric: string;
+  value: unknown;
+  previous: unknown;
+  at: number;
+}
+
+export interface DeviceRegistryDeps {
+  clock: Clock;
+  logger: Logger;
+  bus: HubBus;
+  source: MessageSource;
+  devices: readonly DeviceConfig[];
+}
+
+/**
+ * Devices declared in the config and devices seen on topics: availability from retained
+ * availability messages (set by last wills) and from each device's `stale_after`, and the latest
+ * value of every metric.
+ */
+export class DeviceRegistry {
+  private readonly devices = new Map<string, DeviceRecord>();
+  private readonly staleTimers = new Map<string, TimerHandle>();
+  private started = false;
+
+  constructor(private readonly deps: DeviceRegistryDeps) {}
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const d of this.deps.devices) {
+      this.devices.set(d.id, {
+        ...emptyRecord(d.id),
+        name: d.name,
+        declared: true,
+        staleAfterMs: d.stale_after === undefined ? undefined : parseDuration(d.stale_after),
+      });
+    }
+    this.deps.source.onMessage(this, (m) => this.handle(m));
+  }
+
+  stop(): void {
+    if (!this.started) return;
+    this.started = false;
+    this.deps.source.offOwner(this);
+    for (const t of this.staleTimers.values()) this.deps.clock.clearTimer(t);
+    this.staleTimers.clear();
+  }
+
+  get(id: string): Readonly<DeviceRecord> | undefined {
+    return this.devices.get(id);
+  }
+
+  list(): Readonly<DeviceRecord>[] {
+    return [...this.devices.values()];
+  }
+
+  handle(message: MqttMessage): void {
+    const parsed = parseDeviceTopic(message.topic);
+    if (!parsed) return;
+    const now = message.receivedAt;
+    const device = this.ensure(parsed.deviceId);
+    if (parsed.kind === 'availability') {
+      const text = message.payload.toString('utf8').trim().toLowerCase();
+      if (text === 'online' || text === 'offline') this.setStatus(device, text, now);
+      else
+        this.deps.logger.warn('availability payload is neither online nor offline', { topic: message.topic });
+      return;
+    }
+    if (parsed.kind === 'command') return;
+    device.lastSeen = now;
+    this.armStaleTimer(device);
+    if (device.status !== 'online') this.setStatus(device, 'online', now);
+    const name = parsed.name ?? 'value';
+    const value = readingValue(decodePayload(message.payload));
+    if (value === undefined) return;
+    const previous = device.state[name];
+    device.state[name] = value;
+    device.updatedAt[name] = now;
+    this.deps.bus.emit('device.reading', { deviceId: device.id, metric: name, value, previous, at: now });
+  }
+
+  private ensure(id: string): DeviceRecord {
+    let device = this.devices.get(id);
+    if (!device) {
+      device = emptyRecord(id);
+      this.devices.set(id, device);
+      this.deps.logger.info('new device seen', { device: id });
+    }
+    return device;
+  }
+
+  private setStatus(device: DeviceRecord, status: DeviceStatus, at: number): void {
+    const previous = device.status;
+    if (previous === status) return;
+    device.status = status;
+    this.deps.logger.info(`device ${device.id} is ${status}`, { was: previous });
+    this.deps.bus.emit('device.status', { deviceId: device.id, status, previous, at });
+  }
+
+  /**
+   * One timer per device, due `stale_after` after the last message. It is not re-armed on every
+   * reading (the hot path): when it fires early because newer readings came, it re-arms itself.
+   */
+  private armStaleTimer(device: DeviceRecord): void {
+    const staleAfter = device.staleAfterMs;
+    if (staleAfter === undefined || this.staleTimers.has(device.id)) return;
+    const check = (): void => {
+      this.staleTimers.delete(device.id);
+      if (device.lastSeen === null) return;
+      const due = device.lastSeen + staleAfter;
+      const now = this.deps.clock.now();
+      if (now < due) {
+        this.staleTimers.set(device.id, this.deps.clock.setTimer(`stale:${device.id}`, due - now, check));
+        return;
+      }
+      if (device.status === 'online' || device.status === 'unknown') this.setStatus(device, 'stale', now);
+    };
+    this.staleTimers.set(device.id, this.deps.clock.setTimer(`stale:${device.id}`, staleAfter, check));
+  }
+}
+
+function emptyRecord(id: string): DeviceRecord {
+  return {
+    id,
+    name: undefined,
+    declared: false,
+    status: 'unknown',
+    lastSeen: null,
+    state: {},
+    updatedAt: {},
+    staleAfterMs: undefined,
+  };
+}

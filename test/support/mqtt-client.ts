@@ -1,0 +1,43 @@
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+
+/** Real mqtt.js clients for tests; `closeAll()` ends every client this pool made. */
+export class ClientPool {
+  private readonly clients: MqttClient[] = [];
+
+  async connect(url: string, opts: IClientOptions = {}): Promise<MqttClient> {
+    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+    this.clients.push(client);
+    return client;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.clients.splice(0).map((c) => c.endAsync(true)));
+  }
+}
+
+export interface Received {
+  topic: string;
+  payload: Buffer;
+  packet: IPublishPacket;
+}
+
+/** Resolves with the next message on a topic matching `match` (an exact topic or a predicate). */
+export function nextMessage(
+  client: MqttClient,
+  match: string | ((topic: string) => boolean),
+): Promise<Received> {
+  const accepts = typeof match === 'string' ? (t: string) => t === match : match;
+  return new Promise((resolve) => {
+    const onMessage = (topic: string, payload: Buffer, packet: IPublishPacket): void => {
+      if (!accepts(topic)) return;
+      client.removeListener('message', onMessage);
+      resolve({ topic, payload, packet });
+    };
+    client.on('message', onMessage);
+  });
+}
+
+/** Resolves when the client's connection closes. */
+export function closed(client: MqttClient): Promise<void> {
+  return new Promise((resolve) => client.once('close', () => resolve()));
+}

@@ -1,0 +1,181 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { QoS } from '../../kernel/index.js';
+import { EdgehubError } from '../../kernel/index.js';
+import { decodeStored } from './payload.js';
+import { assertTopicFilter } from './topic-filter.js';
+
+/** One stored MQTT message. */
+export interface StoredEvent {
+  id: number;
+  /** Epoch ms on the hub clock when the broker accepted the message. */
+  time: number;
+  /** Null when the hub itself published (a rule, a bridge). */
+  clientId: string | null;
+  topic: string;
+  /** From edgehub's topic convention (`sensors/<device>/<metric>` …); null for other topics. */
+  deviceId: string | null;
+  metric: string | null;
+  /** Parsed JSON, the text when it is not JSON, or a Buffer when it is not UTF-8. */
+  payload: unknown;
+  qos: QoS;
+  retain: boolean;
+}
+
+export interface EventQuery {
+  device?: string;
+  metric?: string;
+  /** An MQTT topic filter, `+` and `#` included. */
+  topicFilter?: string;
+  /** Epoch ms, inclusive. */
+  since?: number;
+  /** Epoch ms, inclusive. */
+  until?: number;
+  /** Most events returned; all when unset. */
+  limit?: number;
+  /** `desc` (newest first) by default. */
+  order?: 'asc' | 'desc';
+}
+
+/** The last value a device reported for one metric (a sensor reading or an actuator's state). */
+export interface LatestValue {
+  deviceId: string;
+  metric: string;
+  /** `{"value": 21.5}` → 21.5; the whole payload when it carries no `value` / `on`. */
+  value: unknown;
+  /** Epoch ms. */
+  time: number;
+  eventId: number;
+}
+
+/** Reading stored events: what a rules engine, an API or the CLI asks for. */
+export interface EventHistory {
+  query(query?: EventQuery): StoredEvent[];
+  /** A device's events in [since, until] (epoch ms), oldest first. */
+  history(device: string, since: number, until: number): StoredEvent[];
+  history(device: string, metric: string | undefined, since: number, until: number): StoredEvent[];
+  /** The last value per (device, metric), ordered by device then metric. */
+  latest(device?: string): LatestValue[];
+}
+
+interface EventRow {
+  id: number;
+  time: number;
+  client_id: string | null;
+  topic: string;
+  device_id: string | null;
+  metric: string | null;
+  payload: unknown;
+  qos: number;
+  retain: number;
+}
+
+interface LatestRow {
+  device_id: string;
+  metric: string;
+  value: unknown;
+  time: number;
+  event_id: number;
+}
+
+const COLUMNS = 'id, time, client_id, topic, device_id, metric, payload, qos, retain';
+
+/** The SQL behind {@link EventHistory}, shared by the writing store and read-only readers. */
+export class EventQueries implements EventHistory {
+  /** Prepared statements by SQL text; a query shape is prepared once per connection. */
+  private readonly statements = new Map<string, Statement>();
+
+  constructor(private readonly db: Database) {}
+
+  query(query: EventQuery = {}): StoredEvent[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.device !== undefined) {
+      where.push('device_id = ?');
+      params.push(query.device);
+    }
+    if (query.metric !== undefined) {
+      where.push('metric = ?');
+      params.push(query.metric);
+    }
+    if (query.since !== undefined) {
+      where.push('time >= ?');
+      params.push(query.since);
+    }
+    if (query.until !== undefined) {
+      where.push('time <= ?');
+      params.push(query.until);
+    }
+    if (query.topicFilter !== undefined) {
+      assertTopicFilter(query.topicFilter);
+      where.push('topic_matches(?, topic)');
+      params.push(query.topicFilter);
+    }
+    const limit = query.limit ?? -1;
+    if (query.limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
+      throw new EdgehubError('USAGE', `limit must be a whole number ≥ 0, got ${query.limit}`);
+    }
+    const dir = (query.order ?? 'desc') === 'asc' ? 'ASC' : 'DESC';
+    const sql =
+      `SELECT ${COLUMNS} FROM events` +
+      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+      ` ORDER BY time ${dir}, id ${dir} LIMIT ?`;
+    params.push(limit);
+    return (this.statement(sql).all(...params) as EventRow[]).map(toEvent);
+  }
+
+  history(device: string, since: number, until: number): StoredEvent[];
+  history(device: string, metric: string | undefined, since: number, until: number): StoredEvent[];
+  history(device: string, a: string | number | undefined, b: number, c?: number): StoredEvent[] {
+    const query: EventQuery = { device, order: 'asc' };
+    if (typeof a === 'number') {
+      query.since = a;
+      query.until = b;
+    } else {
+      if (a !== undefined) query.metric = a;
+      query.since = b;
+      if (c !== undefined) query.until = c;
+    }
+    return this.query(query);
+  }
+
+  latest(device?: string): LatestValue[] {
+    const rows =
+      device === undefined
+        ? (this.statement(
+            'SELECT device_id, metric, value, time, event_id FROM latest ORDER BY device_id, metric',
+          ).all() as LatestRow[])
+        : (this.statement(
+            'SELECT device_id, metric, value, time, event_id FROM latest WHERE device_id = ? ORDER BY metric',
+          ).all(device) as LatestRow[]);
+    return rows.map((r) => ({
+      deviceId: r.device_id,
+      metric: r.metric,
+      value: decodeStored(r.value),
+      time: r.time,
+      eventId: r.event_id,
+    }));
+  }
+
+  private statement(sql: string): Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+}
+
+function toEvent(r: EventRow): StoredEvent {
+  return {
+    id: r.id,
+    time: r.time,
+    clientId: r.client_id,
+    topic: r.topic,
+    deviceId: r.device_id,
+    metric: r.metric,
+    payload: decodeStored(r.payload),
+    qos: (r.qos === 1 || r.qos === 2 ? r.qos : 0) satisfies QoS,
+    retain: r.retain === 1,
+  };
+}

@@ -1,0 +1,133 @@
+import type { z } from 'zod';
+import { EdgehubError, formatPath } from '../kernel/index.js';
+import type { RuleSource } from './rule-source.js';
+import { ruleFileSchema, ruleSchema, type RuleDefinition } from './schema.js';
+
+/**
+ * A rule of a file with its position in the `rules:` list. `complete` rules passed the schema;
+ * the others carry only their keys that are valid on their own, so their expressions, filters
+ * and templates can still be checked and reported in the same pass.
+ */
+export type CheckedRule =
+  | { readonly index: number; readonly complete: true; readonly definition: RuleDefinition }
+  | { readonly index: number; readonly complete: false; readonly definition: Partial<RuleDefinition> };
+
+/**
+ * Checks a rule file against the schema and returns every problem, located at the offending key.
+ * Rules without problems are returned too, so later stages (expressions, duplicate ids) can still
+ * report on them while another rule of the file is broken.
+ */
+export function validateRuleFile(source: RuleSource): { rules: CheckedRule[]; errors: EdgehubError[] } {
+  const data = source.toJS();
+  const result = ruleFileSchema.safeParse(data, { error: messageFor, reportInput: true });
+  if (result.success) {
+    return {
+      rules: result.data.rules.map((definition, index) => ({ index, complete: true, definition })),
+      errors: [],
+    };
+  }
+  const problems = dedupe(flatten(result.error.issues, []));
+  const errors = problems.map(
+    (p) =>
+      new EdgehubError('RULE_INVALID', p.message, {
+        location: p.key !== undefined ? source.atKey(p.path, p.key) : source.at(p.path),
+      }),
+  );
+  const broken = new Set(problems.map((p) => (p.path[0] === 'rules' ? p.path[1] : undefined)));
+  const list = (data as { rules?: unknown } | null)?.rules;
+  // A problem outside any one rule (no `rules:` list at all) leaves nothing to compile.
+  if (broken.has(undefined) || !Array.isArray(list)) return { rules: [], errors };
+  const rules: CheckedRule[] = [];
+  list.forEach((raw: unknown, index) => {
+    if (!broken.has(index)) {
+      const parsed = ruleSchema.safeParse(raw);
+      if (parsed.success) rules.push({ index, complete: true, definition: parsed.data });
+    } else if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+      rules.push({ index, complete: false, definition: validKeys(raw as Record<string, unknown>) });
+    }
+  });
+  return { rules, errors };
+}
+
+/** The keys of a broken rule that pass their own schema. */
+function validKeys(raw: Record<string, unknown>): Partial<RuleDefinition> {
+  const out: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(ruleSchema.shape)) {
+    if (!Object.hasOwn(raw, key)) continue;
+    const parsed = schema.safeParse(raw[key]);
+    if (parsed.success) out[key] = parsed.data;
+  }
+  return out;
+}
+
+interface Problem {
+  readonly path: PropertyKey[];
+  /** Set for an unknown key: the location is the key itself, not its value. */
+  readonly key?: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+function flatten(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[]): Problem[] {
+  const out: Problem[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union') {
+      // Keep the one branch that got past the type check (a map where a map or a list was
+      // allowed); its problems are the useful ones. Otherwise the union's own message.
+      const viable = issue.errors.filter((branch) => !branch.some((i) => i.path.length === 0));
+      const only = viable.length === 1 ? viable[0] : undefined;
+      if (only) out.push(...flatten(only, path));
+      else out.push({ path, code: issue.code, message: issue.message });
+    } else if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        out.push({ path, key, code: issue.code, message: `unknown key "${key}"; ${issue.message}` });
+      }
+    } else if (issue.code === 'invalid_type' && issue.input === undefined && path.length > 0) {
+      out.push({ path, code: issue.code, message: `missing required key "${String(path.at(-1))}"` });
+    } else {
+      out.push({ path, code: issue.code, message: issue.message });
+    }
+  }
+  return out;
+}
+
+/** An unknown key already explains why an action has no known kind; say it once. */
+function dedupe(problems: Problem[]): Problem[] {
+  const unknownAt = new Set(problems.filter((p) => p.key !== undefined).map((p) => formatPath(p.path)));
+  return problems.filter((p) => p.code !== 'custom' || !unknownAt.has(formatPath(p.path)));
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  if (typeof value === 'string') return `text "${value.length > 40 ? value.slice(0, 40) + '…' : value}"`;
+  return `${typeof value} ${JSON.stringify(value) ?? ''}`;
+}
+
+/** Messages in the words of rule files (keys, maps, lists), not of JavaScript types. */
+const messageFor: z.core.$ZodErrorMap = (issue) => {
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return 'missing required value';
+    if (issue.path === undefined && issue.expected === 'object') {
+      return `a rule file is a map with a top-level "rules:" list; got ${describe(issue.input)}`;
+    }
+    const expected =
+      issue.expected === 'object' ? 'a map' : issue.expected === 'array' ? 'a list' : issue.expected;
+    return `expected ${expected}, got ${describe(issue.input)}`;
+  }
+  if (issue.code === 'unrecognized_keys') {
+    const shape = (issue.inst as { _zod?: { def?: { shape?: object } } } | undefined)?._zod?.def?.shape;
+    return shape ? `known keys here: ${Object.keys(shape).join(', ')}` : 'not a known key here';
+  }
+  if (issue.code === 'too_small') {
+    if (issue.origin === 'array')
+      return `needs at least ${String(issue.minimum)} item${issue.minimum === 1 ? '' : 's'}`;
+    if (issue.origin === 'string') return 'may not be empty';
+  }
+  if (issue.code === 'invalid_value') {
+    return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  return undefined;
+};

@@ -19,7 +19,7 @@ export class TypedBus<Events extends object> {
 
   on<K extends keyof Events>(owner: object, name: K, fn: Listener<Events[K]>): void {
     const list = this.listeners.get(name) ?? [];
-    list.push({ owner, name, fn: fn as Listener<never> });
+    list.push({ owner, name, fn: fn });
     this.listeners.set(name, list);
   }
 

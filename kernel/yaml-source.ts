@@ -60,9 +60,9 @@ export class YamlSource {
     if (result.success) return { value: result.data };
     return {
       errors: result.error.issues.map((issue) => {
-        const path = issue.path as PropertyKey[];
+        const path = issue.path;
         const location = this.locate(
-          issue.code === 'unrecognized_keys' ? [...path, ...(issue.keys.slice(0, 1) as string[])] : path,
+          issue.code === 'unrecognized_keys' ? [...path, ...issue.keys.slice(0, 1)] : path,
         );
         return new EdgehubError(code, issue.message, { location });
       }),
@@ -75,7 +75,7 @@ function isNode(value: unknown): value is Node {
 }
 
 function keyOf(key: unknown): string {
-  if (key && typeof key === 'object' && 'value' in key) return String((key as { value: unknown }).value);
+  if (key && typeof key === 'object' && 'value' in key) return String(key.value);
   return String(key);
 }
 

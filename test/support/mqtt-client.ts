@@ -21,15 +21,19 @@ export interface Received {
   packet: IPublishPacket;
 }
 
-/** Resolves with the next message on a topic matching `match` (an exact topic or a predicate). */
+/**
+ * Resolves with the next message on a topic matching `match` (an exact topic or a predicate) whose
+ * payload passes `accept`.
+ */
 export function nextMessage(
   client: MqttClient,
   match: string | ((topic: string) => boolean),
+  accept: (payload: Buffer) => boolean = () => true,
 ): Promise<Received> {
   const accepts = typeof match === 'string' ? (t: string) => t === match : match;
   return new Promise((resolve) => {
     const onMessage = (topic: string, payload: Buffer, packet: IPublishPacket): void => {
-      if (!accepts(topic)) return;
+      if (!accepts(topic) || !accept(payload)) return;
       client.removeListener('message', onMessage);
       resolve({ topic, payload, packet });
     };

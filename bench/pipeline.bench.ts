@@ -1,0 +1,232 @@
+/**
+ * End to end: N simulated sensors publish `{"value": V, "seq": S}` to `sensors/<id>/temperature`;
+ * a rule publishes `actuators/<id>/fan` with the same seq when V > 30. Measured against edgehub
+ * (store on) and, in the same run, bare aedes with the rule hand-written in its publish hook.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import mqtt, { type MqttClient } from 'mqtt';
+import { BrokerProcess } from './broker-process.js';
+import type { BenchResult } from './result.js';
+import { MiB, percentile, round } from './stats.js';
+
+const SENSORS = 50;
+/** Messages in flight per sensor in the closed loop. */
+const WINDOW = 8;
+const WARMUP_MS = 2000;
+const CLOSED_LOOP_MS = 10_000;
+const PACED_RATE = 2000;
+const PACED_MS = 10_000;
+
+interface LoadFigures {
+  eventsPerSec: number;
+  closedP50Ms: number;
+  closedP99Ms: number;
+  pacedP50Ms: number;
+  pacedP99Ms: number;
+  pacedRate: number;
+  rssMiB: number;
+  cpuPercent: number;
+}
+
+class Load {
+  private seq = 0;
+  private readonly sentAt = new Map<number, number>();
+  latencies: number[] = [];
+  completed = 0;
+  private onDone: ((device: number) => void) | undefined;
+
+  private constructor(
+    private readonly sensors: MqttClient[],
+    private readonly listener: MqttClient,
+  ) {
+    listener.on('message', (_topic, payload) => {
+      const { seq } = JSON.parse(payload.toString()) as { seq: number };
+      const t0 = this.sentAt.get(seq);
+      if (t0 === undefined) return;
+      this.sentAt.delete(seq);
+      this.latencies.push(performance.now() - t0);
+      this.completed++;
+      this.onDone?.(seq % SENSORS);
+    });
+  }
+
+  static async connect(port: number): Promise<Load> {
+    const url = `mqtt://127.0.0.1:${port}`;
+    const listener = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+    await listener.subscribeAsync('actuators/+/fan');
+    const sensors = await Promise.all(
+      Array.from({ length: SENSORS }, (_, i) =>
+        mqtt.connectAsync(url, { clientId: `bench-s${i}`, reconnectPeriod: 0 }),
+      ),
+    );
+    return new Load(sensors, listener);
+  }
+
+  private send(device: number): void {
+    // seq % SENSORS names the sensor, so a reply tells which sensor may send again.
+    const seq = this.seq * SENSORS + device;
+    this.seq++;
+    this.sentAt.set(seq, performance.now());
+    this.sensors[device]?.publish(`sensors/s${device}/temperature`, `{"value":31.5,"seq":${seq}}`);
+  }
+
+  /** Each sensor keeps WINDOW readings in flight; a reply lets it send the next. */
+  async closedLoop(ms: number): Promise<void> {
+    this.reset();
+    let running = true;
+    this.onDone = (device) => {
+      if (running) this.send(device);
+    };
+    for (let d = 0; d < SENSORS; d++) for (let w = 0; w < WINDOW; w++) this.send(d);
+    await sleep(ms);
+    running = false;
+    this.onDone = undefined;
+    await sleep(200);
+  }
+
+  /** Sends at a fixed rate regardless of replies, in 10 ms ticks. */
+  async paced(rate: number, ms: number): Promise<void> {
+    this.reset();
+    const perTick = rate / 100;
+    let owed = 0;
+    let device = 0;
+    const timer = setInterval(() => {
+      owed += perTick;
+      for (; owed >= 1; owed--) {
+        this.send(device);
+        device = (device + 1) % SENSORS;
+      }
+    }, 10);
+    await sleep(ms);
+    clearInterval(timer);
+    await sleep(300);
+  }
+
+  private reset(): void {
+    this.latencies = [];
+    this.completed = 0;
+    this.sentAt.clear();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.sensors, this.listener].map((c) => c.endAsync(true)));
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function measure(script: URL): Promise<LoadFigures> {
+  const broker = await BrokerProcess.start(script);
+  const load = await Load.connect(broker.port);
+  await load.closedLoop(WARMUP_MS);
+  const cpu0 = (await broker.usage()).cpuUs;
+  const t0 = performance.now();
+  await load.closedLoop(CLOSED_LOOP_MS);
+  const elapsed = performance.now() - t0 - 200;
+  const cpu1 = (await broker.usage()).cpuUs;
+  const eventsPerSec = load.completed / (CLOSED_LOOP_MS / 1000);
+  const closed = [...load.latencies];
+  await load.paced(PACED_RATE, PACED_MS);
+  const paced = load.latencies;
+  const usage = await broker.usage();
+  await load.close();
+  await broker.stop();
+  return {
+    eventsPerSec: Math.round(eventsPerSec),
+    closedP50Ms: round(percentile(closed, 50)),
+    closedP99Ms: round(percentile(closed, 99)),
+    pacedP50Ms: round(percentile(paced, 50)),
+    pacedP99Ms: round(percentile(paced, 99)),
+    pacedRate: Math.round(load.completed / (PACED_MS / 1000)),
+    rssMiB: round(usage.rss / MiB, 1),
+    cpuPercent: round(((cpu1 - cpu0) / 1000 / elapsed) * 100, 0),
+  };
+}
+
+/** Milliseconds from `edgehub start` to the MQTT listener being up, median of runs. */
+async function startToListening(runs = 5): Promise<number> {
+  const bin = fileURLToPath(new URL('../bin/edgehub.js', import.meta.url));
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const data = mkdtempSync(join(tmpdir(), 'edgehub-start-'));
+    const t0 = performance.now();
+    const child = spawn(
+      process.execPath,
+      [bin, 'start', '--no-demo', '--mqtt-port', '0', '--ws-port', '0', '--data', data],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        err += chunk.toString();
+        if (err.includes('MQTT broker listening')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`edgehub exited with ${code}: ${err}`)));
+    });
+    times.push(performance.now() - t0);
+    child.removeAllListeners('exit');
+    await new Promise((resolve) => {
+      child.once('exit', resolve);
+      child.kill('SIGTERM');
+    });
+    rmSync(data, { recursive: true, force: true });
+  }
+  return round(percentile(times, 50), 0);
+}
+
+export async function pipelineBench(): Promise<BenchResult[]> {
+  const baseline = await measure(new URL('./servers/aedes-baseline.ts', import.meta.url));
+  const edgehub = await measure(new URL('./servers/edgehub-server.ts', import.meta.url));
+  const ratio = round(edgehub.eventsPerSec / baseline.eventsPerSec);
+  const startMs = await startToListening();
+  return [
+    {
+      name: `pipeline: ${SENSORS} sensors, rule V > 30 → fan (closed loop, ${WINDOW} in flight each)`,
+      figures: {
+        'edgehub events/s': edgehub.eventsPerSec,
+        'baseline events/s': baseline.eventsPerSec,
+        ratio,
+        'edgehub p50/p99 ms': `${edgehub.closedP50Ms} / ${edgehub.closedP99Ms}`,
+        'baseline p50/p99 ms': `${baseline.closedP50Ms} / ${baseline.closedP99Ms}`,
+        'edgehub CPU %': edgehub.cpuPercent,
+        'baseline CPU %': baseline.cpuPercent,
+      },
+      target: 'throughput ≥ 0.8× baseline, every event stored',
+      pass: ratio >= 0.8,
+    },
+    {
+      name: `pipeline: paced at ${PACED_RATE} events/s`,
+      figures: {
+        'edgehub p50/p99 ms': `${edgehub.pacedP50Ms} / ${edgehub.pacedP99Ms}`,
+        'baseline p50/p99 ms': `${baseline.pacedP50Ms} / ${baseline.pacedP99Ms}`,
+        'edgehub events/s': edgehub.pacedRate,
+      },
+      target: 'p99 ≤ 5 ms',
+      pass: edgehub.pacedP99Ms <= 5,
+    },
+    {
+      name: 'pipeline: memory after the run',
+      figures: { 'edgehub RSS MiB': edgehub.rssMiB, 'baseline RSS MiB': baseline.rssMiB },
+      target: 'RSS ≤ 100 MB',
+      pass: edgehub.rssMiB * MiB <= 100e6,
+    },
+    {
+      name: 'start to listening (median of 5, compiled CLI)',
+      figures: { ms: startMs },
+      target: '≤ 1 s',
+      pass: startMs <= 1000,
+    },
+  ];
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  console.table(await pipelineBench());
+}

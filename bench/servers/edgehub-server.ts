@@ -1,0 +1,25 @@
+/** edgehub as the pipeline benchmark runs it: store on, the benchmark's rule, no demo fleet. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Hub, loadConfig } from '../../hub/index.js';
+import { ConsoleLogger } from '../../kernel/index.js';
+import { serveParent } from './server-process.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'edgehub-bench-'));
+const config = loadConfig(undefined, {
+  mqttPort: 0,
+  wsPort: null,
+  dataDir,
+  demo: false,
+  rulesDir: fileURLToPath(new URL('../rules', import.meta.url)),
+});
+const hub = new Hub({ config, logger: new ConsoleLogger({ level: 'warn' }) });
+await hub.start();
+serveParent(hub.broker.mqttAddress?.port ?? 0, async () => {
+  await hub.stop();
+  const stored = hub.store?.stats().stored ?? 0;
+  process.stderr.write(`edgehub stored ${stored} events\n`);
+  rmSync(dataDir, { recursive: true, force: true });
+});

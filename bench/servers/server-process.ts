@@ -1,0 +1,24 @@
+/**
+ * The protocol between a benchmark and the broker process it measures: the child sends
+ * `{ ready: port }` once listening, answers `{ rss }` to 'rss' and exits on 'stop'.
+ */
+export type ParentMessage = 'rss' | 'stop';
+export type ChildMessage = { ready: number } | { rss: number; cpuUs: number } | { stopped: true };
+
+export function serveParent(port: number, stop: () => Promise<void>): void {
+  const send = (m: ChildMessage): void => {
+    process.send?.(m);
+  };
+  process.on('message', (m: ParentMessage) => {
+    if (m === 'rss') {
+      const cpu = process.cpuUsage();
+      send({ rss: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system });
+    } else {
+      void stop().then(() => {
+        send({ stopped: true });
+        process.exit(0);
+      });
+    }
+  });
+  send({ ready: port });
+}

@@ -1,0 +1,183 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { runSimCommand } from '../firmware-sim/index.js';
+import { ConsoleLogger, EdgehubError, EdgehubErrors, type Logger } from '../kernel/index.js';
+import { runCheckCommand } from '../rules/index.js';
+import { loadConfig, type ConfigOverrides } from './config/load.js';
+import { Hub } from './hub.js';
+import { runEventsCommand } from './store/index.js';
+
+interface StartOptions {
+  config?: string;
+  rules?: string;
+  data?: string;
+  mqttPort?: number;
+  wsPort?: number;
+  host?: string;
+  demo?: boolean;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('not a port number (0-65535)');
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('not a positive whole number');
+  return n;
+}
+
+/** Prints an error the way every command does: one line per problem, with its location. */
+function report(err: unknown): void {
+  if (err instanceof EdgehubErrors) {
+    for (const e of err.errors) process.stderr.write(`edgehub: ${e.code}: ${e.message}\n`);
+  } else if (err instanceof EdgehubError) {
+    process.stderr.write(`edgehub: ${err.code}: ${err.message}\n`);
+  } else {
+    process.stderr.write(`edgehub: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+}
+
+async function start(opts: StartOptions): Promise<void> {
+  const overrides: ConfigOverrides = {};
+  if (opts.rules !== undefined) overrides.rulesDir = opts.rules;
+  if (opts.data !== undefined) overrides.dataDir = opts.data;
+  if (opts.mqttPort !== undefined) overrides.mqttPort = opts.mqttPort;
+  if (opts.wsPort !== undefined) overrides.wsPort = opts.wsPort;
+  if (opts.host !== undefined) overrides.host = opts.host;
+  if (opts.demo !== undefined) overrides.demo = opts.demo;
+  const config = loadConfig(opts.config, overrides);
+  const logger = new ConsoleLogger({ level: config.hub.log_level, json: config.hub.log_json });
+  const hub = new Hub({ config, logger });
+  await hub.start();
+  shutdownOn(hub, logger);
+}
+
+function shutdownOn(hub: Hub, logger: Logger): void {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) {
+      logger.warn(`second ${signal}: exiting without waiting`);
+      process.exit(1);
+    }
+    signalled = true;
+    logger.info(`${signal}: stopping, flushing buffered events`);
+    hub.stop().then(
+      () => {
+        const stats = hub.store?.stats();
+        logger.info('stopped', stats ? { stored: stats.stored, dropped: stats.dropped } : {});
+        process.exit(0);
+      },
+      (err: unknown) => {
+        report(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+function program(): Command {
+  const cli = new Command('edgehub')
+    .description('An IoT edge event hub: MQTT broker, event store, rules and simulated devices')
+    .showHelpAfterError();
+
+  cli
+    .command('start')
+    .description('run the hub')
+    .option('--config <file>', 'YAML config file (every setting has a default)')
+    .option('--rules <dir>', 'directory of rule files')
+    .option('--data <dir>', 'data directory (event store)')
+    .option('--mqtt-port <n>', 'MQTT over TCP port', port)
+    .option('--ws-port <n>', 'MQTT over WebSocket port', port)
+    .option('--host <addr>', 'address the listeners bind to')
+    .addOption(new Option('--demo', 'run simulated devices and the example rules'))
+    .addOption(new Option('--no-demo', 'no simulated devices'))
+    .action(start);
+
+  cli
+    .command('events')
+    .description('print stored events, newest first (works while the hub runs)')
+    .option('--data <dir>', 'data directory', './data')
+    .option('--device <id>', 'only this device')
+    .option('--topic <filter>', 'only topics matching this MQTT filter')
+    .option('--since <duration>', 'only events newer than this, e.g. 1h')
+    .option('--limit <n>', 'at most this many events', positiveInt, 100)
+    .option('--json', 'one JSON object per line')
+    .action(
+      (opts: {
+        data: string;
+        device?: string;
+        topic?: string;
+        since?: string;
+        limit: number;
+        json?: boolean;
+      }) => {
+        process.exitCode = runEventsCommand(
+          {
+            dataDir: opts.data,
+            limit: opts.limit,
+            json: opts.json === true,
+            ...(opts.device !== undefined && { device: opts.device }),
+            ...(opts.topic !== undefined && { topic: opts.topic }),
+            ...(opts.since !== undefined && { since: opts.since }),
+          },
+          (line) => process.stdout.write(line + '\n'),
+        );
+      },
+    );
+
+  cli
+    .command('check')
+    .description('validate a rules directory exactly as the hub would load it')
+    .argument('<dir>', 'rules directory')
+    .action((dir: string) => {
+      process.exitCode = runCheckCommand(dir, (line) => process.stdout.write(line + '\n'));
+    });
+
+  cli
+    .command('sim')
+    .description('run simulated devices against an MQTT broker')
+    .option('--url <url>', 'broker URL', 'mqtt://127.0.0.1:1883')
+    .option('--devices <n>', 'number of greenhouse nodes', positiveInt, 2)
+    .option('--interval <ms>', 'reading interval in ms', positiveInt, 2000)
+    .option('--protocol <v>', 'MQTT protocol version: 4 (3.1.1) or 5', (v) => {
+      if (v !== '4' && v !== '5') throw new InvalidArgumentError('4 or 5');
+      return Number(v) as 4 | 5;
+    })
+    .action(async (opts: { url: string; devices: number; interval: number; protocol?: 4 | 5 }) => {
+      const logger = new ConsoleLogger();
+      const fleet = await runSimCommand(
+        {
+          url: opts.url,
+          devices: opts.devices,
+          intervalMs: opts.interval,
+          ...(opts.protocol !== undefined && { protocol: opts.protocol }),
+        },
+        logger,
+      );
+      const stop = (): void => {
+        fleet.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  return cli;
+}
+
+/** The `edgehub` command line; `argv` without the node and script paths. */
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await program().parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    report(err);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,184 @@
+import { resolve } from 'node:path';
+import { runSimCommand } from '../firmware-sim/index.js';
+import { parseDuration, SystemClock, TypedBus, type Clock, type Logger } from '../kernel/index.js';
+import { EXAMPLE_RULES_DIR, RuleDirWatcher, RuleEngine } from '../rules/index.js';
+import { Broker } from './broker/index.js';
+import type { HubConfig } from './config/schema.js';
+import type { HubEvents } from './events.js';
+import { DeviceRegistry } from './registry/index.js';
+import { EventStore, eventsDbPath } from './store/index.js';
+
+export interface HubDeps {
+  config: Readonly<HubConfig>;
+  logger: Logger;
+  clock?: Clock;
+}
+
+interface Stoppable {
+  name: string;
+  stop(): unknown;
+}
+
+/**
+ * One edgehub process: the broker, the event store, the device registry, the rules and (with
+ * `demo`) a simulated fleet. Components start in order and stop in reverse.
+ */
+export class Hub {
+  readonly clock: Clock;
+  readonly bus: TypedBus<HubEvents>;
+  readonly broker: Broker;
+  readonly store: EventStore | undefined;
+  readonly registry: DeviceRegistry;
+  readonly rules: RuleEngine;
+  private watcher: RuleDirWatcher | undefined;
+  private readonly started: Stoppable[] = [];
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly deps: HubDeps) {
+    const { config, logger } = deps;
+    this.clock = deps.clock ?? new SystemClock();
+    this.bus = new TypedBus<HubEvents>(logger.child('bus'));
+    this.broker = new Broker({
+      options: {
+        host: config.mqtt.host,
+        port: config.mqtt.port,
+        wsPort: config.mqtt.ws_port,
+        maxPacketBytes: config.mqtt.max_packet_bytes,
+      },
+      clock: this.clock,
+      logger: logger.child('broker'),
+    });
+    this.store = config.store.enabled
+      ? new EventStore({
+          file: eventsDbPath(resolve(config.hub.data_dir)),
+          clock: this.clock,
+          logger: logger.child('store'),
+          options: {
+            flushIntervalMs: parseDuration(config.store.flush_interval),
+            batchSize: config.store.batch_size,
+            retention: {
+              maxAgeMs: parseDuration(config.store.retention.max_age),
+              maxSizeBytes: config.store.retention.max_size_mb * 1024 * 1024,
+              checkEveryMs: parseDuration(config.store.retention.check_every),
+            },
+          },
+        })
+      : undefined;
+    this.registry = new DeviceRegistry({
+      clock: this.clock,
+      logger: logger.child('devices'),
+      bus: this.bus,
+      source: this.broker,
+      devices: config.devices,
+    });
+    const rulesLogger = logger.child('rules');
+    this.rules = new RuleEngine({
+      clock: this.clock,
+      publisher: this.broker,
+      logger: rulesLogger,
+      onRun: (run) => {
+        if (run.outcome === 'fired') rulesLogger.info(`rule ${run.ruleId} fired`, { key: run.key });
+      },
+    });
+  }
+
+  /** The rules directory in force: the configured one, else the examples with `demo`. */
+  get rulesDir(): string | undefined {
+    const { config } = this.deps;
+    if (config.hub.rules_dir !== undefined) return resolve(config.hub.rules_dir);
+    return config.demo ? EXAMPLE_RULES_DIR : undefined;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this.deps;
+    try {
+      if (this.store) {
+        this.store.start();
+        this.started.push({ name: 'store', stop: () => this.store?.stop() });
+        const store = this.store;
+        this.broker.onMessage(store, (m) => store.append(m));
+      }
+      this.registry.start();
+      this.started.push({ name: 'registry', stop: () => this.registry.stop() });
+      this.broker.onMessage(this.rules, (m) => this.rules.handle(m));
+      const rulesDir = this.rulesDir;
+      if (rulesDir !== undefined) await this.startRules(rulesDir);
+      await this.broker.start();
+      this.started.push({ name: 'broker', stop: () => this.broker.stop() });
+      if (config.demo) {
+        this.reportDemoReadings();
+        const address = this.broker.mqttAddress;
+        const fleet = await runSimCommand(
+          { url: `mqtt://${address?.host ?? '127.0.0.1'}:${address?.port ?? config.mqtt.port}` },
+          logger.child('sim'),
+        );
+        this.started.push({ name: 'demo fleet', stop: () => fleet.stop() });
+      }
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.bus.emit('hub.started', { at: this.clock.now() });
+    logger.info('edgehub started', { data: resolve(config.hub.data_dir), rules: this.rulesDir ?? 'none' });
+  }
+
+  /** Validates the rules directory again and swaps it in if valid, as a file change does. */
+  async reloadRules(): Promise<void> {
+    await this.watcher?.reload();
+  }
+
+  /** Stops every component in reverse order, flushing the event store last; idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopAll();
+    return this.stopping;
+  }
+
+  /** With `demo`, readings and actuator states go to the log, so a newcomer sees the rules work. */
+  private reportDemoReadings(): void {
+    const demoLogger = this.deps.logger.child('demo');
+    const owner = { name: 'demo reporter' };
+    this.bus.on(owner, 'device.reading', (r) => {
+      // Numbers are readings, worth seeing each time; states (a fan's on/off) only when they change.
+      if (typeof r.value !== 'number' && r.value === r.previous) return;
+      const shown = typeof r.value === 'number' ? r.value.toFixed(1) : JSON.stringify(r.value);
+      demoLogger.info(`${r.deviceId} ${r.metric} = ${shown}`);
+    });
+    this.started.push({ name: 'demo reporter', stop: () => this.bus.offOwner(owner) });
+  }
+
+  private async startRules(dir: string): Promise<void> {
+    const logger = this.deps.logger.child('rules');
+    this.watcher = new RuleDirWatcher({
+      dir,
+      clock: this.clock,
+      logger,
+      onLoad: (set) => {
+        this.rules.load(set);
+        logger.info('rules loaded', { dir, rules: set.rules.length });
+        this.bus.emit('rules.loaded', { count: set.rules.length, at: this.clock.now() });
+      },
+      onError: (errors) => {
+        const lines = errors.map((e) => e.message);
+        logger.error('rules not reloaded; the running set stays in force', { errors: lines });
+        this.bus.emit('rules.rejected', { errors: lines, at: this.clock.now() });
+      },
+    });
+    await this.watcher.start();
+    const watcher = this.watcher;
+    this.started.push({ name: 'rules watcher', stop: () => watcher.stop() });
+  }
+
+  private async stopAll(): Promise<void> {
+    this.bus.emit('hub.stopping', { at: this.clock.now() });
+    this.broker.offOwner(this.rules);
+    for (const component of this.started.splice(0).reverse()) {
+      try {
+        await component.stop();
+      } catch (err) {
+        this.deps.logger.error(`stopping ${component.name} failed`, {
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+  }
+}

@@ -9,8 +9,10 @@ export class BrokerProcess {
   ) {}
 
   static async start(script: URL): Promise<BrokerProcess> {
+    // EDGEHUB_BENCH_PROFILE=DIR writes a CPU profile of each broker process there.
+    const profile = process.env.EDGEHUB_BENCH_PROFILE;
     const child = fork(script, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const port = await new Promise<number>((resolve, reject) => {

@@ -20,3 +20,10 @@ export {
   type Publisher,
   type QoS,
 } from './messages.js';
+export type {
+  Actuators,
+  CommandResult,
+  DeviceDirectory,
+  DeviceStatus as DeviceAvailability,
+  DeviceView,
+} from './ports.js';

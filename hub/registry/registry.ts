@@ -3,6 +3,7 @@ import {
   decodePayload,
   parseDuration,
   type Clock,
+  type DeviceDirectory,
   type Logger,
   type MessageSource,
   type MqttMessage,
@@ -11,7 +12,9 @@ import {
 import type { DeviceConfig } from '../config/schema.js';
 import type { HubBus } from '../events.js';
 
-export type DeviceStatus = 'unknown' | 'online' | 'offline' | 'stale';
+import type { DeviceAvailability } from '../../kernel/index.js';
+
+export type DeviceStatus = DeviceAvailability;
 
 export interface DeviceRecord {
   id: string;
@@ -56,7 +59,7 @@ export interface DeviceRegistryDeps {
  * availability messages (set by last wills) and from each device's `stale_after`, and the latest
  * value of every metric.
  */
-export class DeviceRegistry {
+export class DeviceRegistry implements DeviceDirectory {
   private readonly devices = new Map<string, DeviceRecord>();
   private readonly staleTimers = new Map<string, TimerHandle>();
   private started = false;

@@ -12,8 +12,10 @@ export {
 export { ConsoleLogger, MemoryLogger, type LogFields, type LogLevel, type Logger } from './logger.js';
 export { formatPath, YamlSource } from './yaml-source.js';
 export {
+  decodeMessage,
   decodePayload,
   utf8,
+  type DecodedPayload,
   type MessageSource,
   type MqttMessage,
   type OutgoingMessage,

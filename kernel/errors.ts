@@ -16,6 +16,11 @@ export type ErrorCode =
   | 'DEVICE_PORT_OPEN_FAILED'
   | 'DEVICE_UNKNOWN'
   | 'DURATION_INVALID'
+  | 'RULE_POSSIBLE_LOOP'
+  | 'SCENARIO_INVALID'
+  | 'TRACES_UNAVAILABLE'
+  | 'HTTP_BAD_REQUEST'
+  | 'HTTP_NOT_FOUND'
   | 'USAGE';
 
 /** Where in a file a problem is: 1-based line and column, plus the key path inside the document. */

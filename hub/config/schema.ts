@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deviceListSchema, type DeviceDefinition } from '../../devices/index.js';
 import { isDuration } from '../../kernel/index.js';
 
 /** A duration string such as `30s`, `5m`, `1h30m`, `30d`. */
@@ -8,21 +9,6 @@ export const durationSchema = z
 
 const port = z.number().int().min(0).max(65535);
 
-const deviceSchema = z
-  .object({
-    id: z
-      .string()
-      .regex(
-        /^[A-Za-z0-9_.-]+$/,
-        'device ids use letters, digits, _ . and - only (they are MQTT topic levels)',
-      ),
-    name: z.string().optional(),
-    adapter: z.enum(['mqtt']).default('mqtt'),
-    /** No reading for this long marks the device stale. */
-    stale_after: durationSchema.optional(),
-  })
-  .strict();
-
 export const configSchema = z
   .object({
     hub: z
@@ -31,6 +17,8 @@ export const configSchema = z
         data_dir: z.string().default('./data'),
         /** Rule files; when unset, the hub runs without rules (the demo brings its own). */
         rules_dir: z.string().optional(),
+        /** More device definitions: every `*.yaml` file here holds a `devices:` list. */
+        devices_dir: z.string().optional(),
         log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
         log_json: z.boolean().default(false),
       })
@@ -70,11 +58,21 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    devices: z.array(deviceSchema).default([]),
+    /** Home Assistant MQTT discovery of every defined device. */
+    homeassistant: z
+      .object({
+        discovery: z.boolean().default(true),
+        /** Discovery topic prefix, Home Assistant's `discovery_prefix`. */
+        prefix: z.string().min(1).default('homeassistant'),
+      })
+      .strict()
+      .prefault({}),
+    /** Device definitions; the schema lives with the adapters in devices/definition.ts. */
+    devices: deviceListSchema.default([]),
     /** Start the simulated fleet and example rules. */
     demo: z.boolean().default(false),
   })
   .strict();
 
 export type HubConfig = z.output<typeof configSchema>;
-export type DeviceConfig = z.output<typeof deviceSchema>;
+export type DeviceConfig = DeviceDefinition;

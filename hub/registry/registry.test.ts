@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { deviceDefinitionSchema } from '../../devices/index.js';
 import { MemoryLogger, TypedBus, VirtualClock, type MqttMessage } from '../../kernel/index.js';
 import type { HubEvents } from '../events.js';
 import { DeviceRegistry, type DeviceStatusChange } from './registry.js';
@@ -29,7 +30,7 @@ beforeEach(() => {
     logger,
     bus,
     source: { onMessage: () => undefined, offOwner: () => undefined },
-    devices: [{ id: 'gh-1', name: 'Greenhouse', adapter: 'mqtt', stale_after: '5m' }],
+    devices: [deviceDefinitionSchema.parse({ id: 'gh-1', name: 'Greenhouse', stale_after: '5m' })],
   });
   registry.start();
 });

@@ -1,0 +1,212 @@
+import { z } from 'zod';
+import { isDuration } from '../kernel/index.js';
+
+/**
+ * The schema of a device definition: one entry of the config's `devices:` list or of a `*.yaml`
+ * file in `hub.devices_dir`. One schema for both places, validated through `YamlSource` so every
+ * error names file:line:col and the key path.
+ *
+ * Adapter-specific settings live in sub-objects named after the adapter (`serial:`, `firmata:`).
+ * Their schemas are owned by the adapters' folders; until they are plugged in here they are accepted
+ * as any object and each adapter validates its own at construction.
+ */
+
+const duration = z
+  .string()
+  .refine(isDuration, { message: 'not a duration; write it like 500ms, 10s, 5m, 2h, 1d or 1h30m' });
+
+/** A topic level: no MQTT separators or wildcards, since ids and names become topic levels. */
+const level = (what: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, `${what} use letters, digits, _ . and - only (they are MQTT topic levels)`);
+
+/** `N/period`, e.g. `6/1m`: at most N switchings in any window of that length. */
+const rate = z
+  .string()
+  .regex(/^\s*\d+\s*\/\s*\S+\s*$/, 'write a rate like 6/1m (at most 6 switchings per minute)')
+  .refine((s) => isDuration((s.split('/')[1] ?? '').trim()), {
+    message: 'the period of a rate is a duration like 1m',
+  });
+
+export const ADAPTER_KINDS = ['mqtt', 'serial', 'firmata'] as const;
+export type AdapterKind = (typeof ADAPTER_KINDS)[number];
+
+export const CONVENTIONS = ['edgehub', 'tasmota', 'zigbee2mqtt'] as const;
+export type Convention = (typeof CONVENTIONS)[number];
+
+/** What a sensor measures; picks the Home Assistant component and device class. */
+export const SENSOR_KINDS = [
+  'temperature',
+  'humidity',
+  'illuminance',
+  'pressure',
+  'power',
+  'energy',
+  'voltage',
+  'current',
+  'battery',
+  'motion',
+  'door',
+  'generic',
+] as const;
+export type SensorKind = (typeof SENSOR_KINDS)[number];
+
+export const ACTUATOR_KINDS = ['switch', 'light', 'dimmer', 'relay', 'buzzer'] as const;
+export type ActuatorKind = (typeof ACTUATOR_KINDS)[number];
+
+const sensorSchema = z
+  .object({
+    metric: level('metric names'),
+    /** Shown in Home Assistant and the log, e.g. `°C`, `%`, `lx`, `W`. */
+    unit: z.string().optional(),
+    kind: z.enum(SENSOR_KINDS).default('generic'),
+    /**
+     * Where the value sits in a foreign payload: a dotted path such as `AM2301.Temperature` (Tasmota's
+     * `SENSOR` JSON) or `temperature` (zigbee2mqtt's state JSON). Default: the metric name.
+     */
+    key: z.string().optional(),
+    /** No reading of this metric for this long makes it stale; default the device's `stale_after`. */
+    stale_after: duration.optional(),
+  })
+  .strict();
+
+/** `<actuator>` on the same device, or `<device>/<actuator>`; likewise for sensors. */
+const ref = z
+  .string()
+  .regex(/^([A-Za-z0-9_.-]+\/)?[A-Za-z0-9_.-]+$/, 'write a reference as name or device/name');
+
+const safetySchema = z
+  .object({
+    /** Once switched on, stays on at least this long; an earlier `off` is refused. */
+    min_on: duration.optional(),
+    /** Once switched off, stays off at least this long; an earlier `on` is refused. */
+    min_off: duration.optional(),
+    /** At most N switchings in any window of the period, e.g. `6/1m`. */
+    max_rate: rate.optional(),
+    /** The state forced when a sensor in `depends_on` goes stale and when the hub stops. */
+    fail_safe: z.enum(['on', 'off']).default('off'),
+    /** Sensors (`metric` or `device/metric`) whose staleness forces the fail-safe state. */
+    depends_on: z.array(ref).default([]),
+    /** Actuators (`name` or `device/name`) never on together with this one. */
+    interlock: z.array(ref).default([]),
+  })
+  .strict();
+
+const actuatorSchema = z
+  .object({
+    name: level('actuator names'),
+    kind: z.enum(ACTUATOR_KINDS).default('switch'),
+    /**
+     * The actuator in a foreign convention: Tasmota's power command (`POWER`, `POWER2`), zigbee2mqtt's
+     * state key (`state`, `state_l2`). Default `POWER` and `state`.
+     */
+    key: z.string().optional(),
+    safety: safetySchema.optional(),
+  })
+  .strict();
+
+export const deviceDefinitionSchema = z
+  .object({
+    id: level('device ids'),
+    name: z.string().optional(),
+    adapter: z.enum(ADAPTER_KINDS).default('mqtt'),
+    /** The MQTT topic convention the device speaks (adapter `mqtt` only). */
+    convention: z.enum(CONVENTIONS).default('edgehub'),
+    /** Tasmota's `<topic>` level, zigbee2mqtt's friendly name; default the id. */
+    topic: z.string().min(1).optional(),
+    /** zigbee2mqtt's base topic. */
+    base: z.string().min(1).default('zigbee2mqtt'),
+    /** No message for this long marks the device stale. */
+    stale_after: duration.optional(),
+    manufacturer: z.string().optional(),
+    model: z.string().optional(),
+    sensors: z.array(sensorSchema).default([]),
+    actuators: z.array(actuatorSchema).default([]),
+    /** Owned by the serial adapter (devices/serial/). */
+    serial: z.record(z.string(), z.unknown()).optional(),
+    /** Owned by the Firmata adapter (devices/firmata/). */
+    firmata: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    if (d.adapter !== 'mqtt' && d.convention !== 'edgehub') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['convention'],
+        message: `convention applies to MQTT devices only`,
+      });
+    }
+    duplicates(d.sensors.map((s) => s.metric)).forEach((i) =>
+      ctx.addIssue({ code: 'custom', path: ['sensors', i, 'metric'], message: 'duplicate metric' }),
+    );
+    duplicates(d.actuators.map((a) => a.name)).forEach((i) =>
+      ctx.addIssue({ code: 'custom', path: ['actuators', i, 'name'], message: 'duplicate actuator name' }),
+    );
+  });
+
+/**
+ * A list of definitions, checked as a whole: ids are unique and every `depends_on` / `interlock`
+ * reference names a sensor or actuator that exists.
+ */
+export const deviceListSchema = z.array(deviceDefinitionSchema).superRefine((list, ctx) => {
+  duplicates(list.map((d) => d.id)).forEach((i) =>
+    ctx.addIssue({ code: 'custom', path: [i, 'id'], message: 'duplicate device id' }),
+  );
+  list.forEach((d, i) =>
+    d.actuators.forEach((a, j) => {
+      const safety = a.safety;
+      if (!safety) return;
+      safety.depends_on.forEach((r, k) => {
+        const { device, name } = resolveRef(d.id, r);
+        if (!list.some((x) => x.id === device && x.sensors.some((s) => s.metric === name)))
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'actuators', j, 'safety', 'depends_on', k],
+            message: `no sensor ${device}/${name} is defined`,
+          });
+      });
+      safety.interlock.forEach((r, k) => {
+        const { device, name } = resolveRef(d.id, r);
+        const self = device === d.id && name === a.name;
+        if (self || !list.some((x) => x.id === device && x.actuators.some((y) => y.name === name)))
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'actuators', j, 'safety', 'interlock', k],
+            message: self
+              ? 'an actuator cannot interlock with itself'
+              : `no actuator ${device}/${name} is defined`,
+          });
+      });
+    }),
+  );
+});
+
+/** The `devices:` list of a file in `hub.devices_dir`. */
+export const deviceFileSchema = z.object({ devices: z.array(deviceDefinitionSchema).default([]) }).strict();
+
+export type DeviceDefinition = z.output<typeof deviceDefinitionSchema>;
+export type SensorDefinition = z.output<typeof sensorSchema>;
+export type ActuatorDefinition = z.output<typeof actuatorSchema>;
+export type SafetyDefinition = z.output<typeof safetySchema>;
+
+/** Splits `name` / `device/name` into its parts, `device` defaulting to `ownDevice`. */
+export function resolveRef(ownDevice: string, ref: string): { device: string; name: string } {
+  const slash = ref.indexOf('/');
+  return slash < 0
+    ? { device: ownDevice, name: ref }
+    : { device: ref.slice(0, slash), name: ref.slice(slash + 1) };
+}
+
+/** `6/1m` → { count: 6, periodMs } */
+export function parseRate(
+  text: string,
+  parseDurationMs: (s: string) => number,
+): { count: number; periodMs: number } {
+  const [count = '0', period = '0s'] = text.split('/');
+  return { count: Number(count.trim()), periodMs: parseDurationMs(period.trim()) };
+}
+
+function duplicates(values: readonly string[]): number[] {
+  return values.flatMap((v, i) => (values.indexOf(v) !== i ? [i] : []));
+}

@@ -1,6 +1,8 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
-import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
+import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { Aedes, type AedesOptions, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import {
   EdgehubError,
@@ -22,10 +24,49 @@ export interface BrokerOptions {
   maxPacketBytes: number;
 }
 
+/** aedes types its persistence as `any`; any `aedes-persistence` implementation object fits here. */
+export type AedesPersistence = object;
+
+/** Which listener accepted a connection. */
+export type ListenerKind = 'tcp' | 'tls' | 'ws' | 'wss';
+
+/** What the broker knows about a connection before aedes has read a byte of it. */
+export interface ConnectionInfo {
+  listener: ListenerKind;
+  /** The peer's IP address as the socket reports it (IPv4-mapped IPv6 is left as is). */
+  remoteAddress: string | undefined;
+  /** The HTTP upgrade request, for WebSocket listeners. */
+  request?: IncomingMessage;
+}
+
+/**
+ * The extension points of the broker. Each is optional; with none the broker is plain aedes with
+ * in-memory sessions. They compose in this order for a client PUBLISH: security (ACL, rate limit)
+ * → `beforePublish` → aedes acknowledges and routes → `afterPublish`.
+ */
 export interface BrokerDeps {
   options: BrokerOptions;
   clock: Clock;
   logger: Logger;
+  /** An `aedes-persistence` implementation (sessions, retained, QoS 1/2 queues); in memory when absent. */
+  persistence?: AedesPersistence;
+  /**
+   * Wraps each accepted connection's byte stream (after TLS and WebSocket framing are undone)
+   * before aedes reads it; the returned stream is what aedes parses and writes to.
+   */
+  wrapConnection?: (stream: Duplex, info: ConnectionInfo) => Duplex;
+  /**
+   * Runs for every client PUBLISH that security allowed, before aedes sends PUBACK/PUBREC and
+   * routes the message, so a QoS 1/2 acknowledgement can wait for it. A rejection refuses the
+   * message as not authorised (MQTT 5: PUBACK/PUBREC 0x87).
+   */
+  beforePublish?: (packet: PublishPacket, client: Client) => Promise<void> | void;
+  /** Runs after aedes routed a message (from a client, or `client` null for the hub's own). */
+  afterPublish?: (packet: AedesPublishPacket, client: Client | null) => Promise<void> | void;
+  testing?: {
+    /** Pretend every connection comes from this address (to test off-loopback rules on loopback). */
+    remoteAddress?: string;
+  };
 }
 
 export interface ListenAddress {
@@ -54,6 +95,8 @@ export class Broker implements MessageSource, Publisher {
   private listeners: { owner: object; fn: MessageListener }[] = [];
   private stopping: Promise<void> | undefined;
   private readonly counters = { published: 0, refusedTooLarge: 0, clientErrors: 0 };
+  /** Keyed by the stream aedes reads (`client.conn`), so hooks can find where a client came from. */
+  private readonly connections = new WeakMap<object, ConnectionInfo>();
   mqttAddress: ListenAddress | undefined;
   wsAddress: ListenAddress | undefined;
 
@@ -61,7 +104,7 @@ export class Broker implements MessageSource, Publisher {
 
   async start(): Promise<void> {
     const { options, logger } = this.deps;
-    const aedes = await Aedes.createBroker({ maximumPacketSize: options.maxPacketBytes });
+    const aedes = await Aedes.createBroker(this.aedesOptions());
     this.aedes = aedes;
     aedes.on('publish', (packet, client) => this.onPublish(packet, client));
     aedes.on('clientError', (client, err) => this.onClientError(client, err));
@@ -71,7 +114,9 @@ export class Broker implements MessageSource, Publisher {
     );
     aedes.on('clientDisconnect', (client) => logger.debug('client disconnected', { client: client.id }));
 
-    this.tcp = createNetServer((socket) => aedes.handle(socket));
+    this.tcp = createNetServer((socket) =>
+      this.accept(socket, { listener: 'tcp', remoteAddress: socket.remoteAddress }),
+    );
     this.mqttAddress = await listen(this.tcp, options.host, options.port, 'MQTT', '--mqtt-port');
 
     if (options.wsPort !== null) {
@@ -86,7 +131,7 @@ export class Broker implements MessageSource, Publisher {
       this.wss.on('connection', (socket, req) => {
         const stream = createWebSocketStream(socket);
         stream.on('error', (err) => logger.debug('websocket stream error', { error: err.message }));
-        aedes.handle(stream, req);
+        this.accept(stream, { listener: 'ws', remoteAddress: req.socket.remoteAddress, request: req });
       });
       this.wsAddress = await listen(
         this.http,
@@ -100,6 +145,11 @@ export class Broker implements MessageSource, Publisher {
       mqtt: `${this.mqttAddress.host}:${this.mqttAddress.port}`,
       ws: this.wsAddress ? `${this.wsAddress.host}:${this.wsAddress.port}` : 'off',
     });
+  }
+
+  /** What the broker knows about a connected client's connection. */
+  connectionOf(client: Client): ConnectionInfo | undefined {
+    return this.connections.get(client.conn);
   }
 
   onMessage(owner: object, fn: MessageListener): void {
@@ -149,6 +199,30 @@ export class Broker implements MessageSource, Publisher {
     this.listeners = [];
   }
 
+  private aedesOptions(): AedesOptions {
+    const { options, persistence, beforePublish, afterPublish } = this.deps;
+    const opts: AedesOptions = { maximumPacketSize: options.maxPacketBytes };
+    if (persistence !== undefined) opts.persistence = persistence;
+    opts.authorizePublish = (client, packet, done) => {
+      // $SYS is the broker's own namespace; aedes refuses client publishes there by default.
+      if (packet.topic.startsWith('$SYS')) return done(new Error('$SYS topics are reserved'));
+      if (!client || !beforePublish) return done(null);
+      settle(() => beforePublish(packet, client), done);
+    };
+    if (afterPublish)
+      opts.published = (packet, client, done) => settle(() => afterPublish(packet, client), done);
+    return opts;
+  }
+
+  private accept(stream: Duplex, info: ConnectionInfo): void {
+    const { testing, wrapConnection } = this.deps;
+    const seen: ConnectionInfo =
+      testing?.remoteAddress !== undefined ? { ...info, remoteAddress: testing.remoteAddress } : info;
+    const conn = wrapConnection ? wrapConnection(stream, seen) : stream;
+    this.connections.set(conn, seen);
+    this.aedes?.handle(conn, seen.request);
+  }
+
   private onPublish(packet: AedesPublishPacket, client: Client | null): void {
     // $SYS and other $-topics are the broker's own bookkeeping, not events.
     if (packet.topic.startsWith('$')) return;
@@ -188,6 +262,25 @@ export class Broker implements MessageSource, Publisher {
     }
     this.deps.logger.warn('client error', { client: id, error: err.message });
   }
+}
+
+/** Calls a hook that may be sync or async and reports to an aedes-style callback exactly once. */
+function settle(hook: () => Promise<void> | void, done: (err: Error | null) => void): void {
+  let result: Promise<void> | void;
+  try {
+    result = hook();
+  } catch (err) {
+    done(err instanceof Error ? err : new Error(String(err)));
+    return;
+  }
+  if (result === undefined) {
+    done(null);
+    return;
+  }
+  result.then(
+    () => done(null),
+    (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+  );
 }
 
 function listen(

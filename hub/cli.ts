@@ -134,8 +134,11 @@ function program(): Command {
     .command('check')
     .description('validate a rules directory exactly as the hub would load it')
     .argument('<dir>', 'rules directory')
-    .action((dir: string) => {
-      process.exitCode = runCheckCommand(dir, (line) => process.stdout.write(line + '\n'));
+    .option('--strict', 'possible loops (warnings) make the exit status non-zero too')
+    .action((dir: string, opts: { strict?: boolean }) => {
+      process.exitCode = runCheckCommand(dir, (line) => process.stdout.write(line + '\n'), {
+        strict: opts.strict === true,
+      });
     });
 
   cli

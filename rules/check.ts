@@ -1,10 +1,13 @@
 import { EdgehubError, formatLocation } from '../kernel/index.js';
 import { compileRuleDir, readRuleDirSync } from './loader.js';
+import { findRuleLoops } from './loops.js';
 
 export interface CheckResult {
   readonly ok: boolean;
   /** Every problem found, in file and position order. */
   readonly errors: readonly EdgehubError[];
+  /** Possible loops (`RULE_POSSIBLE_LOOP`); they do not stop the hub from loading the directory. */
+  readonly warnings: readonly EdgehubError[];
   /** Rules in the set when it is valid; 0 otherwise. */
   readonly ruleCount: number;
   readonly fileCount: number;
@@ -16,33 +19,87 @@ export function checkRules(dir: string): CheckResult {
     const contents = readRuleDirSync(dir);
     const fileCount = contents.files.length + contents.errors.length;
     const result = compileRuleDir(contents);
-    if (result.ok) return { ok: true, errors: [], ruleCount: result.set.rules.length, fileCount };
-    return { ok: false, errors: result.errors, ruleCount: 0, fileCount };
+    const warnings = findRuleLoops(contents.files);
+    if (result.ok) return { ok: true, errors: [], warnings, ruleCount: result.set.rules.length, fileCount };
+    return { ok: false, errors: result.errors, warnings, ruleCount: 0, fileCount };
   } catch (err) {
-    if (err instanceof EdgehubError) return { ok: false, errors: [err], ruleCount: 0, fileCount: 0 };
+    if (err instanceof EdgehubError)
+      return { ok: false, errors: [err], warnings: [], ruleCount: 0, fileCount: 0 };
     throw err;
   }
 }
 
-/** `file:line:col key.path: message`, the form editors and terminals turn into links. */
-export function formatProblem(error: EdgehubError): string {
+/** A load error or warning as data, for the HTTP API and the MQTT status topic. */
+export interface RuleProblem {
+  readonly code: string;
+  /** Null for problems that belong to no file (an unreadable directory). */
+  readonly file: string | null;
+  /** 1-based. */
+  readonly line: number | null;
+  readonly col: number | null;
+  /** Key path inside the file, e.g. `rules[0].when.mqtt`; empty for the whole file. */
+  readonly path: string;
+  /** The message without the location. */
+  readonly message: string;
+}
+
+function withoutLocation(error: EdgehubError): string {
   const loc = error.location;
   if (!loc) return error.message;
   const prefix = `${formatLocation(loc)}: `;
-  const text = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+  return error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+}
+
+export function toRuleProblem(error: EdgehubError): RuleProblem {
+  const loc = error.location;
+  return {
+    code: error.code,
+    file: loc?.file ?? null,
+    line: loc?.line ?? null,
+    col: loc?.col ?? null,
+    path: loc?.path ?? '',
+    message: withoutLocation(error),
+  };
+}
+
+/**
+ * `file:line:col key.path: message`, the form editors and terminals turn into links; `label`
+ * (`warning`) goes before the message.
+ */
+export function formatProblem(error: EdgehubError, label?: string): string {
+  const loc = error.location;
+  const text = label ? `${label}: ${withoutLocation(error)}` : withoutLocation(error);
+  if (!loc) return text;
   return `${loc.file}:${loc.line}:${loc.col}${loc.path ? ` ${loc.path}` : ''}: ${text}`;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** `edgehub check DIR`: prints one line per problem and a summary; returns the exit status. */
-export function runCheckCommand(dir: string, out: (line: string) => void): number {
+export interface CheckCommandOptions {
+  /** Possible loops count as errors for the exit status (for CI that wants none). */
+  strict?: boolean;
+}
+
+/**
+ * `edgehub check DIR`: prints one line per problem and a summary; returns the exit status.
+ * Errors make it non-zero; possible loops are printed as warnings and only do so with `strict`,
+ * because the hub loads such a directory (and breaks real loops at run time).
+ */
+export function runCheckCommand(
+  dir: string,
+  out: (line: string) => void,
+  options: CheckCommandOptions = {},
+): number {
   const result = checkRules(dir);
   for (const error of result.errors) out(formatProblem(error));
+  for (const warning of result.warnings) out(formatProblem(warning, 'warning'));
+  const warned = result.warnings.length > 0 ? `; ${plural(result.warnings.length, 'warning')}` : '';
   if (result.ok) {
-    out(`${dir}: ${plural(result.ruleCount, 'rule')} in ${plural(result.fileCount, 'file')}, all valid`);
-    return 0;
+    out(
+      `${dir}: ${plural(result.ruleCount, 'rule')} in ${plural(result.fileCount, 'file')}, all valid${warned}`,
+    );
+    return options.strict && result.warnings.length > 0 ? 1 : 0;
   }
-  out(`${dir}: ${plural(result.errors.length, 'error')}; the hub would not load this directory`);
+  out(`${dir}: ${plural(result.errors.length, 'error')}${warned}; the hub would not load this directory`);
   return 1;
 }

@@ -3,7 +3,15 @@
  * runs rules against messages, and the watcher that reloads a directory while the hub runs.
  * Other contexts import from this file only.
  */
-export { checkRules, formatProblem, runCheckCommand, type CheckResult } from './check.js';
+export {
+  checkRules,
+  formatProblem,
+  runCheckCommand,
+  toRuleProblem,
+  type CheckCommandOptions,
+  type CheckResult,
+  type RuleProblem,
+} from './check.js';
 export { RuleEngine, type RuleEngineDeps, type RuleStats } from './engine.js';
 export { EXAMPLE_RULES_DIR } from './examples-dir.js';
 export {
@@ -26,4 +34,5 @@ export type { Action, MqttTrigger, Rule, RuleSet, Trigger } from './rule.js';
 export { ruleFileJsonSchema, ruleFileSchema, type RuleDefinition } from './schema.js';
 export { parseFilter, TopicIndex, type ParsedFilter, type TopicMatch } from './topic-index.js';
 export type { ActionResult, ConditionResult, RuleRun, RuleTrace, RunOutcome } from './trace.js';
-export { RuleDirWatcher, type RuleDirWatcherDeps } from './watcher.js';
+export { findRuleLoops, publishedLevels, topicsOverlap } from './loops.js';
+export { RuleDirWatcher, type RuleDirWatcherDeps, type RulesStatus } from './watcher.js';

@@ -7,8 +7,24 @@ import {
   type Logger,
   type TimerHandle,
 } from '../kernel/index.js';
-import { isRuleFileName, tryLoadRuleDir, type RuleLoadResult } from './loader.js';
+import { formatProblem, toRuleProblem, type RuleProblem } from './check.js';
+import { compileRuleDir, isRuleFileName, readRuleDir, type RuleLoadResult } from './loader.js';
+import { findRuleLoops } from './loops.js';
 import type { RuleSet } from './rule.js';
+
+/** What the hub tells about its rules (HTTP API, retained MQTT status topic). */
+export interface RulesStatus {
+  /** False while the last reload was rejected (the set loaded before it stays in force). */
+  readonly ok: boolean;
+  /** Rules in force. */
+  readonly rules: number;
+  /** Why the last reload was rejected; empty when it was not. */
+  readonly errors: readonly RuleProblem[];
+  /** Possible loops in the set in force. */
+  readonly warnings: readonly RuleProblem[];
+  /** Epoch ms of the last load or reload attempt, on the hub clock. */
+  readonly at: number;
+}
 
 export interface RuleDirWatcherDeps {
   dir: string;
@@ -18,6 +34,8 @@ export interface RuleDirWatcherDeps {
   onLoad(set: RuleSet): void;
   /** A reload found problems; the running set stays in force. */
   onError(errors: readonly EdgehubError[]): void;
+  /** After every load and reload attempt, valid or not (the retained MQTT status topic). */
+  onStatus?(status: RulesStatus): void;
   /** Quiet time after the last file event before reloading, in ms; editors write in several steps. */
   debounceMs?: number;
 }
@@ -33,13 +51,19 @@ export class RuleDirWatcher {
   private timer: TimerHandle | undefined;
   private reloading: Promise<RuleLoadResult> | undefined;
   private stopped = false;
+  private current: RulesStatus = { ok: true, rules: 0, errors: [], warnings: [], at: 0 };
 
   constructor(private readonly deps: RuleDirWatcherDeps) {}
+
+  /** The outcome of the last load or reload. */
+  get status(): RulesStatus {
+    return this.current;
+  }
 
   /** Loads the directory (throws {@link EdgehubErrors} when invalid), hands it to `onLoad`, then watches. */
   async start(): Promise<RuleSet> {
     this.stopped = false;
-    const result = await tryLoadRuleDir(this.deps.dir);
+    const { result, warnings } = await this.load();
     if (!result.ok) {
       const first = result.errors[0];
       throw new EdgehubErrors(
@@ -48,6 +72,7 @@ export class RuleDirWatcher {
       );
     }
     this.deps.onLoad(result.set);
+    this.setStatus(result, warnings);
     this.watcher?.close();
     this.watcher = watch(this.deps.dir, { persistent: false }, (_event, filename) => {
       // Without a name the platform could not tell which file changed; reload to be safe.
@@ -93,17 +118,21 @@ export class RuleDirWatcher {
 
   private async reloadNow(): Promise<RuleLoadResult> {
     const { dir, logger } = this.deps;
-    let result: RuleLoadResult;
+    let loaded: { result: RuleLoadResult; warnings: EdgehubError[] };
     try {
-      result = await tryLoadRuleDir(dir);
+      loaded = await this.load();
     } catch (err) {
-      result = {
-        ok: false,
-        errors: [
-          new EdgehubError('RULE_INVALID', `reloading ${dir} failed: ${errorMessage(err)}`, { cause: err }),
-        ],
+      loaded = {
+        result: {
+          ok: false,
+          errors: [
+            new EdgehubError('RULE_INVALID', `reloading ${dir} failed: ${errorMessage(err)}`, { cause: err }),
+          ],
+        },
+        warnings: [],
       };
     }
+    const { result, warnings } = loaded;
     // After stop() the owner no longer wants sets swapped in.
     if (this.stopped) return result;
     try {
@@ -112,6 +141,46 @@ export class RuleDirWatcher {
     } catch (err) {
       logger.error('rules reload listener threw', { dir, error: errorMessage(err) });
     }
+    this.setStatus(result, warnings);
     return result;
+  }
+
+  /** Reads and validates the directory; possible loops are looked for in a valid set only. */
+  private async load(): Promise<{ result: RuleLoadResult; warnings: EdgehubError[] }> {
+    try {
+      const contents = await readRuleDir(this.deps.dir);
+      const result = compileRuleDir(contents);
+      return { result, warnings: result.ok ? findRuleLoops(contents.files) : [] };
+    } catch (err) {
+      if (err instanceof EdgehubError) return { result: { ok: false, errors: [err] }, warnings: [] };
+      throw err;
+    }
+  }
+
+  private setStatus(result: RuleLoadResult, warnings: readonly EdgehubError[]): void {
+    const { clock, logger } = this.deps;
+    if (result.ok) {
+      for (const w of warnings) logger.warn(formatProblem(w, 'warning'), { code: w.code });
+      this.current = {
+        ok: true,
+        rules: result.set.rules.length,
+        errors: [],
+        warnings: warnings.map(toRuleProblem),
+        at: clock.now(),
+      };
+    } else {
+      // The set in force, and its warnings, are still the ones loaded before.
+      this.current = {
+        ...this.current,
+        ok: false,
+        errors: result.errors.map(toRuleProblem),
+        at: clock.now(),
+      };
+    }
+    try {
+      this.deps.onStatus?.(this.current);
+    } catch (err) {
+      logger.error('rules status listener threw', { dir: this.deps.dir, error: errorMessage(err) });
+    }
   }
 }

@@ -24,7 +24,10 @@ export type ErrorCode =
   | 'TRACES_UNAVAILABLE'
   | 'HTTP_BAD_REQUEST'
   | 'HTTP_NOT_FOUND'
-  | 'USAGE';
+  | 'USAGE'
+  | 'RULE_UNKNOWN_DEVICE'
+  | 'RULE_SCHEDULE_INVALID'
+  | 'RULE_STATE_FAILED';
 
 /** Where in a file a problem is: 1-based line and column, plus the key path inside the document. */
 export interface SourceLocation {

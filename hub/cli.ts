@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runSimCommand } from '../firmware-sim/index.js';
 import { ConsoleLogger, EdgehubError, EdgehubErrors, type Logger } from '../kernel/index.js';
-import { runCheckCommand } from '../rules/index.js';
+import { runCheckCommand, runTraceCommand } from '../rules/index.js';
 import { loadConfig, type ConfigOverrides } from './config/load.js';
 import { Hub } from './hub.js';
 import { runEventsCommand } from './store/index.js';
@@ -139,6 +139,27 @@ function program(): Command {
       process.exitCode = runCheckCommand(dir, (line) => process.stdout.write(line + '\n'), {
         strict: opts.strict === true,
       });
+    });
+
+  cli
+    .command('trace')
+    .description('why a rule did or did not fire: its stored runs, newest first (works while the hub runs)')
+    .argument('<rule-id>', 'the rule')
+    .option('--data <dir>', 'data directory', './data')
+    .option('--outcome <outcome>', 'only fired, blocked or error runs')
+    .option('--limit <n>', 'at most this many runs', positiveInt, 10)
+    .option('--json', 'one JSON object per line')
+    .action((ruleId: string, opts: { data: string; outcome?: string; limit: number; json?: boolean }) => {
+      process.exitCode = runTraceCommand(
+        {
+          ruleId,
+          dataDir: opts.data,
+          limit: opts.limit,
+          json: opts.json === true,
+          ...(opts.outcome !== undefined && { outcome: opts.outcome }),
+        },
+        (line) => process.stdout.write(line + '\n'),
+      );
     });
 
   cli

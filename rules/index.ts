@@ -35,4 +35,21 @@ export { ruleFileJsonSchema, ruleFileSchema, type RuleDefinition } from './schem
 export { parseFilter, TopicIndex, type ParsedFilter, type TopicMatch } from './topic-index.js';
 export type { ActionResult, ConditionResult, RuleRun, RuleTrace, RunOutcome } from './trace.js';
 export { findRuleLoops, publishedLevels, topicsOverlap } from './loops.js';
+export {
+  formatRun,
+  openRulesDb,
+  openTraceReader,
+  rulesDbPath,
+  runTraceCommand,
+  TraceStore,
+  viewRun,
+  type RunView,
+  type TraceCommandOptions,
+  type TraceOutcome,
+  type TraceQuery,
+  type TraceReader,
+  type TraceRecord,
+  type TraceStoreDeps,
+  type TraceSummary,
+} from './trace/index.js';
 export { RuleDirWatcher, type RuleDirWatcherDeps, type RulesStatus } from './watcher.js';

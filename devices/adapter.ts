@@ -81,9 +81,9 @@ export interface DeviceAdapter {
   /**
    * Sends already-approved commands to one of this adapter's devices. Resolves once the command is
    * handed to the transport (published, written to the port), not when the device confirms it: the
-   * confirmation arrives as a state.
+   * confirmation arrives as a state. `origin` names who asked (a rule id, `homeassistant`, `fail-safe`).
    */
-  command(device: DeviceDefinition, set: DeviceCommandSet): Promise<CommandResult>;
+  command(device: DeviceDefinition, set: DeviceCommandSet, origin: string): Promise<CommandResult>;
 }
 
 /** Builds an adapter; the hub calls it once per kind that some definition uses. */

@@ -145,34 +145,45 @@ export const deviceDefinitionSchema = z
     );
   });
 
+/** A problem across definitions: `path` starts at the device's index in the list. */
+export interface DeviceListIssue {
+  path: (string | number)[];
+  message: string;
+}
+
 /**
- * A list of definitions, checked as a whole: ids are unique and every `depends_on` / `interlock`
- * reference names a sensor or actuator that exists.
+ * Checks definitions as a whole: ids are unique and every `depends_on` / `interlock` reference names
+ * a sensor (that can go stale) or an actuator that exists. Used on the config's list and on the
+ * union of the config and `hub.devices_dir`.
  */
-export const deviceListSchema = z.array(deviceDefinitionSchema).superRefine((list, ctx) => {
+export function deviceListIssues(list: readonly DeviceDefinition[]): DeviceListIssue[] {
+  const issues: DeviceListIssue[] = [];
   duplicates(list.map((d) => d.id)).forEach((i) =>
-    ctx.addIssue({ code: 'custom', path: [i, 'id'], message: 'duplicate device id' }),
+    issues.push({ path: [i, 'id'], message: 'duplicate device id' }),
   );
   list.forEach((d, i) =>
     d.actuators.forEach((a, j) => {
       const safety = a.safety;
       if (!safety) return;
+      const at = (key: string, k: number) => [i, 'actuators', j, 'safety', key, k];
       safety.depends_on.forEach((r, k) => {
         const { device, name } = resolveRef(d.id, r);
-        if (!list.some((x) => x.id === device && x.sensors.some((s) => s.metric === name)))
-          ctx.addIssue({
-            code: 'custom',
-            path: [i, 'actuators', j, 'safety', 'depends_on', k],
-            message: `no sensor ${device}/${name} is defined`,
+        const owner = list.find((x) => x.id === device);
+        const sensor = owner?.sensors.find((s) => s.metric === name);
+        if (!owner || !sensor)
+          issues.push({ path: at('depends_on', k), message: `no sensor ${device}/${name} is defined` });
+        else if (sensor.stale_after === undefined && owner.stale_after === undefined)
+          issues.push({
+            path: at('depends_on', k),
+            message: `${device}/${name} has no stale_after (on the sensor or its device), so it can never go stale`,
           });
       });
       safety.interlock.forEach((r, k) => {
         const { device, name } = resolveRef(d.id, r);
         const self = device === d.id && name === a.name;
         if (self || !list.some((x) => x.id === device && x.actuators.some((y) => y.name === name)))
-          ctx.addIssue({
-            code: 'custom',
-            path: [i, 'actuators', j, 'safety', 'interlock', k],
+          issues.push({
+            path: at('interlock', k),
             message: self
               ? 'an actuator cannot interlock with itself'
               : `no actuator ${device}/${name} is defined`,
@@ -180,6 +191,12 @@ export const deviceListSchema = z.array(deviceDefinitionSchema).superRefine((lis
       });
     }),
   );
+  return issues;
+}
+
+/** The config's `devices:` list. */
+export const deviceListSchema = z.array(deviceDefinitionSchema).superRefine((list, ctx) => {
+  for (const issue of deviceListIssues(list)) ctx.addIssue({ code: 'custom', ...issue });
 });
 
 /** The `devices:` list of a file in `hub.devices_dir`. */

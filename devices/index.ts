@@ -17,7 +17,9 @@ export {
   CONVENTIONS,
   deviceDefinitionSchema,
   deviceFileSchema,
+  deviceListIssues,
   deviceListSchema,
+  type DeviceListIssue,
   parseRate,
   resolveRef,
   SENSOR_KINDS,
@@ -29,3 +31,19 @@ export {
   type SensorDefinition,
   type SensorKind,
 } from './definition.js';
+export { parseActuatorValue } from './commands.js';
+export {
+  DEFAULT_COMMAND_ROOT,
+  DeviceActuators,
+  type ActuatorStats,
+  type DeviceActuatorsDeps,
+} from './device-actuators.js';
+export { HaDiscovery, type DiscoveryConfig, type HaDiscoveryDeps } from './ha-discovery.js';
+export { MqttAdapter } from './mqtt-adapter.js';
+export { ConventionMapper, encodeCommand, type DeviceSignal } from './mqtt-conventions.js';
+export {
+  SafetyEnvelope,
+  type RefusalKind,
+  type SafetyEnvelopeDeps,
+  type SafetyVerdict,
+} from './safety-envelope.js';

@@ -1,6 +1,12 @@
-import { parseDeviceTopic, readingValue } from '../../devices/index.js';
 import {
-  decodePayload,
+  ConventionMapper,
+  parseDeviceTopic,
+  readingValue,
+  type DeviceDefinition,
+  type DeviceSignal,
+} from '../../devices/index.js';
+import {
+  decodeMessage,
   parseDuration,
   type Clock,
   type DeviceDirectory,
@@ -9,8 +15,8 @@ import {
   type MqttMessage,
   type TimerHandle,
 } from '../../kernel/index.js';
-import type { DeviceConfig } from '../config/schema.js';
 import type { HubBus } from '../events.js';
+import { loadDeviceDefinitions } from './device-files.js';
 
 import type { DeviceAvailability } from '../../kernel/index.js';
 
@@ -51,7 +57,10 @@ export interface DeviceRegistryDeps {
   logger: Logger;
   bus: HubBus;
   source: MessageSource;
-  devices: readonly DeviceConfig[];
+  /** Definitions from the config file. */
+  devices: readonly DeviceDefinition[];
+  /** More definitions, one `devices:` list per `*.yaml` file; read by `start()`. */
+  devicesDir?: string;
 }
 
 /**
@@ -63,13 +72,18 @@ export class DeviceRegistry implements DeviceDirectory {
   private readonly devices = new Map<string, DeviceRecord>();
   private readonly staleTimers = new Map<string, TimerHandle>();
   private started = false;
+  private defined: readonly DeviceDefinition[] = [];
+  private mapper = new ConventionMapper([]);
 
   constructor(private readonly deps: DeviceRegistryDeps) {}
 
   start(): void {
     if (this.started) return;
+    // Throws DEVICE_INVALID, every problem located, before anything is registered.
+    this.defined = loadDeviceDefinitions(this.deps.devices, this.deps.devicesDir);
+    this.mapper = new ConventionMapper(this.defined);
     this.started = true;
-    for (const d of this.deps.devices) {
+    for (const d of this.defined) {
       this.devices.set(d.id, {
         ...emptyRecord(d.id),
         name: d.name,
@@ -88,6 +102,11 @@ export class DeviceRegistry implements DeviceDirectory {
     this.staleTimers.clear();
   }
 
+  /** Every device definition in force (config and devices directory); empty before `start()`. */
+  get definitions(): readonly DeviceDefinition[] {
+    return this.defined;
+  }
+
   get(id: string): Readonly<DeviceRecord> | undefined {
     return this.devices.get(id);
   }
@@ -98,7 +117,11 @@ export class DeviceRegistry implements DeviceDirectory {
 
   handle(message: MqttMessage): void {
     const parsed = parseDeviceTopic(message.topic);
-    if (!parsed) return;
+    if (!parsed) {
+      const signals = this.mapper.map(message.topic, decodeMessage(message).value);
+      if (signals) for (const signal of signals) this.apply(signal, message.receivedAt);
+      return;
+    }
     const now = message.receivedAt;
     const device = this.ensure(parsed.deviceId);
     if (parsed.kind === 'availability') {
@@ -113,8 +136,27 @@ export class DeviceRegistry implements DeviceDirectory {
     this.armStaleTimer(device);
     if (device.status !== 'online') this.setStatus(device, 'online', now);
     const name = parsed.name ?? 'value';
-    const value = readingValue(decodePayload(message.payload));
+    const value = readingValue(decodeMessage(message).value);
     if (value === undefined) return;
+    this.record(device, name, value, now);
+  }
+
+  /** A signal of a device speaking a foreign convention (Tasmota, zigbee2mqtt). */
+  private apply(signal: DeviceSignal, now: number): void {
+    const device = this.ensure(signal.deviceId);
+    if (signal.kind === 'availability') {
+      this.setStatus(device, signal.status, now);
+      return;
+    }
+    device.lastSeen = now;
+    this.armStaleTimer(device);
+    if (device.status !== 'online') this.setStatus(device, 'online', now);
+    // An actuator's state is kept as its on/off, as edgehub's own `{"on": b}` state reads.
+    const value = signal.kind === 'state' ? signal.state.on : signal.value;
+    this.record(device, signal.name, value, now);
+  }
+
+  private record(device: DeviceRecord, name: string, value: unknown, now: number): void {
     const previous = device.state[name];
     device.state[name] = value;
     device.updatedAt[name] = now;

@@ -36,6 +36,12 @@ export const configSchema = z
          * DISCONNECT 0x95 Packet too large, older clients are disconnected), logged and counted.
          */
         max_packet_bytes: z.number().int().positive().default(1_048_576),
+        /**
+         * Seconds; the longest keep-alive an MQTT 5 client gets. One asking for more, or for none (0),
+         * is told this value in CONNACK (Server Keep Alive), so a vanished client is noticed within
+         * 1.5× of it. MQTT 3.1.1 clients keep what they ask for (3.1.1 cannot be told); 0 = no limit.
+         */
+        max_keepalive: z.number().int().min(0).max(65_535).default(600),
       })
       .strict()
       .prefault({}),

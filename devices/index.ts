@@ -47,3 +47,4 @@ export {
   type SafetyEnvelopeDeps,
   type SafetyVerdict,
 } from './safety-envelope.js';
+export { DeviceRuntime, type DeviceRuntimeDeps } from './device-runtime.js';

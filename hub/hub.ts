@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { DeviceRuntime } from '../devices/index.js';
 import { runSimCommand } from '../firmware-sim/index.js';
 import { parseDuration, SystemClock, TypedBus, type Clock, type Logger } from '../kernel/index.js';
 import { EXAMPLE_RULES_DIR, RuleDirWatcher, RuleEngine } from '../rules/index.js';
@@ -29,6 +30,8 @@ export class Hub {
   readonly broker: Broker;
   readonly store: EventStore | undefined;
   readonly registry: DeviceRegistry;
+  /** Device adapters, guarded actuator commands and Home Assistant discovery. */
+  readonly devices: DeviceRuntime;
   readonly rules: RuleEngine;
   private watcher: RuleDirWatcher | undefined;
   private readonly started: Stoppable[] = [];
@@ -70,6 +73,15 @@ export class Hub {
       bus: this.bus,
       source: this.broker,
       devices: config.devices,
+      ...(config.hub.devices_dir !== undefined && { devicesDir: resolve(config.hub.devices_dir) }),
+    });
+    this.devices = new DeviceRuntime({
+      clock: this.clock,
+      logger: logger.child('devices'),
+      publisher: this.broker,
+      source: this.broker,
+      homeAssistant: config.homeassistant,
+      hubName: config.hub.name,
     });
     const rulesLogger = logger.child('rules');
     this.rules = new RuleEngine({
@@ -114,6 +126,8 @@ export class Hub {
         );
         this.started.push({ name: 'demo fleet', stop: () => fleet.stop() });
       }
+      // After the demo fleet, so it stops first: fail-safe commands still reach connected devices.
+      await this.startDevices();
     } catch (err) {
       await this.stop();
       throw err;
@@ -144,6 +158,21 @@ export class Hub {
       demoLogger.info(`${r.deviceId} ${r.metric} = ${shown}`);
     });
     this.started.push({ name: 'demo reporter', stop: () => this.bus.offOwner(owner) });
+  }
+
+  private async startDevices(): Promise<void> {
+    const owner = { name: 'device runtime' };
+    this.bus.on(owner, 'device.reading', (r) =>
+      this.devices.noteReading(r.deviceId, r.metric, r.value, r.at),
+    );
+    this.started.push({
+      name: 'devices',
+      stop: async () => {
+        await this.devices.stop();
+        this.bus.offOwner(owner);
+      },
+    });
+    await this.devices.start(this.registry.definitions);
   }
 
   private async startRules(dir: string): Promise<void> {

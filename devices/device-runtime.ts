@@ -1,0 +1,127 @@
+import {
+  EdgehubError,
+  errorMessage,
+  type Actuators,
+  type Clock,
+  type CommandResult,
+  type Logger,
+  type MessageSource,
+  type Publisher,
+} from '../kernel/index.js';
+import type { AdapterFactory, AdapterKind, DeviceAdapter } from './adapter.js';
+import { ADAPTER_FACTORIES } from './adapter-factories.js';
+import { BrokerSink } from './broker-sink.js';
+import type { DeviceDefinition } from './definition.js';
+import { DeviceActuators, type ActuatorStats } from './device-actuators.js';
+import { HaDiscovery } from './ha-discovery.js';
+
+export interface DeviceRuntimeDeps {
+  clock: Clock;
+  logger: Logger;
+  /** The embedded broker: commands, adapter reports and discovery are published through it. */
+  publisher: Publisher;
+  source: MessageSource;
+  homeAssistant: { discovery: boolean; prefix: string };
+  /** Names the hub in discovery configs. */
+  hubName?: string;
+  /** Replaces the built-in adapter factories (tests). */
+  factories?: Partial<Record<AdapterKind, AdapterFactory>>;
+}
+
+/**
+ * Everything between the hub and its devices, started once the definitions are known and the broker
+ * listens: one adapter per kind in use, the guarded {@link Actuators}, and Home Assistant discovery.
+ * It is the hub's `Actuators` from construction on; commands before `start()` are refused.
+ */
+export class DeviceRuntime implements Actuators {
+  private adapters = new Map<AdapterKind, DeviceAdapter>();
+  private actuators: DeviceActuators | undefined;
+  private discovery: HaDiscovery | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly deps: DeviceRuntimeDeps) {}
+
+  /** Starts the adapters of the kinds `definitions` use; throws DEVICE_ADAPTER_MISSING for an unknown kind. */
+  async start(definitions: readonly DeviceDefinition[]): Promise<void> {
+    if (this.actuators) return;
+    const { clock, logger, publisher, source } = this.deps;
+    const factories = this.deps.factories ?? ADAPTER_FACTORIES;
+    const sink = new BrokerSink({ publisher, logger });
+    const kinds = new Set(definitions.map((d) => d.adapter));
+    for (const kind of kinds) {
+      const factory = factories[kind];
+      if (!factory) {
+        const ids = definitions.filter((d) => d.adapter === kind).map((d) => d.id);
+        throw new EdgehubError(
+          'DEVICE_ADAPTER_MISSING',
+          `no ${kind} adapter is built in; devices ${ids.join(', ')} need one`,
+        );
+      }
+      const adapter = factory({
+        clock,
+        logger: logger.child(kind),
+        devices: definitions.filter((d) => d.adapter === kind),
+        sink,
+        publisher,
+      });
+      await adapter.start();
+      this.adapters.set(kind, adapter);
+    }
+    this.actuators = new DeviceActuators({
+      clock,
+      logger,
+      devices: definitions,
+      adapters: this.adapters,
+      publisher,
+      source,
+    });
+    this.actuators.start();
+    if (this.deps.homeAssistant.discovery) {
+      this.discovery = new HaDiscovery({
+        logger: logger.child('homeassistant'),
+        publisher,
+        source,
+        devices: definitions,
+        prefix: this.deps.homeAssistant.prefix,
+        ...(this.deps.hubName !== undefined && { hubName: this.deps.hubName }),
+      });
+      await this.discovery.start();
+    }
+  }
+
+  command(deviceId: string, set: Readonly<Record<string, unknown>>, origin: string): Promise<CommandResult> {
+    if (!this.actuators) return Promise.resolve({ accepted: false, reason: 'devices are not started' });
+    return this.actuators.command(deviceId, set, origin);
+  }
+
+  /** A reading or actuator state seen by the registry (`device.reading`). */
+  noteReading(deviceId: string, metric: string, value: unknown, at: number): void {
+    this.actuators?.noteReading(deviceId, metric, value, at);
+  }
+
+  stats(): ActuatorStats | undefined {
+    return this.actuators?.stats();
+  }
+
+  get homeAssistant(): HaDiscovery | undefined {
+    return this.discovery;
+  }
+
+  /** Fail-safe states first (the adapters must still run to send them), then the adapters; idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.discovery?.stop();
+    await this.actuators?.stop();
+    for (const [kind, adapter] of [...this.adapters].reverse()) {
+      try {
+        await adapter.stop();
+      } catch (err) {
+        this.deps.logger.error(`stopping the ${kind} adapter failed`, { error: errorMessage(err) });
+      }
+    }
+  }
+}

@@ -1,11 +1,21 @@
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
+import {
+  createServer as createTlsServer,
+  type SecureContextOptions,
+  type Server as TlsServer,
+} from 'node:tls';
 import { Aedes, type AedesOptions, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import {
-  EdgehubError,
+  errorMessage,
   type Clock,
   type Logger,
   type MessageSource,
@@ -13,6 +23,28 @@ import {
   type OutgoingMessage,
   type Publisher,
 } from '../../kernel/index.js';
+import type { BrokerAuth } from './auth-port.js';
+import type { ConnectionInfo, ListenerKind } from './connection-info.js';
+import {
+  ClientGuard,
+  DEFAULT_LIMITS,
+  isRefusal,
+  newGuardCounters,
+  settle,
+  type BrokerLimits,
+  type GuardCounters,
+} from './guard.js';
+import { closeServer, listen, loadTlsOptions, type ListenAddress, type TlsFiles } from './listeners.js';
+
+/** The TLS and secure WebSocket listeners; both use one certificate. */
+export interface BrokerTlsOptions extends TlsFiles {
+  /** Address they bind; the plain listeners' `host` when absent. */
+  host?: string;
+  /** MQTT over TLS; null turns it off, 0 picks a free port. */
+  port: number | null;
+  /** MQTT over secure WebSocket; null turns it off, 0 picks a free port. */
+  wsPort: number | null;
+}
 
 export interface BrokerOptions {
   host: string;
@@ -22,32 +54,26 @@ export interface BrokerOptions {
   wsPort: number | null;
   /** Largest accepted MQTT packet, in bytes. */
   maxPacketBytes: number;
+  tls?: BrokerTlsOptions;
+  /** Each absent limit takes its value from {@link DEFAULT_LIMITS}. */
+  limits?: Partial<BrokerLimits>;
 }
 
 /** aedes types its persistence as `any`; any `aedes-persistence` implementation object fits here. */
 export type AedesPersistence = object;
 
-/** Which listener accepted a connection. */
-export type ListenerKind = 'tcp' | 'tls' | 'ws' | 'wss';
-
-/** What the broker knows about a connection before aedes has read a byte of it. */
-export interface ConnectionInfo {
-  listener: ListenerKind;
-  /** The peer's IP address as the socket reports it (IPv4-mapped IPv6 is left as is). */
-  remoteAddress: string | undefined;
-  /** The HTTP upgrade request, for WebSocket listeners. */
-  request?: IncomingMessage;
-}
-
 /**
  * The extension points of the broker. Each is optional; with none the broker is plain aedes with
- * in-memory sessions. They compose in this order for a client PUBLISH: security (ACL, rate limit)
- * → `beforePublish` → aedes acknowledges and routes → `afterPublish`.
+ * in-memory sessions, every client allowed. For a client PUBLISH they compose in this order:
+ * `auth` and limits (topic, rate, ACL) → `beforePublish` → aedes acknowledges and routes →
+ * `afterPublish`.
  */
 export interface BrokerDeps {
   options: BrokerOptions;
   clock: Clock;
   logger: Logger;
+  /** Who may connect, publish, subscribe and receive; everyone and everything when absent. */
+  auth?: BrokerAuth;
   /** An `aedes-persistence` implementation (sessions, retained, QoS 1/2 queues); in memory when absent. */
   persistence?: AedesPersistence;
   /**
@@ -57,8 +83,10 @@ export interface BrokerDeps {
   wrapConnection?: (stream: Duplex, info: ConnectionInfo) => Duplex;
   /**
    * Runs for every client PUBLISH that security allowed, before aedes sends PUBACK/PUBREC and
-   * routes the message, so a QoS 1/2 acknowledgement can wait for it. A rejection refuses the
-   * message as not authorised (MQTT 5: PUBACK/PUBREC 0x87).
+   * routes the message, so a QoS 1/2 acknowledgement can wait for it (counted against
+   * `limits.maxInflight` meanwhile). A rejection refuses the message: an MQTT 5 client gets
+   * PUBACK/PUBREC with the error's numeric `reasonCode` (else 0x80); an MQTT 3.1.1 client is
+   * disconnected unacknowledged, so it sends the message again.
    */
   beforePublish?: (packet: PublishPacket, client: Client) => Promise<void> | void;
   /** Runs after aedes routed a message (from a client, or `client` null for the hub's own). */
@@ -69,42 +97,72 @@ export interface BrokerDeps {
   };
 }
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
-export interface BrokerStats {
+export interface BrokerStats extends GuardCounters {
+  /** Clients past CONNACK. */
   clients: number;
+  /** Open connections, CONNACKed or not. */
+  connections: number;
   published: number;
   refusedTooLarge: number;
   clientErrors: number;
+  /** Clients that sent more packets than `limits.maxQueued` before their CONNECT was answered. */
+  queueFull: number;
+  /** Failed TLS handshakes (bad client certificate, plain MQTT on the TLS port, …). */
+  tlsErrors: number;
 }
 
 type MessageListener = (message: MqttMessage) => void;
+type AnyServer = NetServer | HttpServer;
 
 /**
- * The embedded MQTT broker (aedes) with its TCP and WebSocket listeners. It is the hub's
- * {@link MessageSource} (every message a client or the hub publishes) and its {@link Publisher}.
+ * The embedded MQTT broker (aedes) with its TCP, TLS, WebSocket and secure WebSocket listeners, the
+ * place where listeners, security, limits, persistence and connection wrapping compose. It is the
+ * hub's {@link MessageSource} (every message a client or the hub publishes) and its {@link Publisher}.
  */
 export class Broker implements MessageSource, Publisher {
   private aedes: Aedes | undefined;
-  private tcp: NetServer | undefined;
-  private http: HttpServer | undefined;
-  private wss: WebSocketServer | undefined;
+  private guard: ClientGuard | undefined;
+  private readonly servers: AnyServer[] = [];
+  private readonly socketServers: WebSocketServer[] = [];
+  private tlsServers: (TlsServer | HttpsServer)[] = [];
   private listeners: { owner: object; fn: MessageListener }[] = [];
   private stopping: Promise<void> | undefined;
-  private readonly counters = { published: 0, refusedTooLarge: 0, clientErrors: 0 };
+  private open = 0;
+  private readonly counters = {
+    published: 0,
+    refusedTooLarge: 0,
+    clientErrors: 0,
+    queueFull: 0,
+    tlsErrors: 0,
+  };
+  private readonly guardCounters = newGuardCounters();
   /** Keyed by the stream aedes reads (`client.conn`), so hooks can find where a client came from. */
   private readonly connections = new WeakMap<object, ConnectionInfo>();
+  readonly limits: Readonly<BrokerLimits>;
   mqttAddress: ListenAddress | undefined;
   wsAddress: ListenAddress | undefined;
+  tlsAddress: ListenAddress | undefined;
+  wssAddress: ListenAddress | undefined;
 
-  constructor(private readonly deps: BrokerDeps) {}
+  constructor(private readonly deps: BrokerDeps) {
+    this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...deps.options.limits });
+  }
 
   async start(): Promise<void> {
     const { options, logger } = this.deps;
-    const aedes = await Aedes.createBroker(this.aedesOptions());
+    const tls = options.tls;
+    const secure = tls && (tls.port !== null || tls.wsPort !== null) ? await loadTlsOptions(tls) : undefined;
+    this.guard = new ClientGuard({
+      auth: this.deps.auth,
+      limits: this.limits,
+      clock: this.deps.clock,
+      logger,
+      counters: this.guardCounters,
+      connectionOf: (client) => this.connectionOf(client),
+      openConnections: () => this.open,
+      beforePublish: this.deps.beforePublish,
+    });
+    const aedes = await Aedes.createBroker(this.aedesOptions(this.guard));
     this.aedes = aedes;
     aedes.on('publish', (packet, client) => this.onPublish(packet, client));
     aedes.on('clientError', (client, err) => this.onClientError(client, err));
@@ -114,37 +172,47 @@ export class Broker implements MessageSource, Publisher {
     );
     aedes.on('clientDisconnect', (client) => logger.debug('client disconnected', { client: client.id }));
 
-    this.tcp = createNetServer((socket) =>
-      this.accept(socket, { listener: 'tcp', remoteAddress: socket.remoteAddress }),
-    );
-    this.mqttAddress = await listen(this.tcp, options.host, options.port, 'MQTT', '--mqtt-port');
-
+    const tcp = this.track(createNetServer((socket) => this.acceptSocket(socket, 'tcp')));
+    this.mqttAddress = await listen(tcp, options.host, options.port, 'MQTT', '--mqtt-port');
     if (options.wsPort !== null) {
-      this.http = createHttpServer((_req, res) => {
-        res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
-      });
-      this.wss = new WebSocketServer({
-        server: this.http,
-        // MQTT clients ask for the `mqtt` subprotocol (older ones `mqttv3.1`); answer with what they asked.
-        handleProtocols: (protocols) => [...protocols].find((p) => p.startsWith('mqtt')) ?? false,
-      });
-      this.wss.on('connection', (socket, req) => {
-        const stream = createWebSocketStream(socket);
-        stream.on('error', (err) => logger.debug('websocket stream error', { error: err.message }));
-        this.accept(stream, { listener: 'ws', remoteAddress: req.socket.remoteAddress, request: req });
-      });
-      this.wsAddress = await listen(
-        this.http,
-        options.host,
-        options.wsPort,
-        'MQTT over WebSocket',
-        '--ws-port',
-      );
+      const http = this.track(createHttpServer(upgradeOnly));
+      this.attachWebSocket(http, 'ws');
+      this.wsAddress = await listen(http, options.host, options.wsPort, 'MQTT over WebSocket', '--ws-port');
     }
+    if (tls && secure) await this.startTls(tls, secure);
     logger.info('MQTT broker listening', {
-      mqtt: `${this.mqttAddress.host}:${this.mqttAddress.port}`,
-      ws: this.wsAddress ? `${this.wsAddress.host}:${this.wsAddress.port}` : 'off',
+      mqtt: show(this.mqttAddress),
+      ws: show(this.wsAddress),
+      ...(this.tlsAddress ? { tls: show(this.tlsAddress) } : {}),
+      ...(this.wssAddress ? { wss: show(this.wssAddress) } : {}),
     });
+  }
+
+  /** Every address the broker listens on, for the hub's "who can reach me" checks. */
+  listenHosts(): string[] {
+    return [this.mqttAddress, this.wsAddress, this.tlsAddress, this.wssAddress].flatMap((a) =>
+      a ? [a.host] : [],
+    );
+  }
+
+  /**
+   * Reads the certificate and key again and swaps them into the TLS listeners; new handshakes use
+   * them, open connections keep theirs. A bad file is logged and the running certificate stays.
+   */
+  async reloadTls(): Promise<boolean> {
+    const tls = this.deps.options.tls;
+    if (!tls || this.tlsServers.length === 0) return true;
+    try {
+      const secure = await loadTlsOptions(tls);
+      for (const server of this.tlsServers) server.setSecureContext(secure);
+      this.deps.logger.info('TLS certificate reloaded', { cert: tls.certFile });
+      return true;
+    } catch (err) {
+      this.deps.logger.error('TLS certificate not reloaded; the running one stays in use', {
+        error: errorMessage(err),
+      });
+      return false;
+    }
   }
 
   /** What the broker knows about a connected client's connection. */
@@ -179,7 +247,12 @@ export class Broker implements MessageSource, Publisher {
   }
 
   stats(): BrokerStats {
-    return { clients: this.aedes?.connectedClients ?? 0, ...this.counters };
+    return {
+      clients: this.aedes?.connectedClients ?? 0,
+      connections: this.open,
+      ...this.counters,
+      ...this.guardCounters,
+    };
   }
 
   /** Closes listeners and client connections; idempotent. */
@@ -190,34 +263,92 @@ export class Broker implements MessageSource, Publisher {
 
   private async close(): Promise<void> {
     // Stop accepting first; the servers finish closing once aedes has closed every client.
-    const listenersClosed = Promise.all([closeServer(this.tcp), closeServer(this.http)]);
-    this.wss?.clients.forEach((c) => c.terminate());
-    this.http?.closeAllConnections();
+    const listenersClosed = Promise.all(this.servers.map((s) => closeServer(s)));
+    for (const wss of this.socketServers) wss.clients.forEach((c) => c.terminate());
+    for (const s of this.servers) if ('closeAllConnections' in s) s.closeAllConnections();
     const aedes = this.aedes;
     if (aedes && !aedes.closed) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     await listenersClosed;
     this.listeners = [];
   }
 
-  private aedesOptions(): AedesOptions {
-    const { options, persistence, beforePublish, afterPublish } = this.deps;
-    const opts: AedesOptions = { maximumPacketSize: options.maxPacketBytes };
-    if (persistence !== undefined) opts.persistence = persistence;
-    opts.authorizePublish = (client, packet, done) => {
-      // $SYS is the broker's own namespace; aedes refuses client publishes there by default.
-      if (packet.topic.startsWith('$SYS')) return done(new Error('$SYS topics are reserved'));
-      if (!client || !beforePublish) return done(null);
-      settle(() => beforePublish(packet, client), done);
+  private async startTls(tls: BrokerTlsOptions, secure: SecureContextOptions): Promise<void> {
+    const host = tls.host ?? this.deps.options.host;
+    const serverOptions = {
+      ...secure,
+      requestCert: tls.caFile !== undefined,
+      rejectUnauthorized: tls.requireClientCert,
     };
+    if (tls.port !== null) {
+      const server = this.track(createTlsServer(serverOptions, (socket) => this.acceptSocket(socket, 'tls')));
+      this.watchTls(server);
+      this.tlsAddress = await listen(server, host, tls.port, 'MQTT over TLS', 'mqtt.tls.port');
+    }
+    if (tls.wsPort !== null) {
+      const server = this.track(createHttpsServer(serverOptions, upgradeOnly));
+      this.watchTls(server);
+      this.attachWebSocket(server, 'wss');
+      this.wssAddress = await listen(
+        server,
+        host,
+        tls.wsPort,
+        'MQTT over secure WebSocket',
+        'mqtt.tls.ws_port',
+      );
+    }
+  }
+
+  private watchTls(server: TlsServer | HttpsServer): void {
+    this.tlsServers = [...this.tlsServers, server];
+    server.on('tlsClientError', (err, socket) => {
+      this.counters.tlsErrors++;
+      this.deps.logger.debug('TLS handshake failed', { from: socket.remoteAddress, error: err.message });
+    });
+  }
+
+  private track<S extends AnyServer>(server: S): S {
+    this.servers.push(server);
+    return server;
+  }
+
+  private attachWebSocket(server: HttpServer | HttpsServer, kind: ListenerKind): void {
+    const wss = new WebSocketServer({
+      server,
+      // MQTT clients ask for the `mqtt` subprotocol (older ones `mqttv3.1`); answer with what they asked.
+      handleProtocols: (protocols) => [...protocols].find((p) => p.startsWith('mqtt')) ?? false,
+    });
+    this.socketServers.push(wss);
+    wss.on('connection', (socket, req: IncomingMessage) => {
+      const stream = createWebSocketStream(socket);
+      stream.on('error', (err) => this.deps.logger.debug('websocket stream error', { error: err.message }));
+      this.accept(stream, { listener: kind, remoteAddress: req.socket.remoteAddress, request: req });
+    });
+  }
+
+  private aedesOptions(guard: ClientGuard): AedesOptions {
+    const { options, persistence, afterPublish } = this.deps;
+    const opts: AedesOptions = {
+      ...guard.hooks(),
+      maximumPacketSize: options.maxPacketBytes,
+      queueLimit: this.limits.maxQueued,
+      receiveMaximum: this.limits.maxInflight,
+    };
+    if (persistence !== undefined) opts.persistence = persistence;
     if (afterPublish)
       opts.published = (packet, client, done) => settle(() => afterPublish(packet, client), done);
     return opts;
+  }
+
+  private acceptSocket(socket: Socket, kind: ListenerKind): void {
+    this.accept(socket, { listener: kind, remoteAddress: socket.remoteAddress });
   }
 
   private accept(stream: Duplex, info: ConnectionInfo): void {
     const { testing, wrapConnection } = this.deps;
     const seen: ConnectionInfo =
       testing?.remoteAddress !== undefined ? { ...info, remoteAddress: testing.remoteAddress } : info;
+    this.open++;
+    stream.once('close', () => this.open--);
     const conn = wrapConnection ? wrapConnection(stream, seen) : stream;
     this.connections.set(conn, seen);
     this.aedes?.handle(conn, seen.request);
@@ -249,6 +380,8 @@ export class Broker implements MessageSource, Publisher {
   }
 
   private onClientError(client: Client | null, err: Error & { size?: number }): void {
+    // Refusals (quota, credentials) were logged and counted where they were decided.
+    if (isRefusal(err)) return;
     this.counters.clientErrors++;
     const id = client?.id ?? 'unknown';
     if (err.message === 'packet too large') {
@@ -260,58 +393,22 @@ export class Broker implements MessageSource, Publisher {
       });
       return;
     }
+    if (err.message === 'Client queue limit reached') {
+      this.counters.queueFull++;
+      this.deps.logger.warn('disconnected a client over mqtt.limits.max_queued', {
+        client: id,
+        limit: this.limits.maxQueued,
+      });
+      return;
+    }
     this.deps.logger.warn('client error', { client: id, error: err.message });
   }
 }
 
-/** Calls a hook that may be sync or async and reports to an aedes-style callback exactly once. */
-function settle(hook: () => Promise<void> | void, done: (err: Error | null) => void): void {
-  let result: Promise<void> | void;
-  try {
-    result = hook();
-  } catch (err) {
-    done(err instanceof Error ? err : new Error(String(err)));
-    return;
-  }
-  if (result === undefined) {
-    done(null);
-    return;
-  }
-  result.then(
-    () => done(null),
-    (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
-  );
+function upgradeOnly(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
 }
 
-function listen(
-  server: NetServer | HttpServer,
-  host: string,
-  port: number,
-  what: string,
-  flag: string,
-): Promise<ListenAddress> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      const hint =
-        err.code === 'EADDRINUSE'
-          ? `port ${port} on ${host} is already in use (another MQTT broker such as Mosquitto?); choose another with ${flag}`
-          : err.code === 'EACCES'
-            ? `no permission to listen on port ${port}; ports below 1024 need privileges, choose another with ${flag}`
-            : err.message;
-      reject(
-        new EdgehubError('LISTEN_FAILED', `${what} listener on ${host}:${port}: ${hint}`, { cause: err }),
-      );
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      const addr = server.address() as AddressInfo;
-      resolve({ host: addr.address, port: addr.port });
-    });
-  });
-}
-
-function closeServer(server: NetServer | HttpServer | undefined): Promise<void> {
-  if (!server?.listening) return Promise.resolve();
-  return new Promise((resolve) => server.close(() => resolve()));
+function show(address: ListenAddress | undefined): string {
+  return address ? `${address.host}:${address.port}` : 'off';
 }

@@ -4,7 +4,16 @@ export {
   type BrokerDeps,
   type BrokerOptions,
   type BrokerStats,
-  type ConnectionInfo,
-  type ListenerKind,
-  type ListenAddress,
+  type BrokerTlsOptions,
 } from './broker.js';
+export type {
+  AuthRefusalCode,
+  AuthRefusalKind,
+  AuthRequest,
+  AuthResult,
+  AuthSubject,
+  BrokerAuth,
+} from './auth-port.js';
+export { isLoopback, type ConnectionInfo, type ListenerKind } from './connection-info.js';
+export { DEFAULT_LIMITS, type BrokerLimits, type GuardCounters } from './guard.js';
+export type { ListenAddress, TlsFiles } from './listeners.js';

@@ -1,0 +1,372 @@
+import type { AedesOptions, AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes';
+import type { Clock, Logger } from '../../kernel/index.js';
+import type { AuthResult, AuthSubject, BrokerAuth } from './auth-port.js';
+import type { ConnectionInfo } from './connection-info.js';
+import { TokenBucket } from './token-bucket.js';
+import { CONNACK_SERVER_UNAVAILABLE, ReasonCode, refusePublish, writePacket } from './wire.js';
+
+/** Per-client and broker-wide limits; every refusal is logged and counted. */
+export interface BrokerLimits {
+  /** Open connections at once over all listeners; 0 means no limit. */
+  maxConnections: number;
+  /**
+   * QoS 1/2 PUBLISH packets a client may have waiting for the broker's PUBACK/PUBREC; advertised to
+   * MQTT 5 clients as Receive Maximum. Exceeding it ends the connection (MQTT 5: DISCONNECT 0x93).
+   */
+  maxInflight: number;
+  /** Packets held for a client whose CONNECT is still being authenticated (aedes `queueLimit`). */
+  maxQueued: number;
+  /** Messages per second each client may publish, sustained; 0 turns the limit off. */
+  publishRatePerSec: number;
+  /** Messages a client may publish in a burst above the sustained rate. */
+  publishBurst: number;
+  /** Longest topic name or filter, in UTF-8 bytes. */
+  maxTopicBytes: number;
+  /** Most levels in a topic name or filter (`a/b/c` has 3); at most 100. */
+  maxTopicLevels: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<BrokerLimits> = Object.freeze({
+  maxConnections: 1024,
+  maxInflight: 1024,
+  maxQueued: 100,
+  publishRatePerSec: 0,
+  publishBurst: 100,
+  maxTopicBytes: 1024,
+  maxTopicLevels: 32,
+});
+
+/** What the guard counts; {@link Broker.stats} reports them. */
+export interface GuardCounters {
+  refusedConnections: number;
+  authFailures: number;
+  anonymousRefused: number;
+  publishDenied: number;
+  subscribeDenied: number;
+  deliveryDenied: number;
+  rateLimited: number;
+  topicRefused: number;
+  inflightExceeded: number;
+}
+
+export function newGuardCounters(): GuardCounters {
+  return {
+    refusedConnections: 0,
+    authFailures: 0,
+    anonymousRefused: 0,
+    publishDenied: 0,
+    subscribeDenied: 0,
+    deliveryDenied: 0,
+    rateLimited: 0,
+    topicRefused: 0,
+    inflightExceeded: 0,
+  };
+}
+
+export interface GuardDeps {
+  auth: BrokerAuth | undefined;
+  limits: BrokerLimits;
+  clock: Clock;
+  logger: Logger;
+  counters: GuardCounters;
+  connectionOf(client: Client): ConnectionInfo | undefined;
+  openConnections(): number;
+  beforePublish: ((packet: PublishPacket, client: Client) => Promise<void> | void) | undefined;
+}
+
+/** Marks an error the guard already logged and counted, so the broker's error listener skips it. */
+const REFUSED = Symbol('edgehub.refused');
+
+export function isRefusal(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && REFUSED in err;
+}
+
+function refusal(message: string, extra: Record<string, unknown> = {}): Error {
+  return Object.assign(new Error(message), extra, { [REFUSED]: true });
+}
+
+type Hooks = Required<
+  Pick<
+    AedesOptions,
+    'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'
+  >
+>;
+
+/**
+ * The broker's admission and authorisation, as aedes hooks: connection quota, authentication,
+ * topic limits, publish rate, ACL on publish, subscribe and delivery, and in-flight accounting
+ * around the `beforePublish` extension point.
+ */
+export class ClientGuard {
+  private readonly subjects = new WeakMap<Client, AuthSubject>();
+  private readonly buckets = new WeakMap<Client, TokenBucket>();
+  private readonly inflight = new WeakMap<Client, number>();
+  /** Topics already warned about per client, so a misconfigured device does not flood the log. */
+  private readonly warned = new WeakMap<Client, Set<string>>();
+
+  constructor(private readonly deps: GuardDeps) {}
+
+  hooks(): Hooks {
+    return {
+      preConnect: (client, packet, callback) =>
+        this.preConnect(client, packet.protocolVersion ?? 4, callback),
+      authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
+      authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
+      authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),
+      authorizeForward: (client, packet) => this.authorizeForward(client, packet),
+    };
+  }
+
+  /** The identity a client authenticated as; undefined before CONNACK or without security. */
+  subjectOf(client: Client): AuthSubject | undefined {
+    return this.subjects.get(client);
+  }
+
+  private preConnect(
+    client: Client,
+    version: number,
+    callback: (err: Error | null, ok: boolean) => void,
+  ): void {
+    const { limits, counters, logger } = this.deps;
+    const open = this.deps.openConnections();
+    if (limits.maxConnections <= 0 || open <= limits.maxConnections) return callback(null, true);
+    counters.refusedConnections++;
+    const info = this.deps.connectionOf(client);
+    logger.warn('refused a connection: mqtt.limits.max_connections reached', {
+      from: info?.remoteAddress,
+      limit: limits.maxConnections,
+    });
+    // aedes closes a connection refused here without a CONNACK; send one first so the client knows why.
+    const connack =
+      version === 5
+        ? { cmd: 'connack' as const, sessionPresent: false, reasonCode: ReasonCode.quotaExceeded }
+        : { cmd: 'connack' as const, sessionPresent: false, returnCode: CONNACK_SERVER_UNAVAILABLE };
+    writePacket(client.conn, connack, version, () => callback(refusal('connection quota exceeded'), false));
+  }
+
+  private authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void,
+  ): void {
+    const { auth, counters, logger } = this.deps;
+    const info = this.deps.connectionOf(client);
+    if (!auth) {
+      this.subjects.set(client, { clientId: client.id, username });
+      return done(null, true);
+    }
+    const request = {
+      clientId: client.id,
+      username,
+      password,
+      remoteAddress: info?.remoteAddress,
+      listener: info?.listener ?? 'tcp',
+    };
+    auth.authenticate(request).then(
+      (result: AuthResult) => {
+        if (result.ok) {
+          this.subjects.set(client, result.subject);
+          return done(null, true);
+        }
+        if (result.kind === 'anonymous') counters.anonymousRefused++;
+        else counters.authFailures++;
+        done(
+          refusal(result.reason, { returnCode: result.returnCode }) as Error & { returnCode: number },
+          false,
+        );
+      },
+      (err: unknown) => {
+        logger.error('authentication failed unexpectedly', {
+          client: client.id,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        done(
+          refusal('authentication unavailable', { returnCode: CONNACK_SERVER_UNAVAILABLE }) as Error & {
+            returnCode: number;
+          },
+          false,
+        );
+      },
+    );
+  }
+
+  private authorizePublish(
+    client: Client | null,
+    packet: PublishPacket,
+    done: (err?: Error | null) => void,
+  ): void {
+    if (!client) return done(null);
+    const { auth, limits, counters, clock } = this.deps;
+    const topic = packet.topic;
+    const refuse = (reasonCode: number): void => refusePublish(client, packet, reasonCode, () => done(null));
+
+    if (topic.startsWith('$SYS')) {
+      counters.publishDenied++;
+      this.warnOnce(client, `publish:${topic}`, 'refused a publish to the broker-owned $SYS tree', { topic });
+      return refuse(ReasonCode.notAuthorized);
+    }
+    const problem = this.topicProblem(topic);
+    if (problem !== null) {
+      counters.topicRefused++;
+      this.warnOnce(client, `topic:${problem}`, `refused a publish: ${problem}`, {
+        topic: topic.slice(0, 120),
+      });
+      return refuse(ReasonCode.topicNameInvalid);
+    }
+    if (limits.publishRatePerSec > 0) {
+      let bucket = this.buckets.get(client);
+      if (!bucket) {
+        bucket = new TokenBucket(clock, limits.publishRatePerSec, Math.max(1, limits.publishBurst));
+        this.buckets.set(client, bucket);
+      }
+      if (!bucket.take()) return this.rateLimited(client, packet, done);
+    }
+    const subject = this.subjects.get(client);
+    if (auth && subject && !auth.mayPublish(subject, topic)) {
+      counters.publishDenied++;
+      this.warnOnce(client, `publish:${topic}`, 'refused a publish the ACL does not allow', {
+        user: subject.username,
+        topic,
+      });
+      return refuse(ReasonCode.notAuthorized);
+    }
+    this.admit(client, packet, done);
+  }
+
+  /** Counts the message in flight while `beforePublish` holds its acknowledgement. */
+  private admit(client: Client, packet: PublishPacket, done: (err?: Error | null) => void): void {
+    const { limits, counters, beforePublish } = this.deps;
+    if (!beforePublish) return done(null);
+    if (packet.qos === 0) return settle(() => beforePublish(packet, client), done);
+    const inflight = this.inflight.get(client) ?? 0;
+    if (inflight >= limits.maxInflight) {
+      counters.inflightExceeded++;
+      this.deps.logger.warn('disconnected a client over mqtt.limits.max_inflight', {
+        client: client.id,
+        limit: limits.maxInflight,
+      });
+      return refusePublish(client, packet, ReasonCode.receiveMaximumExceeded, () => {
+        client.disconnect({ reasonCode: ReasonCode.receiveMaximumExceeded }, () => done(null));
+      });
+    }
+    this.inflight.set(client, inflight + 1);
+    settle(
+      () => beforePublish(packet, client),
+      (err) => {
+        this.inflight.set(client, (this.inflight.get(client) ?? 1) - 1);
+        if (!err) return done(null);
+        this.deps.logger.warn('a publish was not accepted', { client: client.id, error: err.message });
+        // MQTT 5 hears why on the acknowledgement; MQTT 3.1.1 has no way to say it, so its
+        // connection is closed (aedes' answer to an error here) rather than acknowledging a message
+        // that was not taken, and the client sends it again after reconnecting.
+        if (client.version !== 5) return done(err);
+        const reasonCode = (err as { reasonCode?: unknown }).reasonCode;
+        refusePublish(
+          client,
+          packet,
+          typeof reasonCode === 'number' ? reasonCode : ReasonCode.unspecified,
+          () => done(null),
+        );
+      },
+    );
+  }
+
+  private rateLimited(client: Client, packet: PublishPacket, done: (err?: Error | null) => void): void {
+    const { counters, limits } = this.deps;
+    counters.rateLimited++;
+    this.warnOnce(client, 'rate', 'dropping publishes over mqtt.limits.publish_rate', {
+      client: client.id,
+      ratePerSec: limits.publishRatePerSec,
+      burst: limits.publishBurst,
+    });
+    // MQTT 5 has a reason code for it: on the PUBACK/PUBREC, or as DISCONNECT for QoS 0, which has
+    // no acknowledgement to carry it. MQTT 3.1.1 has none, so the message is dropped and counted.
+    if (client.version === 5 && packet.qos === 0) {
+      return refusePublish(client, packet, ReasonCode.messageRateTooHigh, () =>
+        client.disconnect({ reasonCode: ReasonCode.messageRateTooHigh }, () => done(null)),
+      );
+    }
+    refusePublish(client, packet, ReasonCode.messageRateTooHigh, () => done(null));
+  }
+
+  private authorizeSubscribe(
+    client: Client,
+    sub: Subscription,
+    done: (err: Error | null, sub?: Subscription | null) => void,
+  ): void {
+    const { auth, counters } = this.deps;
+    // A null subscription is aedes' "refused": SUBACK 0x80 for MQTT 3.1.1, 0x87 for MQTT 5.
+    const problem = this.topicProblem(sub.topic);
+    if (problem !== null) {
+      counters.topicRefused++;
+      this.warnOnce(client, `topic:${problem}`, `refused a subscription: ${problem}`, {
+        filter: sub.topic.slice(0, 120),
+      });
+      return done(null, null);
+    }
+    const subject = this.subjects.get(client);
+    if (auth && subject && !auth.maySubscribe(subject, sub.topic)) {
+      counters.subscribeDenied++;
+      this.warnOnce(client, `subscribe:${sub.topic}`, 'refused a subscription the ACL does not allow', {
+        user: subject.username,
+        filter: sub.topic,
+      });
+      return done(null, null);
+    }
+    done(null, sub);
+  }
+
+  private authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+    const { auth, counters } = this.deps;
+    if (!auth) return packet;
+    const subject = this.subjects.get(client);
+    // Every delivery, retained messages included, passes the read rules of the receiving client.
+    if (subject && auth.mayRead(subject, packet.topic)) return packet;
+    counters.deliveryDenied++;
+    return null;
+  }
+
+  private topicProblem(topic: string): string | null {
+    const { maxTopicBytes, maxTopicLevels } = this.deps.limits;
+    if (Buffer.byteLength(topic) > maxTopicBytes)
+      return `topic longer than mqtt.limits.max_topic_bytes (${maxTopicBytes})`;
+    let levels = 1;
+    for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 47) levels++;
+    if (levels > maxTopicLevels) return `topic deeper than mqtt.limits.max_topic_levels (${maxTopicLevels})`;
+    return null;
+  }
+
+  private warnOnce(client: Client, key: string, msg: string, fields: Record<string, unknown>): void {
+    let keys = this.warned.get(client);
+    if (!keys) {
+      keys = new Set();
+      this.warned.set(client, keys);
+    }
+    const info = this.deps.connectionOf(client);
+    const all = { client: client.id, from: info?.remoteAddress, ...fields };
+    // A bounded set per client: the first occurrences are warnings, repeats are debug lines.
+    if (keys.has(key) || keys.size >= 32) return this.deps.logger.debug(msg, all);
+    keys.add(key);
+    this.deps.logger.warn(msg, all);
+  }
+}
+
+/** Calls a hook that may be sync or async and reports to an aedes-style callback exactly once. */
+export function settle(hook: () => Promise<void> | void, done: (err: Error | null) => void): void {
+  let result: Promise<void> | void;
+  try {
+    result = hook();
+  } catch (err) {
+    done(err instanceof Error ? err : new Error(String(err)));
+    return;
+  }
+  if (result === undefined) {
+    done(null);
+    return;
+  }
+  result.then(
+    () => done(null),
+    (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+  );
+}

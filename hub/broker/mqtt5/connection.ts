@@ -1,0 +1,459 @@
+import { Duplex } from 'node:stream';
+import type {
+  IConnackPacket,
+  IConnectPacket,
+  IDisconnectPacket,
+  IPublishPacket,
+  ISubackPacket,
+  ISubscribePacket,
+} from 'mqtt-packet';
+import type { Clock, TimerHandle } from '../../../kernel/index.js';
+import { encode5, PacketDecoder } from './decoder.js';
+import { PacketFramer, PacketType, type RawPacket } from './frame.js';
+import {
+  checkFixedHeader,
+  checkTopicName,
+  isViolation,
+  readAck,
+  readFilters,
+  readPublishHeader,
+  ReasonCode,
+  type Violation,
+} from './raw-packet.js';
+import { ReceiveWindow } from './receive-window.js';
+import { serverKeepAlive } from './keep-alive.js';
+import type { SubscriptionIdRegistry } from './subscription-ids.js';
+
+/** A client that broke the protocol, as the connection layer reports it. */
+export interface ViolationReport extends Violation {
+  readonly clientId: string | undefined;
+  readonly protocolVersion: number | undefined;
+}
+
+/** What every connection of one broker shares. */
+export interface ConnectionContext {
+  readonly maxPacketBytes: number;
+  /** 0 means no limit. */
+  readonly maxKeepaliveSeconds: number;
+  readonly clock: Clock;
+  readonly subscriptionIds: SubscriptionIdRegistry;
+  readonly onViolation: (report: ViolationReport) => void;
+  /** A Clean Start connection took the session, or a session ended with its connection. */
+  readonly sessionOwners: Map<string, MqttConnection>;
+}
+
+/** Bytes of held-back PUBLISH packets above which aedes is asked to wait before writing more. */
+const HELD_HIGH_WATER_BYTES = 256 * 1024;
+/** How long a closing connection waits for the peer to close after our DISCONNECT, in ms. */
+const CLOSE_LINGER_MS = 2000;
+/** How long a protocol error found before CONNACK waits for aedes to send the CONNACK, in ms. */
+const CONNACK_WAIT_MS = 5000;
+
+/** Receive Maximum when an MQTT 5 client sends none (MQTT 5 §3.1.2.11.3). */
+const DEFAULT_RECEIVE_MAXIMUM = 65_535;
+
+/**
+ * The packet-level layer between a client's byte stream and aedes. aedes reads and writes this
+ * stream as if it were the socket; the layer looks at each whole packet on the way:
+ *
+ * - in: rejects packets aedes would accept or drop without a reason (invalid UTF-8 or wildcard
+ *   topics, forbidden packet types and flags, a second CONNECT), answering an MQTT 5 client with a
+ *   DISCONNECT and its reason code and closing an older one;
+ * - out (MQTT 5 only): adds Server Keep Alive to CONNACK, every matching Subscription Identifier to
+ *   PUBLISH, and holds QoS 1/2 PUBLISH beyond the client's Receive Maximum until a slot frees.
+ */
+export class MqttConnection extends Duplex {
+  private readonly inbound = new PacketFramer();
+  private readonly decoder = new PacketDecoder();
+  private outbound: PacketFramer | undefined;
+  private outDecoder: PacketDecoder | undefined;
+  private window: ReceiveWindow<Buffer> | undefined;
+  private version: number | undefined;
+  private clientId: string | undefined;
+  private keepAliveOverride: number | undefined;
+  /** Session Expiry Interval in seconds (MQTT 5), or whether the session is clean (older versions). */
+  private sessionEnds = true;
+  private connackSent = false;
+  private connackOk = false;
+  /** Set once a violation is found; the connection is closing. */
+  private violation: Violation | undefined;
+  private disconnectPending = false;
+  /** After aedes refused an oversized packet's header, bytes pass through untouched. */
+  private passthrough = false;
+  private readonly pendingSubscribes = new Map<number, { filters: string[]; id: number | undefined }>();
+  private heldBytes = 0;
+  private socketFull = false;
+  private pausedForAedes = false;
+  private writeDone: ((err?: Error | null) => void) | undefined;
+  private timer: TimerHandle | undefined;
+
+  constructor(
+    private readonly socket: Duplex,
+    private readonly ctx: ConnectionContext,
+  ) {
+    super({ allowHalfOpen: true });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => {
+      if (!this.violation) this.push(null);
+    });
+    socket.on('drain', () => {
+      this.socketFull = false;
+      this.releaseWriter();
+    });
+    socket.on('error', (err) => this.destroy(err));
+    socket.on('close', () => {
+      this.ctx.clock.clearTimer(this.timer);
+      if (!this.destroyed) this.destroy();
+    });
+  }
+
+  override _read(): void {
+    if (this.pausedForAedes && !this.violation) {
+      this.pausedForAedes = false;
+      this.socket.resume();
+    }
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
+    // Once a violation is found nothing more goes out, except the CONNACK a DISCONNECT must follow.
+    if ((this.violation && !this.disconnectPending) || this.socket.destroyed) {
+      done();
+      return;
+    }
+    if (!this.outbound) {
+      // MQTT 3.1.1 and 3.1 clients: nothing to change on the way out.
+      const bytes = chunks.length === 1 ? chunks[0]?.chunk : Buffer.concat(chunks.map((c) => c.chunk));
+      if (bytes && !this.socket.write(bytes)) this.socketFull = true;
+    } else {
+      for (const { chunk } of chunks) this.outbound.push(chunk);
+      for (let r = this.outbound.shift(); r.kind === 'packet'; r = this.outbound.shift()) {
+        this.onOutbound(r.packet);
+        if (this.violation && !this.disconnectPending) break;
+      }
+    }
+    this.writeDone = done;
+    this.releaseWriter();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this._writev([{ chunk }], done);
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    if (!this.violation) this.socket.end();
+    done();
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    this.window?.clear();
+    this.heldBytes = 0;
+    const id = this.clientId;
+    if (id !== undefined && this.ctx.sessionOwners.get(id) === this) {
+      this.ctx.sessionOwners.delete(id);
+      if (this.sessionEnds) this.ctx.subscriptionIds.drop(id);
+    }
+    // A violation is already closing the socket gracefully, so the DISCONNECT reaches the client.
+    if (!this.violation) {
+      this.ctx.clock.clearTimer(this.timer);
+      this.socket.destroy();
+    }
+    done(err);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.violation) return;
+    if (this.passthrough) {
+      this.forward(chunk);
+      return;
+    }
+    this.inbound.push(chunk);
+    let found: Violation | undefined;
+    for (;;) {
+      const r = this.inbound.shift();
+      if (r.kind === 'partial') {
+        if (r.declaredBytes !== undefined && r.declaredBytes > this.ctx.maxPacketBytes) {
+          // aedes refuses it from the header alone (0x95 to MQTT 5 clients) and counts it; its
+          // body is never buffered here.
+          this.passthrough = true;
+          this.forward(this.inbound.drain());
+        }
+        break;
+      }
+      if (r.kind === 'malformed') {
+        found = { code: ReasonCode.MALFORMED_PACKET, message: r.reason };
+        break;
+      }
+      found = this.onInbound(r.packet);
+      if (found) break;
+      this.forward(r.packet.bytes);
+    }
+    if (found) this.fail(found);
+  }
+
+  private forward(bytes: Buffer): void {
+    if (!this.push(bytes) && !this.pausedForAedes) {
+      this.pausedForAedes = true;
+      this.socket.pause();
+    }
+  }
+
+  /** Looks at one packet from the client; returns why it breaks the protocol, if it does. */
+  private onInbound(packet: RawPacket): Violation | undefined {
+    const header = checkFixedHeader(packet, this.version);
+    if (header) return header;
+    if (packet.type === PacketType.CONNECT) return this.onConnect(packet);
+    if (this.version === undefined) {
+      return { code: ReasonCode.PROTOCOL_ERROR, message: 'the first packet must be CONNECT' };
+    }
+    switch (packet.type) {
+      case PacketType.PUBLISH:
+        return this.checkPublish(packet);
+      case PacketType.PUBACK:
+      case PacketType.PUBREC:
+      case PacketType.PUBREL:
+      case PacketType.PUBCOMP:
+        return this.onAck(packet);
+      case PacketType.SUBSCRIBE:
+      case PacketType.UNSUBSCRIBE:
+        return this.onSubscription(packet);
+      case PacketType.DISCONNECT:
+        this.onDisconnect(packet);
+        return undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  private onConnect(packet: RawPacket): Violation | undefined {
+    if (this.version !== undefined) {
+      return { code: ReasonCode.PROTOCOL_ERROR, message: 'a second CONNECT on one connection' };
+    }
+    const decoded = this.decoder.decode(packet.bytes);
+    if (decoded instanceof Error || decoded.cmd !== 'connect') {
+      return {
+        code: ReasonCode.MALFORMED_PACKET,
+        message: `CONNECT: ${decoded instanceof Error ? decoded.message : 'not a CONNECT'}`,
+      };
+    }
+    const connect: IConnectPacket = decoded;
+    this.version = connect.protocolVersion ?? 4;
+    this.clientId = connect.clientId === '' ? undefined : connect.clientId;
+    if (this.version === 5) {
+      this.outbound = new PacketFramer();
+      this.outDecoder = new PacketDecoder(5);
+      this.window = new ReceiveWindow(connect.properties?.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM);
+      this.keepAliveOverride = serverKeepAlive(5, connect.keepalive ?? 0, this.ctx.maxKeepaliveSeconds);
+      this.sessionEnds = (connect.properties?.sessionExpiryInterval ?? 0) === 0;
+    } else {
+      this.sessionEnds = connect.clean !== false;
+    }
+    return undefined;
+  }
+
+  private checkPublish(packet: RawPacket): Violation | undefined {
+    const header = readPublishHeader(packet);
+    if (isViolation(header)) return header;
+    if (header.topicEnd === header.topicStart) {
+      // MQTT 5 allows an empty topic name when a Topic Alias names it (§3.3.2.3.4); aedes resolves it.
+      if (this.version === 5) {
+        const decoded = this.decoder.decode(packet.bytes);
+        if (decoded instanceof Error) return { code: ReasonCode.MALFORMED_PACKET, message: decoded.message };
+        if (decoded.cmd === 'publish' && decoded.properties?.topicAlias !== undefined) return undefined;
+      }
+      return {
+        code: ReasonCode.PROTOCOL_ERROR,
+        message: 'PUBLISH with an empty topic name and no Topic Alias',
+      };
+    }
+    return checkTopicName(packet.bytes, header.topicStart, header.topicEnd);
+  }
+
+  private onAck(packet: RawPacket): Violation | undefined {
+    const ack = readAck(packet);
+    if (isViolation(ack)) return ack;
+    const window = this.window;
+    if (!window || packet.type === PacketType.PUBREL) return undefined;
+    // A PUBREC with a failure code ends the QoS 2 flow just as PUBCOMP does (MQTT 5 §4.3.3).
+    if (packet.type === PacketType.PUBREC && ack.reasonCode < 0x80) return undefined;
+    for (const bytes of window.release(ack.messageId)) {
+      this.heldBytes -= bytes.length;
+      this.send(bytes);
+    }
+    this.releaseWriter();
+    return undefined;
+  }
+
+  private onSubscription(packet: RawPacket): Violation | undefined {
+    const filters = readFilters(packet, this.version ?? 4);
+    if (isViolation(filters)) return filters;
+    if (this.version !== 5) return undefined;
+    const messageId = packet.bytes.readUInt16BE(packet.bodyStart);
+    if (packet.type === PacketType.UNSUBSCRIBE) {
+      const session = this.clientId === undefined ? undefined : this.ctx.subscriptionIds.get(this.clientId);
+      for (const f of filters) session?.delete(f);
+      return undefined;
+    }
+    const decoded = this.decoder.decode(packet.bytes);
+    if (decoded instanceof Error) return { code: ReasonCode.MALFORMED_PACKET, message: decoded.message };
+    const id = (decoded as ISubscribePacket).properties?.subscriptionIdentifier;
+    this.pendingSubscribes.set(messageId, { filters, id: typeof id === 'number' ? id : undefined });
+    return undefined;
+  }
+
+  private onDisconnect(packet: RawPacket): void {
+    if (this.version !== 5) return;
+    const decoded = this.decoder.decode(packet.bytes);
+    if (decoded instanceof Error) return;
+    const expiry = (decoded as IDisconnectPacket).properties?.sessionExpiryInterval;
+    if (expiry !== undefined) this.sessionEnds = expiry === 0;
+  }
+
+  /** One whole packet aedes wrote to an MQTT 5 client. */
+  private onOutbound(packet: RawPacket): void {
+    switch (packet.type) {
+      case PacketType.CONNACK:
+        this.onConnack(packet);
+        return;
+      case PacketType.PUBLISH:
+        this.onPublishOut(packet);
+        return;
+      case PacketType.SUBACK:
+        this.onSuback(packet);
+        this.send(packet.bytes);
+        return;
+      default:
+        this.send(packet.bytes);
+    }
+  }
+
+  private onConnack(packet: RawPacket): void {
+    const decoded = this.outDecoder?.decode(packet.bytes);
+    let bytes = packet.bytes;
+    if (decoded && !(decoded instanceof Error) && decoded.cmd === 'connack') {
+      const connack: IConnackPacket = decoded;
+      this.connackOk = (connack.reasonCode ?? connack.returnCode ?? 0) === 0;
+      const id = this.clientId ?? connack.properties?.assignedClientIdentifier;
+      if (this.connackOk && id !== undefined) {
+        this.clientId = id;
+        // No session was present: whatever identifiers were known belong to a session that is gone.
+        if (!connack.sessionPresent) this.ctx.subscriptionIds.drop(id);
+        this.ctx.sessionOwners.set(id, this);
+      }
+      if (this.connackOk && this.keepAliveOverride !== undefined) {
+        connack.properties = { ...connack.properties, serverKeepAlive: this.keepAliveOverride };
+        bytes = encode5(connack);
+      }
+    }
+    this.connackSent = true;
+    this.send(bytes);
+    if (this.disconnectPending && this.violation) this.closeWith(this.violation);
+  }
+
+  private onPublishOut(packet: RawPacket): void {
+    const header = readPublishHeader(packet);
+    if (isViolation(header)) {
+      this.send(packet.bytes);
+      return;
+    }
+    const bytes = this.withSubscriptionIds(packet, header.topicStart, header.topicEnd, header.retain);
+    if (header.qos > 0 && this.window && !this.window.offer(header.messageId, header.dup, bytes)) {
+      this.heldBytes += bytes.length;
+      return;
+    }
+    this.send(bytes);
+  }
+
+  /**
+   * aedes sends one copy of a message that matches several subscriptions, carrying one identifier;
+   * MQTT 5 §3.3.4 wants every matching subscription's identifier on it. Retained messages sent on
+   * SUBSCRIBE carry that subscription's identifier already and are left alone.
+   */
+  private withSubscriptionIds(
+    packet: RawPacket,
+    topicStart: number,
+    topicEnd: number,
+    retain: boolean,
+  ): Buffer {
+    const session = this.clientId === undefined ? undefined : this.ctx.subscriptionIds.get(this.clientId);
+    if (!session || session.size === 0 || retain) return packet.bytes;
+    const ids = session.matching(packet.bytes.toString('utf8', topicStart, topicEnd));
+    if (ids.length === 0) return packet.bytes;
+    const decoded = this.outDecoder?.decode(packet.bytes);
+    if (!decoded || decoded instanceof Error || decoded.cmd !== 'publish') return packet.bytes;
+    const publish: IPublishPacket = decoded;
+    const present = publish.properties?.subscriptionIdentifier;
+    const all = new Set<number>(Array.isArray(present) ? present : present === undefined ? [] : [present]);
+    const before = all.size;
+    for (const id of ids) all.add(id);
+    if (all.size === before) return packet.bytes;
+    const sorted = [...all].sort((a, b) => a - b);
+    publish.properties = {
+      ...publish.properties,
+      subscriptionIdentifier: sorted.length === 1 ? (sorted[0] ?? 0) : sorted,
+    };
+    return encode5(publish);
+  }
+
+  private onSuback(packet: RawPacket): void {
+    const decoded = this.outDecoder?.decode(packet.bytes);
+    if (!decoded || decoded instanceof Error || decoded.cmd !== 'suback') return;
+    const suback: ISubackPacket = decoded;
+    const pending = this.pendingSubscribes.get(suback.messageId ?? -1);
+    if (!pending || this.clientId === undefined) return;
+    this.pendingSubscribes.delete(suback.messageId ?? -1);
+    if (pending.id === undefined && !this.ctx.subscriptionIds.get(this.clientId)) return;
+    const session = this.ctx.subscriptionIds.getOrCreate(this.clientId);
+    pending.filters.forEach((filter, i) => {
+      const granted = suback.granted[i];
+      if (typeof granted === 'number' && granted < 0x80) session.set(filter, pending.id);
+    });
+    this.ctx.subscriptionIds.prune(this.clientId);
+  }
+
+  private send(bytes: Buffer): void {
+    if (!this.socket.write(bytes)) this.socketFull = true;
+  }
+
+  /** Lets aedes write again once the socket drained and few enough packets are held back. */
+  private releaseWriter(): void {
+    if (this.socketFull || this.heldBytes > HELD_HIGH_WATER_BYTES) return;
+    const done = this.writeDone;
+    this.writeDone = undefined;
+    done?.();
+  }
+
+  private fail(violation: Violation): void {
+    if (this.violation) return;
+    this.violation = violation;
+    this.ctx.onViolation({ ...violation, clientId: this.clientId, protocolVersion: this.version });
+    if (this.version === 5 && !this.connackSent) {
+      // A DISCONNECT may only follow CONNACK: wait for aedes to answer the CONNECT first.
+      this.disconnectPending = true;
+      this.timer = this.ctx.clock.setTimer('mqtt5.await-connack', CONNACK_WAIT_MS, () =>
+        this.closeWith(violation),
+      );
+      return;
+    }
+    this.closeWith(violation);
+  }
+
+  /** Sends DISCONNECT with the reason (MQTT 5 after a successful CONNACK) and ends the connection. */
+  private closeWith(violation: Violation): void {
+    this.disconnectPending = false;
+    this.ctx.clock.clearTimer(this.timer);
+    this.writeDone?.();
+    this.writeDone = undefined;
+    if (this.version === 5 && this.connackOk && !this.socket.destroyed) {
+      const reasonString = violation.message.slice(0, 200);
+      this.socket.write(
+        encode5({ cmd: 'disconnect', reasonCode: violation.code, properties: { reasonString } }),
+      );
+    }
+    this.socket.end();
+    // Keep reading (and discarding) so the peer's close is seen.
+    this.socket.resume();
+    this.timer = this.ctx.clock.setTimer('mqtt5.close-linger', CLOSE_LINGER_MS, () => this.socket.destroy());
+    // aedes sees the client go as an unexpected close, so its will is published.
+    this.push(null);
+  }
+}

@@ -1,0 +1,9 @@
+export { MqttConnection, type ConnectionContext, type ViolationReport } from './connection.js';
+export {
+  Mqtt5Layer,
+  publishWireSize,
+  type Mqtt5LayerDeps,
+  type Mqtt5LayerOptions,
+  type Mqtt5Stats,
+} from './mqtt5-layer.js';
+export { filterMatches } from './topic-match.js';

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runSimCommand } from '../firmware-sim/index.js';
 import { ConsoleLogger, EdgehubError, EdgehubErrors, type Logger } from '../kernel/index.js';
-import { runCheckCommand, runTraceCommand } from '../rules/index.js';
+import { runCheckCommand, runTestCommand, runTraceCommand } from '../rules/index.js';
 import { loadConfig, type ConfigOverrides } from './config/load.js';
 import { Hub } from './hub.js';
 import { runEventsCommand } from './store/index.js';
@@ -139,6 +139,14 @@ function program(): Command {
       process.exitCode = runCheckCommand(dir, (line) => process.stdout.write(line + '\n'), {
         strict: opts.strict === true,
       });
+    });
+
+  cli
+    .command('test')
+    .description('run scenario files against their rules on a virtual clock')
+    .argument('<path>', 'a scenario file, or a directory of them')
+    .action(async (path: string) => {
+      process.exitCode = await runTestCommand(path, (line) => process.stdout.write(line + '\n'));
     });
 
   cli

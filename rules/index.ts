@@ -36,6 +36,18 @@ export { parseFilter, TopicIndex, type ParsedFilter, type TopicMatch } from './t
 export type { ActionResult, ConditionResult, RuleRun, RuleTrace, RunOutcome } from './trace.js';
 export { findRuleLoops, publishedLevels, topicsOverlap } from './loops.js';
 export {
+  loadScenario,
+  MemoryDevices,
+  RuleHarness,
+  runScenarioFile,
+  runTestCommand,
+  scenarioSchema,
+  type LoadedScenario,
+  type RuleHarnessOptions,
+  type Scenario,
+  type ScenarioResult,
+} from './scenario/index.js';
+export {
   formatRun,
   openRulesDb,
   openTraceReader,

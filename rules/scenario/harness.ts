@@ -1,0 +1,263 @@
+import {
+  decodePayload,
+  errorMessage,
+  VirtualClock,
+  type Actuators,
+  type Clock,
+  type CommandResult,
+  type Logger,
+  type MqttMessage,
+  type OutgoingMessage,
+  type Publisher,
+  type QoS,
+  type TimerHandle,
+} from '../../kernel/index.js';
+import { RuleEngine } from '../engine.js';
+import type { RuleSet } from '../rule.js';
+import type { RuleRun } from '../trace.js';
+import { MemoryDevices } from './memory-devices.js';
+
+/**
+ * The rule engine the hub runs, wired to a virtual clock and to in-memory stand-ins for the broker,
+ * the device registry and the actuators, so scenarios (`edgehub test`) and back-tests run hours of
+ * rule time in milliseconds and see exactly what the rules did.
+ */
+
+/** A virtual clock that knows when its next timer is due, so time can advance one timer at a time. */
+export class SteppingClock implements Clock {
+  readonly virtual: VirtualClock;
+  private readonly pending = new Set<TimerHandle>();
+
+  constructor(startMs: number) {
+    this.virtual = new VirtualClock(startMs);
+  }
+
+  now(): number {
+    return this.virtual.now();
+  }
+
+  setTimer(name: string, delayMs: number, fn: () => void): TimerHandle {
+    const handle: TimerHandle = this.virtual.setTimer(name, delayMs, () => {
+      this.pending.delete(handle);
+      fn();
+    });
+    this.pending.add(handle);
+    return handle;
+  }
+
+  clearTimer(handle: TimerHandle | undefined): void {
+    if (!handle) return;
+    this.pending.delete(handle);
+    this.virtual.clearTimer(handle);
+  }
+
+  /** Epoch ms of the soonest pending timer; undefined when none is pending. */
+  nextDue(): number | undefined {
+    let soonest: number | undefined;
+    for (const t of this.pending) if (soonest === undefined || t.dueAt < soonest) soonest = t.dueAt;
+    return soonest;
+  }
+}
+
+export interface RecordedPublish {
+  /** Epoch ms on the virtual clock. */
+  readonly at: number;
+  readonly topic: string;
+  /** Decoded like every consumer decodes it: JSON, else text. */
+  readonly payload: unknown;
+  readonly qos: QoS;
+  readonly retain: boolean;
+}
+
+export interface RecordedCommand {
+  readonly at: number;
+  readonly device: string;
+  readonly set: Readonly<Record<string, unknown>>;
+  /** Who asked: the rule id. */
+  readonly origin: string;
+}
+
+export interface RecordedAlert {
+  readonly at: number;
+  readonly key: string;
+  readonly severity: string | null;
+  readonly ruleId: string;
+  readonly cleared: boolean;
+}
+
+export interface RuleHarnessOptions {
+  /** Epoch ms the virtual clock starts at. */
+  startMs: number;
+  logger: Logger;
+  /** Told about every finished run. */
+  onRun?: (run: RuleRun) => void;
+  /** Keep every publish, command and alert (scenarios); back-tests only count them. Default true. */
+  record?: boolean;
+  /**
+   * Messages the rules may publish in reaction to one input before the harness calls it a runaway
+   * loop and stops feeding them back; the hub's run-time loop breaker normally stops loops first.
+   */
+  maxChain?: number;
+}
+
+const DEFAULT_MAX_CHAIN = 10_000;
+
+/** The engine, a virtual clock and in-memory broker, registry and actuators, as one test rig. */
+export class RuleHarness {
+  readonly clock: SteppingClock;
+  readonly engine: RuleEngine;
+  readonly devices: MemoryDevices;
+  readonly publishes: RecordedPublish[] = [];
+  readonly commands: RecordedCommand[] = [];
+  readonly alerts: RecordedAlert[] = [];
+  /** Set when the rules kept publishing to themselves beyond `maxChain` within one input. */
+  runaway = false;
+  private readonly queue: MqttMessage[] = [];
+  private chained = 0;
+
+  constructor(
+    set: RuleSet,
+    private readonly options: RuleHarnessOptions,
+  ) {
+    this.clock = new SteppingClock(options.startMs);
+    const record = options.record ?? true;
+    this.devices = new MemoryDevices({
+      onReading: (r) => this.call('handleReading', r),
+      onStatus: (s) => this.call('handleDeviceStatus', s),
+    });
+    const publisher: Publisher = { publish: (m) => this.published(m, record) };
+    const actuators: Actuators = {
+      command: (device, set, origin): Promise<CommandResult> => {
+        if (record) this.commands.push({ at: this.clock.now(), device, set: { ...set }, origin });
+        return Promise.resolve({ accepted: true });
+      },
+    };
+    // Built as a variable: the engine takes the ports it knows and ignores the others.
+    const deps = {
+      clock: this.clock,
+      publisher,
+      logger: options.logger,
+      devices: this.devices,
+      actuators,
+      onRun: (run: RuleRun) => {
+        if (record) this.collectAlerts(run);
+        options.onRun?.(run);
+      },
+    };
+    this.engine = new RuleEngine(deps);
+    this.engine.load(set);
+  }
+
+  /** A message arrives from outside (a device, a client): the registry and the rules see it. */
+  inject(message: {
+    topic: string;
+    payload: Buffer | string;
+    retain?: boolean;
+    qos?: QoS;
+    clientId?: string | null;
+  }): void {
+    this.chained = 0;
+    this.deliver({
+      topic: message.topic,
+      payload: typeof message.payload === 'string' ? Buffer.from(message.payload) : message.payload,
+      qos: message.qos ?? 0,
+      retain: message.retain ?? false,
+      clientId: message.clientId === undefined ? 'scenario' : message.clientId,
+      receivedAt: this.clock.now(),
+    });
+  }
+
+  /** The HTTP event endpoint's path into the engine; false when the engine has no event triggers. */
+  postEvent(name: string, data: unknown): boolean {
+    return this.call('handleEvent', name, data);
+  }
+
+  /** Runs everything the last inputs started, feeding what rules publish back in, until quiet. */
+  async settle(): Promise<void> {
+    for (;;) {
+      await this.engine.whenIdle();
+      if (this.queue.length === 0) return;
+      for (const message of this.queue.splice(0)) this.deliver(message);
+    }
+  }
+
+  /** Moves the clock to `target` (epoch ms) one due timer at a time, settling after each. */
+  async advanceTo(target: number): Promise<void> {
+    for (;;) {
+      const due = this.clock.nextDue();
+      if (due === undefined || due > target) break;
+      this.clock.virtual.advanceTo(due);
+      await this.settle();
+    }
+    this.clock.virtual.advanceTo(Math.max(target, this.clock.now()));
+    await this.settle();
+  }
+
+  private deliver(message: MqttMessage): void {
+    this.devices.observe(message.topic, decodePayload(message.payload), message.receivedAt);
+    this.engine.handle(message);
+  }
+
+  private published(m: OutgoingMessage, record: boolean): Promise<void> {
+    const payload = typeof m.payload === 'string' ? Buffer.from(m.payload) : m.payload;
+    const at = this.clock.now();
+    if (record) {
+      this.publishes.push({
+        at,
+        topic: m.topic,
+        payload: decodePayload(payload),
+        qos: m.qos ?? 0,
+        retain: m.retain ?? false,
+      });
+    }
+    // Like the broker, a rule's message reaches every consumer, the rules included.
+    if (this.chained++ < (this.options.maxChain ?? DEFAULT_MAX_CHAIN)) {
+      this.queue.push({
+        topic: m.topic,
+        payload,
+        qos: m.qos ?? 0,
+        retain: m.retain ?? false,
+        clientId: null,
+        receivedAt: at,
+      });
+    } else {
+      this.runaway = true;
+    }
+    return Promise.resolve();
+  }
+
+  /** Alerts as the runs report them: an `alert` / `clear_alert` action and its key and severity. */
+  private collectAlerts(run: RuleRun): void {
+    for (const action of run.actions) {
+      if (action.kind !== 'alert' && action.kind !== 'clear_alert') continue;
+      if (!action.ok) continue;
+      const fields = action as unknown as Record<string, unknown>;
+      const detail = action.detail.trim();
+      const key = typeof fields.key === 'string' ? fields.key : (detail.split(/\s+/)[0] ?? '');
+      const severity =
+        typeof fields.severity === 'string'
+          ? fields.severity
+          : (/\b(critical|major|minor|warning|info)\b/.exec(detail)?.[1] ?? null);
+      this.alerts.push({
+        at: run.finishedAt,
+        key,
+        severity,
+        ruleId: run.ruleId,
+        cleared: action.kind === 'clear_alert',
+      });
+    }
+  }
+
+  /** Calls an engine entry point that this version of the engine may not have yet. */
+  private call(method: string, ...args: unknown[]): boolean {
+    const fn = (this.engine as unknown as Record<string, unknown>)[method];
+    if (typeof fn !== 'function') return false;
+    try {
+      (fn as (...a: unknown[]) => unknown).apply(this.engine, args);
+      return true;
+    } catch (err) {
+      this.options.logger.error(`rule engine ${method} threw`, { error: errorMessage(err) });
+      return true;
+    }
+  }
+}

@@ -1,0 +1,20 @@
+export { differences, topicMatches, type Difference } from './expectations.js';
+export {
+  RuleHarness,
+  SteppingClock,
+  type RecordedAlert,
+  type RecordedCommand,
+  type RecordedPublish,
+  type RuleHarnessOptions,
+} from './harness.js';
+export { MemoryDevices, type MemoryReading, type MemoryStatusChange } from './memory-devices.js';
+export {
+  loadScenario,
+  runScenario,
+  runScenarioFile,
+  runTestCommand,
+  scenarioFiles,
+  type LoadedScenario,
+  type ScenarioResult,
+} from './runner.js';
+export { scenarioSchema, type Scenario } from './schema.js';

@@ -1,0 +1,103 @@
+import { parseDeviceTopic, readingValue } from '../../devices/index.js';
+import type { DeviceAvailability, DeviceDirectory, DeviceView } from '../../kernel/index.js';
+
+/** A reading as the registry reports it (`device.reading` on the hub bus). */
+export interface MemoryReading {
+  readonly deviceId: string;
+  readonly metric: string;
+  readonly value: unknown;
+  readonly previous: unknown;
+  /** Epoch ms. */
+  readonly at: number;
+}
+
+export interface MemoryStatusChange {
+  readonly deviceId: string;
+  readonly status: DeviceAvailability;
+  readonly previous: DeviceAvailability;
+  readonly at: number;
+}
+
+interface Device {
+  id: string;
+  status: DeviceAvailability;
+  lastSeen: number | null;
+  state: Record<string, unknown>;
+  updatedAt: Record<string, number>;
+}
+
+export interface MemoryDevicesListeners {
+  onReading?(reading: MemoryReading): void;
+  onStatus?(change: MemoryStatusChange): void;
+}
+
+/**
+ * The device registry's view of devices, kept in memory for scenarios and back-tests: it learns
+ * from the same topic convention (readings, actuator states, availability) as the hub's registry.
+ */
+export class MemoryDevices implements DeviceDirectory {
+  private readonly devices = new Map<string, Device>();
+
+  constructor(private readonly listeners: MemoryDevicesListeners = {}) {}
+
+  /** A device with its initial state, as a scenario declares it. */
+  declare(
+    id: string,
+    status: DeviceAvailability,
+    state: Readonly<Record<string, unknown>>,
+    at: number,
+  ): void {
+    const device = this.ensure(id);
+    device.status = status;
+    for (const [name, value] of Object.entries(state)) {
+      device.state[name] = value;
+      device.updatedAt[name] = at;
+    }
+  }
+
+  get(id: string): DeviceView | undefined {
+    return this.devices.get(id);
+  }
+
+  list(): readonly DeviceView[] {
+    return [...this.devices.values()];
+  }
+
+  /** Learns from one message; `payload` is already decoded (JSON, else text). */
+  observe(topic: string, payload: unknown, at: number): void {
+    const parsed = parseDeviceTopic(topic);
+    if (!parsed || parsed.kind === 'command') return;
+    const device = this.ensure(parsed.deviceId);
+    if (parsed.kind === 'availability') {
+      const text = typeof payload === 'string' ? payload.trim().toLowerCase() : '';
+      if (text === 'online' || text === 'offline') this.setStatus(device, text, at);
+      return;
+    }
+    device.lastSeen = at;
+    if (device.status !== 'online') this.setStatus(device, 'online', at);
+    const value = readingValue(payload);
+    if (value === undefined) return;
+    const metric = parsed.name ?? 'value';
+    const previous = device.state[metric];
+    device.state[metric] = value;
+    device.updatedAt[metric] = at;
+    this.listeners.onReading?.({ deviceId: device.id, metric, value, previous, at });
+  }
+
+  setStatus(device: Device | string, status: DeviceAvailability, at: number): void {
+    const d = typeof device === 'string' ? this.ensure(device) : device;
+    const previous = d.status;
+    if (previous === status) return;
+    d.status = status;
+    this.listeners.onStatus?.({ deviceId: d.id, status, previous, at });
+  }
+
+  private ensure(id: string): Device {
+    let device = this.devices.get(id);
+    if (!device) {
+      device = { id, status: 'unknown', lastSeen: null, state: {}, updatedAt: {} };
+      this.devices.set(id, device);
+    }
+    return device;
+  }
+}

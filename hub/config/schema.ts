@@ -9,6 +9,82 @@ export const durationSchema = z
 
 const port = z.number().int().min(0).max(65535);
 
+/** MQTT over TLS and over secure WebSocket, sharing one certificate; both off until given a port. */
+const tlsSchema = z
+  .object({
+    /** Address the TLS listeners bind; `mqtt.host` when unset (e.g. plain MQTT on loopback, TLS on 0.0.0.0). */
+    host: z.string().optional(),
+    /** MQTT over TLS (8883 by convention); 0 picks a free port, null turns it off. */
+    port: port.nullable().default(null),
+    /** MQTT over secure WebSocket; 0 picks a free port, null turns it off. */
+    ws_port: port.nullable().default(null),
+    /** PEM certificate (chain) and private key; re-read on SIGHUP. */
+    cert: z.string().optional(),
+    key: z.string().optional(),
+    /** PEM CA bundle that client certificates are checked against. */
+    ca: z.string().optional(),
+    /** Refuse TLS clients without a certificate signed by `ca`. */
+    require_client_cert: z.boolean().default(false),
+  })
+  .strict()
+  .prefault({})
+  .superRefine((tls, ctx) => {
+    if (tls.port === null && tls.ws_port === null) return;
+    for (const key of ['cert', 'key'] as const) {
+      if (tls[key] === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `a TLS listener needs mqtt.tls.${key} (a PEM file)`,
+        });
+    }
+    if (tls.require_client_cert && tls.ca === undefined)
+      ctx.addIssue({ code: 'custom', path: ['ca'], message: 'require_client_cert needs mqtt.tls.ca' });
+  });
+
+/** Who may connect and which topics they may use; the files are re-read on SIGHUP. */
+const securitySchema = z
+  .object({
+    /**
+     * Clients without a username: `loopback` (default) only from this machine, `true` from anywhere,
+     * `false` never. Without `password_file`, every client counts as anonymous.
+     */
+    allow_anonymous: z.union([z.boolean(), z.literal('loopback')]).default('loopback'),
+    /** `user:hash` lines written by `edgehub passwd`; Mosquitto's `$7$` lines work too. */
+    password_file: z.string().optional(),
+    /** Topic rules in Mosquitto's acl_file format; without it every client may use every topic. */
+    acl_file: z.string().optional(),
+    /** Refuse a client whose client id is not its username (one credential per device). */
+    clientid_must_match_username: z.boolean().default(false),
+    /** Delay before answering after a failed login from an address; doubles per further failure. */
+    auth_delay: durationSchema.default('1s'),
+    /** Ceiling of that delay. */
+    auth_delay_max: durationSchema.default('30s'),
+  })
+  .strict()
+  .prefault({});
+
+/** Broker limits; each refusal carries the MQTT 5 reason code where there is one, and is logged and counted. */
+const limitsSchema = z
+  .object({
+    /** Open connections at once (0: no limit); more are refused with CONNACK 0x97 / 3.1.1 code 3. */
+    max_connections: z.number().int().min(0).default(1024),
+    /** QoS 1/2 messages a client may have awaiting the hub's acknowledgement (MQTT 5 Receive Maximum). */
+    max_inflight: z.number().int().min(1).max(65_535).default(1024),
+    /** Packets held for a client whose CONNECT is still being checked; more disconnect it. */
+    max_queued: z.number().int().min(1).default(100),
+    /** Messages per second per client, sustained (0: no limit); over it MQTT 5 gets 0x96, 3.1.1 is dropped. */
+    publish_rate: z.number().min(0).default(1000),
+    /** Messages a client may send in one burst above `publish_rate`. */
+    publish_burst: z.number().int().min(1).default(10_000),
+    /** UTF-8 bytes in a topic name or filter. */
+    max_topic_bytes: z.number().int().min(1).max(65_535).default(1024),
+    /** Levels in a topic name or filter (`a/b/c` has 3); aedes handles at most 100. */
+    max_topic_levels: z.number().int().min(1).max(100).default(32),
+  })
+  .strict()
+  .prefault({});
+
 export const configSchema = z
   .object({
     hub: z
@@ -42,6 +118,9 @@ export const configSchema = z
          * 1.5× of it. MQTT 3.1.1 clients keep what they ask for (3.1.1 cannot be told); 0 = no limit.
          */
         max_keepalive: z.number().int().min(0).max(65_535).default(600),
+        tls: tlsSchema,
+        security: securitySchema,
+        limits: limitsSchema,
       })
       .strict()
       .prefault({}),

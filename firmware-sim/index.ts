@@ -33,3 +33,11 @@ export {
   type TemperatureReading,
   type TemperatureSensorOptions,
 } from './temperature-sensor.js';
+export {
+  FirmataBoardSim,
+  type AnalogSource,
+  type FirmataBoardSimOptions,
+  type SimPinState,
+} from './firmata/firmata-board-sim.js';
+export { PIN_MODE, type PinMode } from './firmata/firmata-protocol.js';
+export { unoPinMap, type BoardPinMap } from './firmata/uno-pin-map.js';

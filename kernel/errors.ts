@@ -30,7 +30,8 @@ export type ErrorCode =
   | 'USAGE'
   | 'RULE_UNKNOWN_DEVICE'
   | 'RULE_SCHEDULE_INVALID'
-  | 'RULE_STATE_FAILED';
+  | 'RULE_STATE_FAILED'
+  | 'PTY_UNAVAILABLE';
 
 /** Where in a file a problem is: 1-based line and column, plus the key path inside the document. */
 export interface SourceLocation {

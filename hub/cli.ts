@@ -1,10 +1,18 @@
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runSimCommand } from '../firmware-sim/index.js';
 import { ConsoleLogger, EdgehubError, EdgehubErrors, type Logger } from '../kernel/index.js';
-import { runCheckCommand, runTestCommand, runTraceCommand } from '../rules/index.js';
+import {
+  parseSince,
+  runBacktestCommand,
+  runCheckCommand,
+  runTestCommand,
+  runTraceCommand,
+} from '../rules/index.js';
 import { loadConfig, type ConfigOverrides } from './config/load.js';
 import { Hub } from './hub.js';
-import { runEventsCommand } from './store/index.js';
+import { eventsDbPath, openEventReader, runEventsCommand } from './store/index.js';
 
 interface StartOptions {
   config?: string;
@@ -148,6 +156,49 @@ function program(): Command {
     .action(async (path: string) => {
       process.exitCode = await runTestCommand(path, (line) => process.stdout.write(line + '\n'));
     });
+
+  cli
+    .command('backtest')
+    .description('replay recorded events through a rule set and compare with the rules in force')
+    .requiredOption('--rules <dir>', 'the rules to try')
+    .option('--since <when>', 'how far back: a duration (24h) or an ISO 8601 time', '24h')
+    .option('--against <dir>', "the rules to compare with (default: the config's hub.rules_dir)")
+    .option('--config <file>', 'hub config file (for hub.data_dir and hub.rules_dir)')
+    .option('--data <dir>', 'data directory (default: the config\'s hub.data_dir)')
+    .option('--json', 'the report as one JSON object')
+    .action(
+      async (opts: {
+        rules: string;
+        since: string;
+        against?: string;
+        config?: string;
+        data?: string;
+        json?: boolean;
+      }) => {
+        const config = loadConfig(opts.config, opts.data !== undefined ? { dataDir: opts.data } : {});
+        const nowMs = Date.now();
+        const sinceMs = parseSince(opts.since, nowMs);
+        const againstDir = opts.against ?? config.hub.rules_dir;
+        const reader = openEventReader(eventsDbPath(resolve(config.hub.data_dir)));
+        try {
+          process.exitCode = await runBacktestCommand(
+            {
+              rulesDir: opts.rules,
+              ...(againstDir !== undefined && { againstDir }),
+              history: reader,
+              sinceMs,
+              untilMs: nowMs,
+              json: opts.json === true,
+              progress: process.stderr,
+              wallClock: () => performance.now(),
+            },
+            (line) => process.stdout.write(line + '\n'),
+          );
+        } finally {
+          reader.close();
+        }
+      },
+    );
 
   cli
     .command('trace')

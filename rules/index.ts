@@ -34,6 +34,20 @@ export type { Action, MqttTrigger, Rule, RuleSet, Trigger } from './rule.js';
 export { ruleFileJsonSchema, ruleFileSchema, type RuleDefinition } from './schema.js';
 export { parseFilter, TopicIndex, type ParsedFilter, type TopicMatch } from './topic-index.js';
 export type { ActionResult, ConditionResult, RuleRun, RuleTrace, RunOutcome } from './trace.js';
+export {
+  backtest,
+  formatBacktest,
+  parseSince,
+  payloadBytes,
+  runBacktestCommand,
+  type BacktestCommandOptions,
+  type BacktestOptions,
+  type BacktestResult,
+  type HistoryEvent,
+  type HistorySource,
+  type RuleActivity,
+  type RuleDifference,
+} from './backtest/index.js';
 export { findRuleLoops, publishedLevels, topicsOverlap } from './loops.js';
 export {
   loadScenario,

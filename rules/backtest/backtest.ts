@@ -1,0 +1,305 @@
+import { MemoryLogger, type Logger, type QoS } from '../../kernel/index.js';
+import type { RuleSet } from '../rule.js';
+import { RuleHarness } from '../scenario/harness.js';
+import type { RuleRun } from '../trace.js';
+import { showTime, showValue } from '../trace/format.js';
+import { outcomeOf } from '../trace/run-view.js';
+
+/**
+ * Back-testing: recorded events replayed through a rule set on a virtual clock, reporting per rule
+ * what it would have done, and how that differs from the rule set in force.
+ */
+
+/** A stored event as the hub's event store returns it. */
+export interface HistoryEvent {
+  readonly id: number;
+  /** Epoch ms. */
+  readonly time: number;
+  /** Null when the hub itself published it (a rule, a status topic). */
+  readonly clientId: string | null;
+  readonly topic: string;
+  /** Parsed JSON, the text, or a Buffer for binary payloads. */
+  readonly payload: unknown;
+  readonly qos: QoS;
+  readonly retain: boolean;
+}
+
+/** Where recorded events come from: the event store's reader (`openEventReader`) fits. */
+export interface HistorySource {
+  query(query: { since: number; until: number; order: 'asc'; limit: number }): readonly HistoryEvent[];
+}
+
+/** What one rule did over the replay. */
+export interface RuleActivity {
+  readonly id: string;
+  fired: number;
+  blocked: number;
+  errors: number;
+  /** Successful actions by kind. */
+  publishes: number;
+  commands: number;
+  alerts: number;
+}
+
+/** How a rule of the candidate set behaved compared with the set in force, event by event. */
+export interface RuleDifference {
+  readonly id: string;
+  /** `new`: only in the candidate; `removed`: only in force; `changed`: in both, defined differently. */
+  readonly presence: 'new' | 'removed' | 'changed' | 'unchanged';
+  /** Inputs on which the candidate fired more often than the set in force. */
+  firedMore: number;
+  firedLess: number;
+  /** Inputs on which both fired but did different things (different actions, topics or payloads). */
+  differently: number;
+  /** The first few differing inputs, in words. */
+  readonly examples: string[];
+}
+
+export interface BacktestResult {
+  /** Recorded events read in the window. */
+  readonly events: number;
+  /** Events the hub published itself (rule outputs of the set in force), not replayed as inputs. */
+  readonly skipped: number;
+  /** Epoch ms of the first and last event replayed; null without events. */
+  readonly firstAt: number | null;
+  readonly lastAt: number | null;
+  readonly candidate: readonly RuleActivity[];
+  /** Null when there was no rule set in force to compare with. */
+  readonly inForce: readonly RuleActivity[] | null;
+  readonly differences: readonly RuleDifference[] | null;
+  /** Inputs after which the rules kept publishing to themselves until the harness stopped them. */
+  readonly runaways: number;
+}
+
+export interface BacktestOptions {
+  candidate: RuleSet;
+  /** The set in force (the hub's rules directory); omit to report the candidate alone. */
+  inForce?: RuleSet;
+  history: HistorySource;
+  /** Epoch ms, inclusive. */
+  sinceMs: number;
+  untilMs: number;
+  /** Events read per query; default 5,000. Pages keep memory flat however long the window. */
+  pageSize?: number;
+  /** Called after each page, with events read so far and the time reached (epoch ms). */
+  onProgress?: (progress: { events: number; at: number }) => void;
+  logger?: Logger;
+}
+
+const EXAMPLES_KEPT = 3;
+
+interface Side {
+  readonly harness: RuleHarness;
+  readonly runs: RuleRun[];
+  readonly activity: Map<string, RuleActivity>;
+}
+
+function side(set: RuleSet, startMs: number, logger: Logger): Side {
+  const runs: RuleRun[] = [];
+  const activity = new Map<string, RuleActivity>();
+  for (const rule of set.rules) {
+    activity.set(rule.id, {
+      id: rule.id,
+      fired: 0,
+      blocked: 0,
+      errors: 0,
+      publishes: 0,
+      commands: 0,
+      alerts: 0,
+    });
+  }
+  const harness = new RuleHarness(set, { startMs, logger, record: false, onRun: (run) => runs.push(run) });
+  return { harness, runs, activity };
+}
+
+/** The bytes a recorded payload was published as, so the engine decodes it as it did live. */
+export function payloadBytes(payload: unknown): Buffer {
+  if (Buffer.isBuffer(payload)) return payload;
+  if (typeof payload === 'string') {
+    // Text that would parse as JSON was stored as a JSON string ("42" as "\"42\""); keep it text.
+    const c = payload.charCodeAt(0);
+    const jsonLike =
+      c === 0x7b ||
+      c === 0x5b ||
+      c === 0x22 ||
+      c === 0x2d ||
+      (c >= 0x30 && c <= 0x39) ||
+      c === 0x74 ||
+      c === 0x66 ||
+      c === 0x6e;
+    if (jsonLike) {
+      try {
+        JSON.parse(payload);
+        return Buffer.from(JSON.stringify(payload));
+      } catch {
+        // Not JSON: it was published as this text.
+      }
+    }
+    return Buffer.from(payload);
+  }
+  return Buffer.from(JSON.stringify(payload) ?? '');
+}
+
+/**
+ * Replays the events recorded in [sinceMs, untilMs] through the candidate set (and the set in
+ * force), oldest first, a page at a time, each engine on its own virtual clock moved to each
+ * event's time so timers (`for`, `delay`, schedules) fire as they would have.
+ */
+export async function backtest(options: BacktestOptions): Promise<BacktestResult> {
+  const logger = options.logger ?? new MemoryLogger();
+  const candidate = side(options.candidate, options.sinceMs, logger);
+  const inForce = options.inForce ? side(options.inForce, options.sinceMs, logger) : null;
+  const sides = inForce ? [candidate, inForce] : [candidate];
+  const differences = inForce
+    ? initialDifferences(options.candidate, options.inForce ?? options.candidate)
+    : null;
+  const pageSize = options.pageSize ?? 5_000;
+
+  let events = 0;
+  let skipped = 0;
+  let firstAt: number | null = null;
+  let lastAt: number | null = null;
+  let from = options.sinceMs;
+  /** Ids already replayed at time `from`: the next page starts at that time again. */
+  let seenAtFrom = new Set<number>();
+  let limit = pageSize;
+
+  for (;;) {
+    const page = options.history.query({ since: from, until: options.untilMs, order: 'asc', limit });
+    let fresh = 0;
+    for (const event of page) {
+      if (event.time === from && seenAtFrom.has(event.id)) continue;
+      fresh++;
+      events++;
+      if (event.clientId === null) {
+        skipped++;
+        continue;
+      }
+      firstAt ??= event.time;
+      lastAt = event.time;
+      await replay(event, sides);
+      if (differences && inForce) compare(event, candidate, inForce, differences);
+      else tally(candidate);
+    }
+    const last = page.at(-1);
+    if (last) options.onProgress?.({ events, at: last.time });
+    if (page.length < limit || !last) break;
+    if (last.time !== from) {
+      from = last.time;
+      seenAtFrom = new Set();
+    }
+    for (const event of page) if (event.time === from) seenAtFrom.add(event.id);
+    // A whole page recorded within one millisecond: read more at once to get past it.
+    limit = fresh === 0 ? limit * 2 : pageSize;
+  }
+
+  // Timers still pending at the end of the window (a `for` that would complete later) do not run.
+  return {
+    events,
+    skipped,
+    firstAt,
+    lastAt,
+    candidate: [...candidate.activity.values()],
+    inForce: inForce ? [...inForce.activity.values()] : null,
+    differences: differences ? [...differences.values()] : null,
+    runaways: candidate.harness.runaway ? 1 : 0,
+  };
+}
+
+async function replay(event: HistoryEvent, sides: readonly Side[]): Promise<void> {
+  const payload = payloadBytes(event.payload);
+  for (const s of sides) {
+    const moving = s.harness.moveTo(event.time);
+    if (moving) await moving;
+    s.harness.inject({
+      topic: event.topic,
+      payload,
+      qos: event.qos,
+      retain: event.retain,
+      clientId: event.clientId,
+    });
+  }
+  if (sides.length === 1) await sides[0]?.harness.settle();
+  else await Promise.all(sides.map((s) => s.harness.settle()));
+}
+
+/** Counts the runs that finished since the last call into the side's activity. */
+function tally(s: Side): Map<string, RuleRun[]> {
+  const byRule = new Map<string, RuleRun[]>();
+  if (s.runs.length === 0) return byRule;
+  for (const run of s.runs) {
+    let a = s.activity.get(run.ruleId);
+    if (!a) {
+      a = { id: run.ruleId, fired: 0, blocked: 0, errors: 0, publishes: 0, commands: 0, alerts: 0 };
+      s.activity.set(run.ruleId, a);
+    }
+    const outcome = outcomeOf(run);
+    if (outcome === 'fired') a.fired++;
+    else if (outcome === 'blocked') a.blocked++;
+    else a.errors++;
+    for (const action of run.actions) {
+      if (!action.ok) continue;
+      if (action.kind === 'publish') a.publishes++;
+      else if (action.kind === 'command') a.commands++;
+      else if (action.kind === 'alert') a.alerts++;
+    }
+    const list = byRule.get(run.ruleId);
+    if (list) list.push(run);
+    else byRule.set(run.ruleId, [run]);
+  }
+  s.runs.length = 0;
+  return byRule;
+}
+
+function initialDifferences(candidate: RuleSet, inForce: RuleSet): Map<string, RuleDifference> {
+  const out = new Map<string, RuleDifference>();
+  const add = (id: string, presence: RuleDifference['presence']) =>
+    out.set(id, { id, presence, firedMore: 0, firedLess: 0, differently: 0, examples: [] });
+  for (const rule of candidate.rules) {
+    const old = inForce.get(rule.id);
+    add(rule.id, !old ? 'new' : old.fingerprint === rule.fingerprint ? 'unchanged' : 'changed');
+  }
+  for (const rule of inForce.rules) if (!candidate.get(rule.id)) add(rule.id, 'removed');
+  return out;
+}
+
+const fired = (runs: readonly RuleRun[] | undefined) => (runs ?? []).filter((r) => outcomeOf(r) === 'fired');
+
+/** What fired runs did, comparable across the two sets: each action's kind, result and detail. */
+function effect(runs: readonly RuleRun[]): string {
+  return runs
+    .map((r) => r.actions.map((a) => `${a.kind}${a.ok ? '' : '!'} ${a.detail}`).join('; '))
+    .join(' | ');
+}
+
+function compare(
+  event: HistoryEvent,
+  candidate: Side,
+  inForce: Side,
+  differences: Map<string, RuleDifference>,
+): void {
+  if (candidate.runs.length === 0 && inForce.runs.length === 0) return;
+  const now = tally(candidate);
+  const before = tally(inForce);
+  if (now.size === 0 && before.size === 0) return;
+  for (const id of new Set([...now.keys(), ...before.keys()])) {
+    const diff = differences.get(id);
+    if (!diff) continue;
+    const a = fired(now.get(id));
+    const b = fired(before.get(id));
+    let what: string | null = null;
+    if (a.length > b.length) {
+      diff.firedMore += a.length - b.length;
+      what = `fires (${effect(a) || 'no actions'})${b.length > 0 ? `; in force ${b.length}×` : '; in force it did not'}`;
+    } else if (a.length < b.length) {
+      diff.firedLess += b.length - a.length;
+      what = `${a.length > 0 ? `fires ${a.length}×` : 'does not fire'}; in force it did (${effect(b) || 'no actions'})`;
+    } else if (a.length > 0 && effect(a) !== effect(b)) {
+      diff.differently++;
+      what = `fires differently: ${effect(a) || 'no actions'}; in force: ${effect(b) || 'no actions'}`;
+    }
+    if (what !== null && diff.examples.length < EXAMPLES_KEPT) {
+      diff.examples.push(`${showTime(event.time)} ${event.topic} ${showValue(event.payload, 60)}: ${what}`);
+    }
+  }
+}

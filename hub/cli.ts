@@ -164,7 +164,7 @@ function program(): Command {
     .option('--since <when>', 'how far back: a duration (24h) or an ISO 8601 time', '24h')
     .option('--against <dir>', "the rules to compare with (default: the config's hub.rules_dir)")
     .option('--config <file>', 'hub config file (for hub.data_dir and hub.rules_dir)')
-    .option('--data <dir>', 'data directory (default: the config\'s hub.data_dir)')
+    .option('--data <dir>', "data directory (default: the config's hub.data_dir)")
     .option('--json', 'the report as one JSON object')
     .action(
       async (opts: {

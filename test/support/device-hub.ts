@@ -1,0 +1,41 @@
+import { join } from 'node:path';
+import { Hub, loadConfig } from '../../hub/index.js';
+import { MemoryLogger, type Clock } from '../../kernel/index.js';
+import type { TempDirs } from './temp.js';
+import { writeFiles } from './temp.js';
+
+/** A hub on loopback port 0 with the given YAML config text (devices, Home Assistant settings). */
+export async function startDeviceHub(
+  temp: TempDirs,
+  configYaml: string,
+  options: { store?: boolean; clock?: Clock } = {},
+): Promise<{ hub: Hub; url: string; logger: MemoryLogger; dataDir: string }> {
+  const dir = temp.make('edgehub-devices-');
+  const dataDir = join(dir, 'data');
+  writeFiles(dir, { 'edgehub.yaml': configYaml });
+  const config = loadConfig(join(dir, 'edgehub.yaml'), { mqttPort: 0, wsPort: null, dataDir, demo: false });
+  const logger = new MemoryLogger();
+  const store = options.store ?? false;
+  const hub = new Hub({
+    config: { ...config, store: { ...config.store, enabled: store } },
+    logger,
+    ...(options.clock !== undefined && { clock: options.clock }),
+  });
+  await hub.start();
+  const address = hub.broker.mqttAddress;
+  if (!address) throw new Error('hub has no MQTT listener');
+  return { hub, url: `mqtt://127.0.0.1:${address.port}`, logger, dataDir };
+}
+
+/** Resolves once the hub's broker has handed `count` messages on `topic` to its consumers. */
+export function hubSaw(hub: Hub, topic: string, count = 1): Promise<void> {
+  return new Promise((resolve) => {
+    const owner = {};
+    let seen = 0;
+    hub.broker.onMessage(owner, (m) => {
+      if (m.topic !== topic || ++seen < count) return;
+      hub.broker.offOwner(owner);
+      resolve();
+    });
+  });
+}

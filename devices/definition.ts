@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { isDuration } from '../kernel/index.js';
+import { firmataPinIssues, firmataSettingsSchema } from './firmata/firmata-settings.js';
+import { serialSettingsSchema } from './serial/serial-settings.js';
 
 /**
  * The schema of a device definition: one entry of the config's `devices:` list or of a `*.yaml`
@@ -7,8 +9,8 @@ import { isDuration } from '../kernel/index.js';
  * error names file:line:col and the key path.
  *
  * Adapter-specific settings live in sub-objects named after the adapter (`serial:`, `firmata:`).
- * Their schemas are owned by the adapters' folders; until they are plugged in here they are accepted
- * as any object and each adapter validates its own at construction.
+ * Their schemas are owned by the adapters' folders and plugged in here; each adapter also checks its
+ * block at construction, since a definition built in code may skip this schema.
  */
 
 const duration = z
@@ -123,10 +125,10 @@ export const deviceDefinitionSchema = z
     model: z.string().optional(),
     sensors: z.array(sensorSchema).default([]),
     actuators: z.array(actuatorSchema).default([]),
-    /** Owned by the serial adapter (devices/serial/). */
-    serial: z.record(z.string(), z.unknown()).optional(),
-    /** Owned by the Firmata adapter (devices/firmata/). */
-    firmata: z.record(z.string(), z.unknown()).optional(),
+    /** Owned by the serial adapter (devices/serial/): `{path, baud}` of a JSON-lines device. */
+    serial: serialSettingsSchema.optional(),
+    /** Owned by the Firmata adapter (devices/firmata/): `{path, pins: [...]}` of a Firmata board. */
+    firmata: firmataSettingsSchema.optional(),
   })
   .strict()
   .superRefine((d, ctx) => {
@@ -137,6 +139,12 @@ export const deviceDefinitionSchema = z
         message: `convention applies to MQTT devices only`,
       });
     }
+    if (d.firmata)
+      for (const issue of firmataPinIssues(
+        d.firmata,
+        d.actuators.map((a) => a.name),
+      ))
+        ctx.addIssue({ code: 'custom', path: ['firmata', ...issue.path], message: issue.message });
     duplicates(d.sensors.map((s) => s.metric)).forEach((i) =>
       ctx.addIssue({ code: 'custom', path: ['sensors', i, 'metric'], message: 'duplicate metric' }),
     );

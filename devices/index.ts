@@ -48,3 +48,30 @@ export {
   type SafetyVerdict,
 } from './safety-envelope.js';
 export { DeviceRuntime, type DeviceRuntimeDeps } from './device-runtime.js';
+export { LineFramer, type FramedChunk } from './serial/line-framer.js';
+export { MemoryPortPair, MemoryPorts } from './serial/memory-port.js';
+export { classifyOpenFailure, portOpenError, type PortOpenFailure } from './serial/port-errors.js';
+export { RecordingSink, type SinkEvent } from './serial/recording-sink.js';
+export {
+  DEFAULT_RECONNECT,
+  ReconnectingPort,
+  reconnectDelay,
+  type ReconnectOptions,
+} from './serial/reconnecting-port.js';
+export { SerialAdapter, type SerialAdapterOptions } from './serial/serial-adapter.js';
+export type { SerialLineStats } from './serial/serial-line-device.js';
+export { serialSettingsSchema, type SerialSettings } from './serial/serial-settings.js';
+export {
+  openSerialPort,
+  type PortFactory,
+  type PortHandle,
+  type PortOpenOptions,
+} from './serial/transport.js';
+export { FirmataAdapter, type FirmataAdapterOptions } from './firmata/firmata-adapter.js';
+export {
+  firmataPinSchema,
+  firmataSettingsSchema,
+  type FirmataPin,
+  type FirmataSettings,
+} from './firmata/firmata-settings.js';
+export { celsiusFromRaw, ReadingGate, scaleRaw } from './firmata/readings.js';

@@ -40,6 +40,11 @@ function setup(options: { clock?: Clock; pins?: unknown[]; firmata?: Record<stri
   const definition = deviceDefinitionSchema.parse({
     id: 'uno-1',
     adapter: 'firmata',
+    actuators: [
+      { name: 'led', kind: 'switch' },
+      { name: 'lamp', kind: 'dimmer' },
+      { name: 'pump', kind: 'relay' },
+    ],
     firmata: { path: PATH, sample_every: '20ms', pins: options.pins ?? PINS, ...options.firmata },
   });
   const adapter = new FirmataAdapter(
@@ -158,15 +163,42 @@ describe('FirmataAdapter', () => {
     );
   });
 
-  it('rejects a pin declared twice with CONFIG_INVALID', () => {
+  it('rejects a pin declared twice, naming the key path', () => {
+    const result = deviceDefinitionSchema.safeParse({
+      id: 'uno-1',
+      adapter: 'firmata',
+      actuators: [{ name: 'led' }, { name: 'pump' }],
+      firmata: { path: PATH, pins: [PINS[3], { pin: 13, type: 'relay', actuator: 'pump' }] },
+    });
+    expect(result.error?.issues).toContainEqual(
+      expect.objectContaining({ path: ['firmata', 'pins', 1, 'pin'], message: 'pin 13 is used twice' }),
+    );
+  });
+
+  it('asks for actuator pins to be declared under actuators:', () => {
+    const undeclared = deviceDefinitionSchema.safeParse({
+      id: 'uno-1',
+      adapter: 'firmata',
+      firmata: { path: PATH, pins: [PINS[3]] },
+    });
+    expect(undeclared.error?.issues[0]?.path).toEqual(['firmata', 'pins', 0, 'actuator']);
+  });
+
+  it('validates settings it is handed unchecked, with CONFIG_INVALID', () => {
+    const definition = { ...deviceDefinitionSchema.parse({ id: 'uno-1' }), adapter: 'firmata' as const };
+    const deps = {
+      clock: new SystemClock(),
+      logger: new MemoryLogger(),
+      sink: new RecordingSink(),
+      publisher: noPublisher,
+    };
     let error: unknown;
     try {
-      setup({ pins: [PINS[3], { pin: 13, type: 'relay', actuator: 'pump' }] });
+      new FirmataAdapter({ ...deps, devices: [definition] });
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(EdgehubError);
     expect((error as EdgehubError).code).toBe('CONFIG_INVALID');
-    expect((error as EdgehubError).message).toContain('firmata.pins.1.pin: pin 13 is used twice');
   });
 });

@@ -118,3 +118,23 @@ export type FirmataSettings = z.output<typeof firmataSettingsSchema>;
 export type FirmataPin = z.output<typeof firmataPinSchema>;
 export type FirmataSensorPin = Extract<FirmataPin, { metric: string }>;
 export type FirmataActuatorPin = Extract<FirmataPin, { actuator: string }>;
+
+/**
+ * Problems between a board's pins and the rest of its definition: commands reach only actuators
+ * the definition declares under `actuators:`, so an actuator pin naming an undeclared one would be dead.
+ */
+export function firmataPinIssues(
+  settings: FirmataSettings,
+  declaredActuators: readonly string[],
+): { path: (string | number)[]; message: string }[] {
+  return settings.pins.flatMap((pin, i) =>
+    'actuator' in pin && !declaredActuators.includes(pin.actuator)
+      ? [
+          {
+            path: ['pins', i, 'actuator'],
+            message: `declare ${pin.actuator} under actuators: as well, or commands cannot reach it`,
+          },
+        ]
+      : [],
+  );
+}

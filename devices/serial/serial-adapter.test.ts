@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EdgehubError, MemoryLogger, VirtualClock, type Publisher } from '../../kernel/index.js';
-import { deviceDefinitionSchema } from '../definition.js';
+import { deviceDefinitionSchema, type DeviceDefinition } from '../definition.js';
 import { MemoryPorts } from './memory-port.js';
 import { RecordingSink } from './recording-sink.js';
 import { SerialAdapter } from './serial-adapter.js';
@@ -135,19 +135,27 @@ describe('SerialAdapter', () => {
     await adapter.stop();
   });
 
-  it('rejects invalid serial settings with CONFIG_INVALID naming the device and key', () => {
-    const thrown = (serial: Record<string, unknown>): unknown => {
+  it('validates settings it is handed unchecked, with CONFIG_INVALID naming the device and key', () => {
+    const construct = (serial: unknown): unknown => {
+      // As a caller that skipped the device schema would hand them over.
+      const definition = { ...deviceDefinitionSchema.parse({ id: 'bench-1' }), serial } as DeviceDefinition;
       try {
-        setup(serial);
+        new SerialAdapter({
+          clock: new VirtualClock(),
+          logger: new MemoryLogger(),
+          sink: new RecordingSink(),
+          devices: [definition],
+          publisher: noPublisher,
+        });
       } catch (err) {
         return err;
       }
       return undefined;
     };
-    const err = thrown({ baud: 9600 });
+    const err = construct({ baud: 9600 });
     expect(err).toBeInstanceOf(EdgehubError);
     expect((err as EdgehubError).code).toBe('CONFIG_INVALID');
     expect((err as EdgehubError).message).toContain('device bench-1: serial.path');
-    expect((thrown({ path: PATH, baud: 'fast' }) as EdgehubError).message).toContain('serial.baud');
+    expect((construct({ path: PATH, baud: 'fast' }) as EdgehubError).message).toContain('serial.baud');
   });
 });

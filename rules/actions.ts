@@ -1,22 +1,32 @@
-import type { Logger, Publisher } from '../kernel/index.js';
-import { publishTopicProblem } from './compile-rule.js';
+import type { Actuators, Clock, Logger, Publisher } from '../kernel/index.js';
+import { alertKeyProblem, type AlertBook } from './alerts/alert-book.js';
+import { publishTopicProblem } from './compile/action.js';
 import type { Scope } from './expression/scope.js';
 import { toText } from './expression/values.js';
 import type { Action, Rule } from './rule.js';
+import { sendHttp, type HttpSettings } from './runtime/http.js';
 import type { ActionResult } from './trace.js';
 
 /** What actions may touch; the engine passes its own deps. */
 export interface ActionContext {
   readonly publisher: Publisher;
   readonly logger: Logger;
+  readonly clock: Clock;
+  /** Absent when the hub runs without device adapters; `command` then fails with a clear error. */
+  readonly actuators: Actuators | undefined;
+  readonly alerts: AlertBook;
+  readonly http: HttpSettings;
 }
 
-type Handler<A extends Action> = (
+/** The actions that do one thing and finish; `delay`, `wait`, `choose` and `set` are the executor's. */
+export type ImmediateAction = Exclude<Action, { kind: 'delay' | 'wait' | 'choose' | 'set' }>;
+
+type Handler<A extends ImmediateAction> = (
   action: A,
   scope: Scope,
   rule: Rule,
   ctx: ActionContext,
-) => Promise<ActionResult>;
+) => Promise<Omit<ActionResult, 'at'>>;
 
 /** Strings go as they are; everything else as JSON, so `{{ payload.value }}` alone sends `21.5`. */
 export function serialisePayload(value: unknown): string {
@@ -45,15 +55,93 @@ const log: Handler<Extract<Action, { kind: 'log' }>> = (action, scope, rule, ctx
   return Promise.resolve({ kind: 'log', ok: true, detail: clip(message), error: null });
 };
 
+const command: Handler<Extract<Action, { kind: 'command' }>> = async (action, scope, rule, ctx) => {
+  const device = toText(action.device.render(scope));
+  const set = action.set.render(scope);
+  if (set === null || typeof set !== 'object' || Array.isArray(set)) throw new Error('set: must be a map');
+  if (!ctx.actuators) {
+    throw new Error(`no device adapters are configured, so the command to ${device} cannot be sent`);
+  }
+  const result = await ctx.actuators.command(device, set as Record<string, unknown>, `rule:${rule.id}`);
+  const detail = `${device} ${clip(JSON.stringify(set))}`;
+  if (!result.accepted)
+    throw new Error(`${device} refused the command: ${result.reason ?? 'no reason given'}`);
+  return { kind: 'command', ok: true, detail, error: null };
+};
+
+const alert: Handler<Extract<Action, { kind: 'alert' }>> = async (action, scope, rule, ctx) => {
+  const key = toText(action.key.render(scope));
+  const problem = alertKeyProblem(key);
+  if (problem) throw new Error(`cannot raise alert "${key}": ${problem}`);
+  const message = action.message ? toText(action.message.render(scope)) : key;
+  const record = await ctx.alerts.raise({ key, severity: action.severity, message, source: rule.id });
+  const state = record.count === 1 ? 'raised' : `still active, raised ${record.count} times`;
+  return { kind: 'alert', ok: true, detail: `${key} ${action.severity} ${state}`, error: null };
+};
+
+const clearAlert: Handler<Extract<Action, { kind: 'clear_alert' }>> = async (action, scope, _rule, ctx) => {
+  const key = toText(action.key.render(scope));
+  const cleared = await ctx.alerts.clear(key);
+  return {
+    kind: 'clear_alert',
+    ok: true,
+    detail: cleared ? `${key} cleared` : `${key} was not active`,
+    error: null,
+  };
+};
+
+const http: Handler<Extract<Action, { kind: 'http' }>> = async (action, scope, rule, ctx) => {
+  const url = toText(action.url.render(scope));
+  if (!/^https?:\/\/\S+$/.test(url)) throw new Error(`"${url}" is not an http:// or https:// URL`);
+  const headers: Record<string, string> = {};
+  const rendered = action.headers?.render(scope);
+  if (rendered && typeof rendered === 'object' && !Array.isArray(rendered)) {
+    for (const [k, v] of Object.entries(rendered)) headers[k] = toText(v);
+  }
+  let body: string | undefined;
+  if (action.body) {
+    const value = action.body.render(scope);
+    body = serialisePayload(value);
+    if (typeof value !== 'string' && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) {
+      headers['content-type'] = 'application/json';
+    }
+  }
+  const outcome = await sendHttp(
+    {
+      url,
+      method: action.method,
+      headers,
+      body,
+      timeoutMs: action.timeoutMs ?? ctx.http.timeoutMs,
+      retries: action.retries ?? ctx.http.retries,
+    },
+    ctx.http,
+    ctx.clock,
+    `rule:${rule.id}:http`,
+  );
+  const tries = outcome.attempts === 1 ? '' : ` after ${outcome.attempts} attempts`;
+  const detail = `${action.method} ${url} → ${outcome.status ?? 'no answer'}${tries}`;
+  if (!outcome.ok) throw new Error(`${detail}: ${outcome.error ?? 'failed'}`);
+  return { kind: 'http', ok: true, detail, error: null };
+};
+
 /** One handler per action kind; a new kind is a new entry here and in the schema. */
-const HANDLERS: { readonly [K in Action['kind']]: Handler<Extract<Action, { kind: K }>> } = { publish, log };
+const HANDLERS: { readonly [K in ImmediateAction['kind']]: Handler<Extract<ImmediateAction, { kind: K }>> } =
+  {
+    publish,
+    log,
+    command,
+    alert,
+    clear_alert: clearAlert,
+    http,
+  };
 
 export function runAction(
-  action: Action,
+  action: ImmediateAction,
   scope: Scope,
   rule: Rule,
   ctx: ActionContext,
-): Promise<ActionResult> {
-  const handler = HANDLERS[action.kind] as Handler<Action>;
+): Promise<Omit<ActionResult, 'at'>> {
+  const handler = HANDLERS[action.kind] as Handler<ImmediateAction>;
   return handler(action, scope, rule, ctx);
 }

@@ -253,7 +253,16 @@ describe('RuleEngine', () => {
     expect(trace?.fired.map((r) => r.trigger.payload)).toEqual([{ value: 32 }, { value: 33 }]);
     expect(trace?.blocked.map((r) => [r.conditions[0]?.value, r.branch])).toEqual([[false, null]]);
     expect(engine.stats()).toEqual([
-      { id: 'fan', enabled: true, triggered: 4, fired: 3, blocked: 1, errors: 0, lastRunAt: 4000 },
+      {
+        id: 'fan',
+        enabled: true,
+        triggered: 4,
+        fired: 3,
+        blocked: 1,
+        errors: 0,
+        dropped: { cooldown: 0, throttle: 0, mode: 0, suspended: 0 },
+        lastRunAt: 4000,
+      },
     ]);
     expect(engine.trace('nope')).toBeUndefined();
   });

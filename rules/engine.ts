@@ -1,115 +1,358 @@
 import {
-  decodePayload,
+  decodeMessage,
   errorMessage,
+  type Actuators,
   type Clock,
+  type DeviceDirectory,
   type Logger,
   type MqttMessage,
   type Publisher,
 } from '../kernel/index.js';
-import { runAction, type ActionContext } from './actions.js';
-import type { Scope } from './expression/scope.js';
-import { jsonEqual, toText, truthy } from './expression/values.js';
-import { createRuleSet, type MqttTrigger, type Rule, type RuleSet } from './rule.js';
-import { RunTraces, type ActionResult, type ConditionResult, type RuleRun, type RuleTrace } from './trace.js';
+import { AlertBook } from './alerts/alert-book.js';
+import { jsonEqual, toText } from './expression/values.js';
+import { createRuleSet, type Rule, type RuleSet, type Trigger } from './rule.js';
+import { HeldSinceTrackers, type ConditionEnv } from './runtime/conditions.js';
+import {
+  detectReading,
+  detectStatus,
+  type Detection,
+  type TriggerInput,
+  type TriggerKeyState,
+} from './runtime/detect.js';
+import { DEFAULT_HTTP, type FetchLike, type HttpSettings } from './runtime/http.js';
+import { systemTimeZone } from './runtime/local-time.js';
+import { isPlain, TriggerPipeline } from './runtime/pipeline.js';
+import { RuleRuntime, SLOT, type ParkedRun } from './runtime/rule-runtime.js';
+import { RunBook, type RuleStats } from './runtime/run-book.js';
+import { DEFAULT_LOOP_BREAKER, Runner, type LoopBreakerSettings } from './runtime/runner.js';
+import type { HubPlace } from './runtime/schedule.js';
+import {
+  MemoryRuleStateStore,
+  type AlertRecord,
+  type RuleStateStore,
+  type StoredState,
+} from './state/rule-state-store.js';
+import type { RuleRun, RuleTrace } from './trace.js';
+
+export type { RuleStats };
 
 export interface RuleEngineDeps {
   clock: Clock;
   publisher: Publisher;
   logger: Logger;
-  /** Told about every finished run (fired, blocked or failed); a throwing listener is logged. */
+  /** Told about every finished run and near miss (fired, blocked or failed); a throwing listener is logged. */
   onRun?: (run: RuleRun) => void;
   /** Runs kept in memory per rule and outcome. */
   traceLimit?: number;
+  /** The device registry: `device(ID)` in expressions, device conditions, re-checks of pending `for`. */
+  devices?: DeviceDirectory;
+  /** Device adapters for the `command` action; without them a command fails with a clear error. */
+  actuators?: Actuators;
+  /** Durable timing state, variables and alerts; in memory when not given. */
+  state?: RuleStateStore;
+  /** For the `http` action; defaults to the global fetch. */
+  fetch?: FetchLike;
+  /** Defaults of the `http` action: timeout and backoff in ms, retries after a failure. */
+  http?: Partial<Omit<HttpSettings, 'fetch'>>;
+  /** IANA time zone for schedules and time windows; the machine's zone when not given. */
+  timezone?: string;
+  /** Degrees, for `sun:` schedules. */
+  location?: { latitude: number; longitude: number } | null;
+  /** Null turns the run-time loop breaker off. */
+  loopBreaker?: LoopBreakerSettings | null;
+  /**
+   * Internal events the engine raises (`rule.suspended`, `alert.raised`, `alert.cleared`), for the
+   * hub's bus and notifiers. The engine hands them to its own event triggers itself, so the hub
+   * must not feed these names back through {@link RuleEngine.handleEvent}.
+   */
+  onEvent?: (name: string, data: unknown) => void;
 }
 
-/** Counters of one rule since it was first loaded; they survive reloads that keep the rule id. */
-export interface RuleStats {
-  readonly id: string;
-  readonly enabled: boolean;
-  /** A trigger matched (payload included). */
-  readonly triggered: number;
-  readonly fired: number;
-  readonly blocked: number;
-  readonly errors: number;
-  /** Epoch ms of the last run's start, null before the first. */
-  readonly lastRunAt: number | null;
+/** A reading as the device registry reports it (bus event `device.reading`). */
+export interface ReadingInput {
+  readonly deviceId: string;
+  readonly metric: string;
+  readonly value: unknown;
+  /** The value before this one; undefined for the first reading the registry saw. */
+  readonly previous: unknown;
+  readonly at: number;
 }
 
-type Counters = { -readonly [K in keyof Omit<RuleStats, 'id' | 'enabled'>]: RuleStats[K] };
+/** An availability change as the registry reports it (bus event `device.status`). */
+export interface StatusInput {
+  readonly deviceId: string;
+  readonly status: string;
+  readonly previous: string;
+  readonly at: number;
+}
 
-const NO_VARS: Readonly<Record<string, unknown>> = Object.freeze({});
+const FIRE: Detection = { fire: true, break: false, changed: false };
+const BREAK: Detection = { fire: false, break: true, changed: false };
+/** Without a time to fire (polar day for a sun schedule), look again this much later, ms. */
+const SCHEDULE_RETRY_MS = 6 * 3_600_000;
 
 /**
- * Runs rules against the messages it is handed. Dispatch goes through the rule set's topic
- * index, so the cost of a message depends on the rules it matches, not on how many are loaded.
+ * Runs rules against what the hub feeds it: MQTT messages, device readings and status changes,
+ * events, and schedules on its clock. Dispatch goes through the rule set's indexes, so the cost of
+ * an input depends on the rules it matches, not on how many are loaded. Timing state lives in a
+ * {@link RuleStateStore} and resumes after a restart.
  */
 export class RuleEngine {
   private set: RuleSet = createRuleSet([]);
-  private readonly counters = new Map<string, Counters>();
-  private readonly traces: RunTraces;
+  private runtimes = new Map<string, RuleRuntime>();
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly actionContext: ActionContext;
+  private readonly store: RuleStateStore;
+  private readonly book: RunBook;
+  private readonly runner: Runner;
+  private readonly pipeline: TriggerPipeline;
+  private readonly trackers = new HeldSinceTrackers();
+  private readonly place: HubPlace;
+  readonly alerts: AlertBook;
+  private restored = false;
+  private stopped = false;
 
   constructor(private readonly deps: RuleEngineDeps) {
-    this.traces = new RunTraces(deps.traceLimit ?? 20);
-    this.actionContext = { publisher: deps.publisher, logger: deps.logger };
+    this.store = deps.state ?? new MemoryRuleStateStore();
+    this.place = { timezone: deps.timezone ?? systemTimeZone(), location: deps.location ?? null };
+    this.book = new RunBook({ traceLimit: deps.traceLimit ?? 20, logger: deps.logger, onRun: deps.onRun });
+    this.alerts = new AlertBook({
+      clock: deps.clock,
+      publisher: deps.publisher,
+      logger: deps.logger,
+      store: this.store,
+      onEvent: (name, alert) => this.emit(name, alert),
+    });
+    const conditions: ConditionEnv = { devices: deps.devices, place: this.place, trackers: this.trackers };
+    this.runner = new Runner({
+      clock: deps.clock,
+      logger: deps.logger,
+      devices: deps.devices,
+      conditions,
+      alerts: this.alerts,
+      loopBreaker: deps.loopBreaker === undefined ? DEFAULT_LOOP_BREAKER : deps.loopBreaker,
+      book: this.book,
+      emit: (name, data) => this.emit(name, data),
+      track: (p) => this.track(p),
+      actions: {
+        publisher: deps.publisher,
+        logger: deps.logger,
+        clock: deps.clock,
+        actuators: deps.actuators,
+        alerts: this.alerts,
+        http: { ...DEFAULT_HTTP, ...deps.http, fetch: deps.fetch ?? defaultFetch },
+      },
+    });
+    this.pipeline = new TriggerPipeline({
+      clock: deps.clock,
+      devices: deps.devices,
+      fire: (rt, trigger, input) => this.runner.start(rt, trigger, input),
+      throttled: (rt, trigger, input) => this.runner.throttled(rt, trigger, input),
+    });
   }
 
   get ruleSet(): RuleSet {
     return this.set;
   }
 
-  /** Swaps in a new rule set at once; runs already started finish with the rules they started with. */
+  /**
+   * Swaps in a new rule set at once. The first load also resumes what the state store kept from
+   * before a restart. Rules whose definition is unchanged keep their timing state and runs; state
+   * of changed or removed rules is dropped (variables stay while the rule id does).
+   */
   load(set: RuleSet): void {
-    const ids = new Set(set.rules.map((r) => r.id));
-    for (const id of this.counters.keys()) if (!ids.has(id)) this.counters.delete(id);
-    this.traces.retain(ids);
+    this.stopped = false;
+    this.alerts.load();
+    const next = new Map<string, RuleRuntime>();
+    const fresh: RuleRuntime[] = [];
+    for (const rule of set.rules) {
+      const old = this.runtimes.get(rule.id);
+      if (old && old.rule.fingerprint === rule.fingerprint) {
+        old.rule = rule;
+        next.set(rule.id, old);
+        continue;
+      }
+      const rt = new RuleRuntime(rule, {
+        clock: this.deps.clock,
+        store: this.store,
+        logger: this.deps.logger,
+      });
+      if (old) {
+        rt.vars = old.vars;
+        this.dispose(old, { dropState: true, keepVars: true, reason: 'the rule changed' });
+      }
+      next.set(rule.id, rt);
+      fresh.push(rt);
+    }
+    for (const [id, old] of this.runtimes) {
+      if (!next.has(id))
+        this.dispose(old, { dropState: true, keepVars: false, reason: 'the rule was removed' });
+    }
+    this.runtimes = next;
     this.set = set;
+    this.book.retain(new Set(next.keys()));
+    this.trackers.reset(set.rules);
+    if (!this.restored) {
+      this.restored = true;
+      this.restore();
+    }
+    for (const rt of fresh) this.armSchedules(rt);
   }
 
-  /**
-   * Feeds one message. Conditions are evaluated before this returns; actions continue in the
-   * background (see {@link whenIdle}). Never throws: rule failures are logged and traced.
-   */
+  /** Feeds one message. Conditions are evaluated before this returns; actions continue in the background. */
   handle(message: MqttMessage): void {
     const set = this.set;
     const matches = set.mqtt.match(message.topic);
-    if (matches.length === 0) return;
-    let payload: unknown = null;
-    let decoded = false;
-    let levels: readonly string[] | undefined;
+    if (matches.length === 0 && !this.runner.hasWaits()) return;
+    const payload = decodeMessage(message).value;
+    this.runner.offerToWaits({ kind: 'mqtt', topic: message.topic, payload });
     let lastRule: Rule | undefined;
     for (const match of matches) {
       const { rule, trigger } = match.value;
       // A message matching two triggers of one rule runs it once (matches come in rule order).
       if (rule === lastRule) continue;
-      if (!decoded) {
-        payload = decodePayload(message.payload);
-        decoded = true;
+      const rt = this.runtimes.get(rule.id);
+      if (!rt) continue;
+      const captures = match.captures;
+      const first = trigger.filter.captures[0];
+      const key = first ? (captures[first.name] ?? message.topic) : message.topic;
+      const input = this.input(rt, trigger, key, message.topic, captures, payload, message.receivedAt);
+      if (trigger.payload && !jsonEqual(payload, trigger.payload.value)) {
+        if (trigger.forMs !== null) this.pipeline.accept(rt, trigger, input, BREAK);
+        continue;
       }
-      if (trigger.payload && !jsonEqual(payload, trigger.payload.value)) continue;
       lastRule = rule;
-      levels ??= message.topic.split('/');
-      this.track(this.run(rule, trigger, message.topic, levels, match.captures, payload));
+      this.feed(rt, trigger, input);
     }
   }
 
-  /** Resolves once every run started so far (and any started meanwhile) has finished. */
+  /** Feeds a reading from the device registry (`device.reading`). */
+  handleReading(r: ReadingInput): void {
+    this.trackers.onReading(r.deviceId, r.metric, r.value, r.at);
+    this.runner.offerToWaits({ kind: 'reading', ...r });
+    for (const { rule, trigger } of this.set.devices.match(r.deviceId)) {
+      if (trigger.kind !== 'reading' || trigger.metric !== r.metric) continue;
+      const rt = this.runtimes.get(rule.id);
+      if (!rt) continue;
+      const payload = {
+        value: r.value,
+        previous: r.previous ?? null,
+        device: r.deviceId,
+        metric: r.metric,
+        at: r.at,
+      };
+      const input = this.input(
+        rt,
+        trigger,
+        r.deviceId,
+        '',
+        { device: r.deviceId, metric: r.metric },
+        payload,
+        r.at,
+      );
+      const state: TriggerKeyState = rt.triggerState(trigger.index, input.key);
+      this.pipeline.accept(rt, trigger, input, detectReading(trigger, state, r.value, r.previous));
+    }
+  }
+
+  /** Feeds an availability change from the device registry (`device.status`). */
+  handleStatus(c: StatusInput): void {
+    this.runner.offerToWaits({ kind: 'status', deviceId: c.deviceId, status: c.status });
+    for (const { rule, trigger } of this.set.devices.match(c.deviceId)) {
+      if (trigger.kind !== 'status') continue;
+      const rt = this.runtimes.get(rule.id);
+      if (!rt) continue;
+      const payload = { status: c.status, previous: c.previous, device: c.deviceId, at: c.at };
+      const input = this.input(rt, trigger, c.deviceId, '', { device: c.deviceId }, payload, c.at);
+      this.pipeline.accept(rt, trigger, input, detectStatus(trigger, c.status));
+    }
+  }
+
+  /** Feeds an event: `hub.started`, or a name posted to the HTTP event endpoint, with its data. */
+  handleEvent(name: string, data: unknown = null): void {
+    this.runner.offerToWaits({ kind: 'event', name, data });
+    for (const { rule, trigger } of this.set.events.get(name) ?? []) {
+      const rt = this.runtimes.get(rule.id);
+      if (!rt) continue;
+      this.feed(rt, trigger, this.input(rt, trigger, name, '', {}, data, this.deps.clock.now()));
+    }
+  }
+
+  /** Marks an alert as seen; null when there is no alert under `key`. */
+  acknowledgeAlert(key: string): Promise<AlertRecord | null> {
+    return this.alerts.acknowledge(key);
+  }
+
+  /**
+   * Resolves once every run started so far (and any started meanwhile) has finished or parked on a
+   * delay or wait. Runs waiting on the clock (a delay, an http retry) need the clock moved first.
+   */
   async whenIdle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
   stats(): RuleStats[] {
-    return this.set.rules.map((rule) => ({
-      id: rule.id,
-      enabled: rule.enabled,
-      ...(this.counters.get(rule.id) ?? { triggered: 0, fired: 0, blocked: 0, errors: 0, lastRunAt: null }),
-    }));
+    return this.set.rules.map((rule) => this.book.stats(rule.id, rule.enabled));
   }
 
   /** The last runs of a rule by outcome; undefined for a rule not in the loaded set. */
   trace(ruleId: string): RuleTrace | undefined {
-    return this.set.get(ruleId) ? this.traces.get(ruleId) : undefined;
+    return this.set.get(ruleId) ? this.book.trace(ruleId) : undefined;
+  }
+
+  /**
+   * Stops every timer and wait; idempotent. Stored state stays as it is, so a later engine over
+   * the same store resumes pending `for`s, delays and waits. Running actions finish their current step.
+   */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const rt of this.runtimes.values()) {
+      for (const run of rt.activeRuns()) {
+        run.cancelled ??= 'the hub stopped';
+        run.parked?.cancel();
+      }
+      rt.dispose({ dropState: false, keepVars: true });
+    }
+  }
+
+  private feed(rt: RuleRuntime, trigger: Trigger, input: TriggerInput): void {
+    if (isPlain(trigger)) this.runner.start(rt, trigger, input);
+    else this.pipeline.accept(rt, trigger, input, FIRE);
+  }
+
+  /** An input with its key: the rule's `key` expression when it gives one, else `defaultKey`. */
+  private input(
+    rt: RuleRuntime,
+    trigger: Trigger,
+    defaultKey: string,
+    topic: string,
+    captures: Readonly<Record<string, string>>,
+    payload: unknown,
+    at: number,
+  ): TriggerInput {
+    const input: TriggerInput = {
+      triggerIndex: trigger.index,
+      triggerId: trigger.id,
+      kind: trigger.kind,
+      key: defaultKey,
+      topic,
+      captures,
+      payload,
+      at,
+    };
+    const keyExpression = rt.rule.key;
+    if (!keyExpression) return input;
+    const value = keyExpression.evaluate(this.runner.keyScope(rt, input));
+    return value === null || value === '' ? input : { ...input, key: toText(value) };
+  }
+
+  private emit(name: string, data: unknown): void {
+    try {
+      this.deps.onEvent?.(name, data);
+    } catch (err) {
+      this.deps.logger.error('rule event listener threw', { event: name, error: errorMessage(err) });
+    }
+    if (!this.stopped) this.handleEvent(name, data);
   }
 
   private track(run: Promise<void>): void {
@@ -117,111 +360,102 @@ export class RuleEngine {
     void run.finally(() => this.inFlight.delete(run));
   }
 
-  private async run(
-    rule: Rule,
-    trigger: MqttTrigger,
-    topic: string,
-    levels: readonly string[],
-    captures: Readonly<Record<string, string>>,
-    payload: unknown,
-  ): Promise<void> {
-    const { clock, logger } = this.deps;
-    const startedAt = clock.now();
-    const conditions: ConditionResult[] = [];
-    const actions: ActionResult[] = [];
-    let key = topic;
-    let branch: RuleRun['branch'] = null;
-    let error: string | null = null;
-    let held = false;
-    try {
-      key = defaultKey(trigger, captures, topic);
-      let scope: Scope = {
-        payload,
-        topic,
-        levels,
-        captures,
-        trigger: { id: trigger.id, key },
-        vars: NO_VARS,
-        now: startedAt,
-      };
-      if (rule.key) {
-        const value = rule.key.evaluate(scope);
-        if (value !== null && value !== '') {
-          key = toText(value);
-          scope = { ...scope, trigger: { id: trigger.id, key } };
-        }
-      }
-      held = true;
-      for (const condition of rule.conditions) {
-        const value = condition.evaluate(scope);
-        const ok = truthy(value);
-        conditions.push({ expression: condition.source, value, held: ok });
-        held &&= ok;
-      }
-      const list = held ? rule.then : rule.else;
-      if (held || list.length > 0) branch = held ? 'then' : 'else';
-      for (const action of list) {
-        try {
-          actions.push(await runAction(action, scope, rule, this.actionContext));
-        } catch (err) {
-          // The rest of this run's actions may depend on the failed one, so they are skipped;
-          // other rules are unaffected.
-          error = `${action.kind} failed: ${errorMessage(err)}`;
-          actions.push({ kind: action.kind, ok: false, detail: '', error: errorMessage(err) });
-          break;
-        }
-      }
-    } catch (err) {
-      error = `rule run failed: ${errorMessage(err)}`;
-    }
-    if (error !== null) logger.error(`rule ${rule.id}: ${error}`, { rule: rule.id, key });
-
-    const outcome = error !== null ? 'error' : held ? 'fired' : 'blocked';
-    const run: RuleRun = {
-      ruleId: rule.id,
-      outcome,
-      branch,
-      key,
-      trigger: { id: trigger.id, topic, captures, payload },
-      conditions,
-      actions,
-      startedAt,
-      finishedAt: clock.now(),
-      error,
-    };
-    // A rule removed by a reload while this run was in flight leaves no counters or trace behind.
-    if (this.set.get(rule.id)) {
-      this.count(rule.id, run);
-      this.traces.record(run);
-    }
-    this.notify(run);
+  private dispose(rt: RuleRuntime, options: { dropState: boolean; keepVars: boolean; reason: string }): void {
+    rt.disposed = true;
+    for (const run of rt.activeRuns()) this.runner.cancel(run, options.reason);
+    rt.dispose(options);
   }
 
-  private count(id: string, run: RuleRun): void {
-    let c = this.counters.get(id);
-    if (!c) {
-      c = { triggered: 0, fired: 0, blocked: 0, errors: 0, lastRunAt: null };
-      this.counters.set(id, c);
-    }
-    c.triggered++;
-    if (run.outcome === 'fired') c.fired++;
-    else if (run.outcome === 'blocked') c.blocked++;
-    else c.errors++;
-    // Runs may finish out of order (actions take different times); keep the latest start.
-    c.lastRunAt = Math.max(c.lastRunAt ?? run.startedAt, run.startedAt);
+  private armSchedules(rt: RuleRuntime): void {
+    if (!rt.rule.enabled) return;
+    for (const trigger of rt.rule.triggers) if (trigger.kind === 'schedule') this.armSchedule(rt, trigger);
   }
 
-  private notify(run: RuleRun): void {
-    try {
-      this.deps.onRun?.(run);
-    } catch (err) {
-      this.deps.logger.error('rule run listener threw', { rule: run.ruleId, error: errorMessage(err) });
+  private armSchedule(rt: RuleRuntime, trigger: Extract<Trigger, { kind: 'schedule' }>): void {
+    const now = this.deps.clock.now();
+    const name = `schedule:${trigger.index}`;
+    if (trigger.schedule.needsLocation && !this.place.location) {
+      this.deps.logger.error(
+        `rule ${rt.rule.id}: ${trigger.schedule.label} needs hub.latitude and hub.longitude`,
+      );
+      return;
     }
+    const next = trigger.schedule.next(now, this.place);
+    if (next === null) {
+      rt.setTimer(name, SCHEDULE_RETRY_MS, () => this.armSchedule(rt, trigger));
+      return;
+    }
+    rt.setTimer(name, next - now, () => {
+      this.armSchedule(rt, trigger);
+      const input = this.input(
+        rt,
+        trigger,
+        'schedule',
+        '',
+        {},
+        { at: next, schedule: trigger.schedule.label },
+        next,
+      );
+      this.feed(rt, trigger, input);
+    });
+  }
+
+  /** Resumes what the store kept; entries of rules that changed or went away are deleted. */
+  private restore(): void {
+    let entries: StoredState[] = [];
+    try {
+      entries = this.store.entries();
+    } catch (err) {
+      this.deps.logger.error('reading stored rule state failed; rules start without it', {
+        code: 'RULE_STATE_FAILED',
+        error: errorMessage(err),
+      });
+      return;
+    }
+    const gone = new Set<string>();
+    for (const entry of entries) {
+      const rt = this.runtimes.get(entry.ruleId);
+      try {
+        if (!rt) gone.add(entry.ruleId);
+        else if (entry.slot === SLOT.vars) rt.vars = (entry.value ?? {}) as Record<string, unknown>;
+        else if (
+          entry.fingerprint !== rt.rule.fingerprint ||
+          !rt.rule.enabled ||
+          !this.restoreEntry(rt, entry)
+        ) {
+          this.store.delete(entry.ruleId, entry.slot, entry.key);
+        }
+      } catch (err) {
+        this.deps.logger.error('restoring rule state failed', {
+          rule: entry.ruleId,
+          error: errorMessage(err),
+        });
+      }
+    }
+    for (const id of gone) this.store.deleteRule(id);
+  }
+
+  private restoreEntry(rt: RuleRuntime, entry: StoredState): boolean {
+    if (entry.slot === SLOT.key) {
+      const value = entry.value as { lastFiredAt: number | null; suspendedUntil: number | null };
+      const k = rt.key(entry.key);
+      k.lastFiredAt = value.lastFiredAt;
+      k.suspendedUntil = value.suspendedUntil;
+      if (k.suspendedUntil !== null) this.runner.armSuspension(rt, entry.key, k.suspendedUntil);
+      return true;
+    }
+    if (entry.slot === SLOT.run) {
+      this.runner.restore(rt, entry.key, entry.value as ParkedRun);
+      return true;
+    }
+    const trigger = rt.rule.triggers[Number(entry.slot.slice(1))];
+    if (!entry.slot.startsWith('t') || !trigger) return false;
+    const state = entry.value as TriggerKeyState;
+    rt.triggerStates.set(`${trigger.index}\u0000${entry.key}`, state);
+    if (state.pendingFor) this.pipeline.armFor(rt, trigger, entry.key, state.pendingFor.dueAt);
+    if (state.pendingDebounce) this.pipeline.armDebounce(rt, trigger, entry.key, state.pendingDebounce.dueAt);
+    return true;
   }
 }
 
-/** The first named capture of the trigger's filter, else the whole topic. */
-function defaultKey(trigger: MqttTrigger, captures: Readonly<Record<string, string>>, topic: string): string {
-  const first = trigger.filter.captures[0];
-  return first ? (captures[first.name] ?? topic) : topic;
-}
+const defaultFetch: FetchLike = (url, init) => fetch(url, init);

@@ -12,7 +12,26 @@ export {
   type CheckResult,
   type RuleProblem,
 } from './check.js';
-export { RuleEngine, type RuleEngineDeps, type RuleStats } from './engine.js';
+export { ALERT_TOPIC_PREFIX, AlertBook } from './alerts/alert-book.js';
+export type { RuleLoadOptions } from './compile/context.js';
+export {
+  RuleEngine,
+  type ReadingInput,
+  type RuleEngineDeps,
+  type RuleStats,
+  type StatusInput,
+} from './engine.js';
+export { type FetchLike, type HttpSettings } from './runtime/http.js';
+export { isTimeZone, systemTimeZone } from './runtime/local-time.js';
+export { DEFAULT_LOOP_BREAKER, type LoopBreakerSettings } from './runtime/runner.js';
+export type { HubPlace } from './runtime/schedule.js';
+export {
+  MemoryRuleStateStore,
+  type AlertRecord,
+  type RuleStateStore,
+  type StoredState,
+} from './state/rule-state-store.js';
+export { SqliteRuleStateStore } from './state/sqlite-rule-state-store.js';
 export { EXAMPLE_RULES_DIR } from './examples-dir.js';
 export {
   compileExpression,
@@ -30,21 +49,31 @@ export {
   type RuleFileText,
   type RuleLoadResult,
 } from './loader.js';
-export type { Action, MqttTrigger, Rule, RuleSet, Trigger } from './rule.js';
-export { ruleFileJsonSchema, ruleFileSchema, type RuleDefinition } from './schema.js';
+export type { Action, Condition, MqttTrigger, Rule, RuleSet, Trigger, TriggerKind } from './rule.js';
+export {
+  ruleFileJsonSchema,
+  ruleFileSchema,
+  SEVERITIES,
+  type RuleDefinition,
+  type Severity,
+} from './schema.js';
 export { parseFilter, TopicIndex, type ParsedFilter, type TopicMatch } from './topic-index.js';
-export type { ActionResult, ConditionResult, RuleRun, RuleTrace, RunOutcome } from './trace.js';
+export type { ActionResult, BlockReason, ConditionResult, RuleRun, RuleTrace, RunOutcome } from './trace.js';
 export {
   backtest,
   formatBacktest,
+  openEventPages,
   parseSince,
   payloadBytes,
+  readerPages,
   runBacktestCommand,
   type BacktestCommandOptions,
   type BacktestOptions,
   type BacktestResult,
+  type EventPages,
   type HistoryEvent,
   type HistorySource,
+  type RecordedEvent,
   type RuleActivity,
   type RuleDifference,
 } from './backtest/index.js';

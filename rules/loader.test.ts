@@ -62,7 +62,9 @@ describe('rule files: what loads', () => {
       key: null,
       location: { file: 'r.yaml', line: 2, col: 5, path: 'rules[0]' },
     });
-    expect(rule?.triggers.map((t) => [t.id, t.filter.mqtt, t.payload])).toEqual([
+    expect(
+      rule?.triggers.map((t) => [t.id, t.kind === 'mqtt' && t.filter.mqtt, t.kind === 'mqtt' && t.payload]),
+    ).toEqual([
       ['temp', 'sensors/+/temperature', null],
       ['1', 'devices/+/availability', { value: 'offline' }],
     ]);
@@ -233,7 +235,7 @@ describe('edgehub check', () => {
     const lines: string[] = [];
     expect(runCheckCommand(dir, (l) => lines.push(l))).toBe(1);
     expect(lines[0]).toBe(
-      `${join(dir, 'bad.yaml')}:6:9 rules[0].then[0].lgo: unknown key "lgo"; known keys here: publish, log`,
+      `${join(dir, 'bad.yaml')}:6:9 rules[0].then[0].lgo: unknown key "lgo"; did you mean "log"? known keys here: publish, log, command, alert, clear_alert, http, delay, wait, choose, default, set`,
     );
     expect(lines.at(-1)).toBe(`${dir}: 1 error; the hub would not load this directory`);
   });

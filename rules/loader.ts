@@ -8,7 +8,8 @@ import {
   formatLocation,
   type SourceLocation,
 } from '../kernel/index.js';
-import { compileRule } from './compile-rule.js';
+import type { RuleLoadOptions } from './compile/context.js';
+import { compileRule } from './compile/rule.js';
 import { createRuleSet, type Rule, type RuleSet } from './rule.js';
 import { RuleSource } from './rule-source.js';
 import { validateRuleFile } from './validate.js';
@@ -19,8 +20,11 @@ export interface RuleFileText {
   readonly text: string;
 }
 
+export type { RuleLoadOptions };
+
+/** `warnings` do not stop a set from loading (a device glob that matches no declared device). */
 export type RuleLoadResult =
-  | { readonly ok: true; readonly set: RuleSet }
+  | { readonly ok: true; readonly set: RuleSet; readonly warnings: readonly EdgehubError[] }
   | { readonly ok: false; readonly errors: readonly EdgehubError[] };
 
 /** `*.yaml` / `*.yml`, except files starting with `_` or `.` (drafts, editor swap files). */
@@ -32,8 +36,12 @@ export function isRuleFileName(name: string): boolean {
  * The one validator: `check`, the watcher and the hub all go through here, so "valid" means
  * "loads". Returns every problem of every file, sorted by file and position.
  */
-export function compileRuleFiles(files: readonly RuleFileText[]): RuleLoadResult {
+export function compileRuleFiles(
+  files: readonly RuleFileText[],
+  options: RuleLoadOptions = {},
+): RuleLoadResult {
   const errors: EdgehubError[] = [];
+  const warnings: EdgehubError[] = [];
   const rules: Rule[] = [];
   const seen = new Map<string, SourceLocation>();
   for (const { file, text } of files) {
@@ -50,7 +58,7 @@ export function compileRuleFiles(files: readonly RuleFileText[]): RuleLoadResult
     const valid = validateRuleFile(source);
     errors.push(...valid.errors);
     for (const checked of valid.rules) {
-      const rule = compileRule(checked, { source, ordinal: rules.length }, errors);
+      const rule = compileRule(checked, { source, ordinal: rules.length, options, warnings }, errors);
       const id = checked.definition.id;
       if (id === undefined) continue;
       const location = source.at(['rules', checked.index, 'id']);
@@ -78,6 +86,7 @@ export function compileRuleFiles(files: readonly RuleFileText[]): RuleLoadResult
       rules,
       files.map((f) => f.file),
     ),
+    warnings: sortErrors(warnings, files),
   };
 }
 
@@ -189,8 +198,8 @@ export function readRuleDirSync(dir: string): RuleDirContents {
 }
 
 /** Validates what was read from a directory; read problems count like any other. */
-export function compileRuleDir(contents: RuleDirContents): RuleLoadResult {
-  const result = compileRuleFiles(contents.files);
+export function compileRuleDir(contents: RuleDirContents, options: RuleLoadOptions = {}): RuleLoadResult {
+  const result = compileRuleFiles(contents.files, options);
   if (contents.errors.length === 0) return result;
   return { ok: false, errors: [...contents.errors, ...(result.ok ? [] : result.errors)] };
 }
@@ -199,8 +208,8 @@ export function compileRuleDir(contents: RuleDirContents): RuleLoadResult {
  * Loads and validates a rules directory. Throws {@link EdgehubErrors} carrying every problem
  * (`RULES_DIR_NOT_FOUND` when the directory cannot be read, else `RULE_INVALID`).
  */
-export async function loadRuleDir(dir: string): Promise<RuleSet> {
-  const result = await tryLoadRuleDir(dir);
+export async function loadRuleDir(dir: string, options: RuleLoadOptions = {}): Promise<RuleSet> {
+  const result = await tryLoadRuleDir(dir, options);
   if (result.ok) return result.set;
   const first = result.errors[0];
   throw new EdgehubErrors(
@@ -210,9 +219,9 @@ export async function loadRuleDir(dir: string): Promise<RuleSet> {
 }
 
 /** {@link loadRuleDir} without throwing: the watcher keeps the running set on errors. */
-export async function tryLoadRuleDir(dir: string): Promise<RuleLoadResult> {
+export async function tryLoadRuleDir(dir: string, options: RuleLoadOptions = {}): Promise<RuleLoadResult> {
   try {
-    return compileRuleDir(await readRuleDir(dir));
+    return compileRuleDir(await readRuleDir(dir), options);
   } catch (err) {
     if (err instanceof EdgehubError) return { ok: false, errors: [err] };
     throw err;

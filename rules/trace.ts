@@ -1,19 +1,32 @@
 /**
- * What one rule run did, kept in memory per rule. Shaped like the stored traces to come: the
- * trigger and its inputs, each condition's value, each action's result, and timing.
+ * What one rule run did, and each near miss: the trigger and its inputs, each condition's value,
+ * each action's result, and timing. Kept in memory per rule, and handed to `onRun` so the hub can
+ * store them for `edgehub trace`.
  */
 
-/** `fired`: conditions held and `then` ran; `blocked`: they did not (`else` may have run); `error`: an action failed. */
+/** `fired`: conditions held and `then` ran; `blocked`: it did not (see `reason`; `else` may have run); `error`: an action failed. */
 export type RunOutcome = 'fired' | 'blocked' | 'error';
 
+/**
+ * Why a trigger did not fire the rule: `condition` (`if` false), `cooldown`, `throttle` (the
+ * trigger's N/period spent), `mode` (a run for the key was going and the mode dropped this one) or
+ * `suspended` (the loop breaker stopped the rule for this key).
+ */
+export type BlockReason = 'condition' | 'cooldown' | 'throttle' | 'mode' | 'suspended';
+
 export interface ConditionResult {
+  /** The expression as written, or a summary of a map condition (`time after 22:00`). */
   readonly expression: string;
   readonly value: unknown;
   readonly held: boolean;
+  /** The items of `all`/`any`/`not`. */
+  readonly children?: readonly ConditionResult[];
 }
 
 export interface ActionResult {
   readonly kind: string;
+  /** Where the action sits in the rule, e.g. `then[2]` or `then[1].choose[0].then[0]`. */
+  readonly at?: string;
   readonly ok: boolean;
   /** What the action did, e.g. the topic and payload it published. */
   readonly detail: string;
@@ -21,14 +34,21 @@ export interface ActionResult {
 }
 
 export interface RuleRun {
+  /** Unique per run; a run parked on a delay keeps its id across a restart. */
+  readonly runId: string;
   readonly ruleId: string;
   readonly outcome: RunOutcome;
+  /** Set when `outcome` is `blocked`. */
+  readonly reason: BlockReason | null;
   /** Which action list ran; null when the conditions failed and there is no `else`. */
   readonly branch: 'then' | 'else' | null;
   /** The instance the run belongs to (see the rule's `key`). */
   readonly key: string;
   readonly trigger: {
     readonly id: string;
+    /** mqtt, reading, status, schedule or event. */
+    readonly kind: string;
+    /** The topic of an MQTT trigger; empty for the other kinds. */
     readonly topic: string;
     readonly captures: Readonly<Record<string, string>>;
     readonly payload: unknown;

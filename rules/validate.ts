@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { EdgehubError, formatPath } from '../kernel/index.js';
+import { suggestion } from './did-you-mean.js';
 import type { RuleSource } from './rule-source.js';
 import { ruleFileSchema, ruleSchema, type RuleDefinition } from './schema.js';
 
@@ -68,20 +69,40 @@ interface Problem {
   readonly message: string;
 }
 
+/**
+ * A union branch got past the type check when nothing at its root says "wrong type": a map where a
+ * map or a list was allowed. Problems inside it, or a refinement of the map itself, are the useful
+ * ones. A nested union at the root is viable when one of its own branches is.
+ */
+function viable(branch: readonly z.core.$ZodIssue[]): boolean {
+  return branch.every((i) => {
+    if (i.path.length > 0) return true;
+    if (i.code === 'invalid_union') return i.errors.some(viable);
+    return i.code === 'custom' || i.code === 'unrecognized_keys';
+  });
+}
+
+const KNOWN_KEYS = /known keys here: (.*)$/;
+
 function flatten(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[]): Problem[] {
   const out: Problem[] = [];
   for (const issue of issues) {
     const path = [...prefix, ...issue.path];
     if (issue.code === 'invalid_union') {
-      // Keep the one branch that got past the type check (a map where a map or a list was
-      // allowed); its problems are the useful ones. Otherwise the union's own message.
-      const viable = issue.errors.filter((branch) => !branch.some((i) => i.path.length === 0));
-      const only = viable.length === 1 ? viable[0] : undefined;
+      // Keep the one branch that got past the type check; otherwise the union's own message.
+      const branches = issue.errors.filter(viable);
+      const only = branches.length === 1 ? branches[0] : undefined;
       if (only) out.push(...flatten(only, path));
       else out.push({ path, code: issue.code, message: issue.message });
     } else if (issue.code === 'unrecognized_keys') {
+      const known = KNOWN_KEYS.exec(issue.message)?.[1]?.split(', ') ?? [];
       for (const key of issue.keys) {
-        out.push({ path, key, code: issue.code, message: `unknown key "${key}"; ${issue.message}` });
+        out.push({
+          path,
+          key,
+          code: issue.code,
+          message: `unknown key "${key}"; ${suggestion(key, known)}${issue.message}`,
+        });
       }
     } else if (issue.code === 'invalid_type' && issue.input === undefined && path.length > 0) {
       out.push({ path, code: issue.code, message: `missing required key "${String(path.at(-1))}"` });
@@ -127,7 +148,8 @@ const messageFor: z.core.$ZodErrorMap = (issue) => {
     if (issue.origin === 'string') return 'may not be empty';
   }
   if (issue.code === 'invalid_value') {
-    return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    const hint = typeof issue.input === 'string' ? suggestion(issue.input, issue.values.map(String)) : '';
+    return `${hint}expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
   }
   return undefined;
 };

@@ -55,6 +55,7 @@ const SCOPE_READERS: Readonly<Record<string, Evaluator>> = Object.assign(
     trigger: (s: Scope) => s.trigger,
     vars: (s: Scope) => s.vars,
     now: (s: Scope) => s.now,
+    wait: (s: Scope) => s.wait,
   },
 );
 

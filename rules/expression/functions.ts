@@ -61,6 +61,8 @@ export const FUNCTIONS: Readonly<Record<string, BuiltinFunction>> = Object.freez
       typeof s === 'string' && typeof prefix === 'string' ? s.startsWith(prefix) : false,
     ),
     now: fn(0, 0, (_args, scope) => scope.now),
+    /** The registry record of a device: `.state.<metric>`, `.status`, `.last_seen`; null when unknown. */
+    device: fn(1, 1, ([id], scope) => scope.lookupDevice(id)),
   }),
 );
 

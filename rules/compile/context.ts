@@ -1,0 +1,83 @@
+import { EdgehubError, type ErrorCode } from '../../kernel/index.js';
+import { suggestion } from '../did-you-mean.js';
+import { compileExpression, type CompiledExpression } from '../expression/compile.js';
+import { compileTemplate, type CompiledTemplate } from '../expression/template.js';
+import type { DevicePattern } from '../device-pattern.js';
+import type { RuleSource } from '../rule-source.js';
+
+/** What the loader knows about the hub it loads for; each part is optional (`check` knows none). */
+export interface RuleLoadOptions {
+  /**
+   * Ids of the devices the hub declares. With any, an exact device id in a rule that is not among
+   * them is an error (likely a typo), and a glob matching none of them is a warning.
+   */
+  readonly devices?: readonly string[];
+  /** False when the hub has no latitude/longitude, so `sun:` schedules are errors. */
+  readonly hasLocation?: boolean;
+}
+
+/** Shared by the compilers of one rule: where errors go and how paths map to file positions. */
+export class CompileContext {
+  private readonly declared: ReadonlySet<string> | null;
+
+  constructor(
+    readonly source: RuleSource,
+    readonly errors: EdgehubError[],
+    readonly warnings: EdgehubError[],
+    readonly options: RuleLoadOptions,
+  ) {
+    this.declared = options.devices && options.devices.length > 0 ? new Set(options.devices) : null;
+  }
+
+  fail(code: ErrorCode, message: string, path: readonly PropertyKey[]): void {
+    this.errors.push(new EdgehubError(code, message, { location: this.source.at(path) }));
+  }
+
+  warn(code: ErrorCode, message: string, path: readonly PropertyKey[]): void {
+    this.warnings.push(new EdgehubError(code, message, { location: this.source.at(path) }));
+  }
+
+  /** Runs `fn`; an {@link EdgehubError} it throws is collected and null returned. */
+  attempt<T>(fn: () => T): T | null {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof EdgehubError) {
+        this.errors.push(err);
+        return null;
+      }
+      throw err;
+    }
+  }
+
+  expression(path: readonly PropertyKey[], text: string): CompiledExpression | null {
+    return this.attempt(() => compileExpression(text, (offset) => this.source.inString(path, offset)));
+  }
+
+  template(path: readonly PropertyKey[], value: unknown): CompiledTemplate | null {
+    return this.attempt(() =>
+      compileTemplate(value, (inner, offset) => this.source.inString([...path, ...inner], offset)),
+    );
+  }
+
+  /** Checks a device named by a rule against the declared devices, when the hub declares any. */
+  checkDevice(pattern: DevicePattern, path: readonly PropertyKey[]): void {
+    if (this.declared === null) return;
+    const list = [...this.declared].join(', ');
+    if (pattern.exact !== null) {
+      if (this.declared.has(pattern.exact)) return;
+      this.fail(
+        'RULE_UNKNOWN_DEVICE',
+        `unknown device "${pattern.exact}"; ${suggestion(pattern.exact, this.declared)}declared devices: ${list}`,
+        path,
+      );
+      return;
+    }
+    for (const id of this.declared) if (pattern.matches(id)) return;
+    this.warn(
+      'RULE_UNKNOWN_DEVICE',
+      `"${pattern.text}" matches none of the declared devices (${list}); it can still match devices seen on topics`,
+      path,
+    );
+  }
+}

@@ -1,0 +1,461 @@
+import { randomUUID } from 'node:crypto';
+import { errorMessage, type Clock, type DeviceDirectory, type Logger } from '../../kernel/index.js';
+import type { ActionContext } from '../actions.js';
+import type { AlertBook } from '../alerts/alert-book.js';
+import { buildTrigger } from '../compile/trigger.js';
+import type { Scope } from '../expression/scope.js';
+import type { Trigger } from '../rule.js';
+import type { TriggerDefinition } from '../schema/triggers.js';
+import type { ActionResult, BlockReason, ConditionResult, RuleRun, RunOutcome } from '../trace.js';
+import { evaluateConditions, type ConditionEnv } from './conditions.js';
+import type { TriggerInput } from './detect.js';
+import { execute, type ExecutorHost } from './executor.js';
+import type { ParkedRun, RuleRuntime, RunPosition, RunState } from './rule-runtime.js';
+import type { RunBook } from './run-book.js';
+import { waitMatcher, waitResult, type WaitInput } from './waits.js';
+
+/** `rules.loop_breaker` in the config: more than `maxRuns` runs within `windowMs` for one key suspends it. */
+export interface LoopBreakerSettings {
+  readonly maxRuns: number;
+  readonly windowMs: number;
+  readonly suspendForMs: number;
+}
+
+export const DEFAULT_LOOP_BREAKER: LoopBreakerSettings = {
+  maxRuns: 20,
+  windowMs: 10_000,
+  suspendForMs: 300_000,
+};
+
+export interface RunnerDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly devices: DeviceDirectory | undefined;
+  readonly actions: ActionContext;
+  readonly conditions: ConditionEnv;
+  readonly alerts: AlertBook;
+  readonly loopBreaker: LoopBreakerSettings | null;
+  readonly book: RunBook;
+  /** Internal events (`rule.suspended`) to rules and to the hub. */
+  emit(name: string, data: unknown): void;
+  /** Keeps a promise for `whenIdle`. */
+  track(run: Promise<void>): void;
+}
+
+interface ActiveWait {
+  readonly run: RunState;
+  readonly matches: (input: WaitInput) => boolean;
+  readonly position: RunPosition;
+}
+
+/**
+ * Starts runs (suspension, cooldown, mode, conditions, loop breaker), runs their actions, parks
+ * them on delays and waits, wakes them, and records how each ended.
+ */
+export class Runner implements ExecutorHost {
+  private readonly waits = new Set<ActiveWait>();
+  readonly actions: ActionContext;
+  readonly conditions: ConditionEnv;
+
+  constructor(private readonly deps: RunnerDeps) {
+    this.actions = deps.actions;
+    this.conditions = deps.conditions;
+  }
+
+  now(): number {
+    return this.deps.clock.now();
+  }
+
+  private readonly lookupDevice = (id: unknown): unknown => {
+    if (typeof id !== 'string') return null;
+    const view = this.deps.devices?.get(id);
+    if (!view) return null;
+    return {
+      id: view.id,
+      status: view.status,
+      last_seen: view.lastSeen,
+      state: view.state,
+      updated_at: view.updatedAt,
+    };
+  };
+
+  scopeOf(run: RunState): Scope {
+    return this.scope(run.runtime, run.input, run.wait);
+  }
+
+  private scope(rt: RuleRuntime, input: TriggerInput, wait: unknown): Scope {
+    return {
+      payload: input.payload,
+      topic: input.topic,
+      levels: input.topic === '' ? [] : input.topic.split('/'),
+      captures: input.captures,
+      trigger: { id: input.triggerId, key: input.key, kind: input.kind },
+      vars: rt.vars,
+      now: this.deps.clock.now(),
+      wait,
+      lookupDevice: this.lookupDevice,
+    };
+  }
+
+  /** A scope for the rule's `key` expression, before the key is known. */
+  keyScope(rt: RuleRuntime, input: TriggerInput): Scope {
+    return this.scope(rt, input, null);
+  }
+
+  /** A trigger let the input through: the rule runs for its key unless something blocks it. */
+  start(rt: RuleRuntime, trigger: Trigger, input: TriggerInput): void {
+    if (rt.disposed) return;
+    const rule = rt.rule;
+    const now = this.deps.clock.now();
+    const k = rt.key(input.key);
+    if (k.suspendedUntil !== null && now < k.suspendedUntil) return this.blocked(rt, input, 'suspended', []);
+    if (rule.cooldownMs !== null && k.lastFiredAt !== null && now - k.lastFiredAt < rule.cooldownMs) {
+      return this.blocked(rt, input, 'cooldown', []);
+    }
+    const holding = holdingRuns(k.active);
+    switch (rule.mode) {
+      case 'single':
+        if (holding.length > 0) return this.blocked(rt, input, 'mode', []);
+        break;
+      case 'restart':
+        for (const run of holding) this.cancel(run, 'restarted by a new trigger');
+        break;
+      case 'queued':
+        if (holding.length > 0) {
+          if (k.queue.length < rule.max) k.queue.push({ trigger, input });
+          else this.blocked(rt, input, 'mode', []);
+          return;
+        }
+        break;
+      case 'parallel':
+        if (holding.length >= rule.max) return this.blocked(rt, input, 'mode', []);
+        break;
+    }
+    this.begin(rt, input, now);
+  }
+
+  /** The trigger's throttle dropped the input. */
+  throttled(rt: RuleRuntime, _trigger: Trigger, input: TriggerInput): void {
+    this.blocked(rt, input, 'throttle', []);
+  }
+
+  private begin(rt: RuleRuntime, input: TriggerInput, now: number): void {
+    const rule = rt.rule;
+    let held = false;
+    let conditions: ConditionResult[] = [];
+    try {
+      const evaluated = evaluateConditions(rule.conditions, this.keyScope(rt, input), this.conditions);
+      held = evaluated.held;
+      conditions = evaluated.results;
+    } catch (err) {
+      // Expressions never throw; a condition reading a broken device port might.
+      this.record(
+        rt,
+        this.summary(rt, input, now, { outcome: 'error', conditions, error: errorMessage(err) }),
+      );
+      return;
+    }
+    const branch = held ? 'then' : rule.else.length > 0 ? 'else' : null;
+    if (branch === null) return this.blocked(rt, input, 'condition', conditions);
+    const k = rt.key(input.key);
+    if (this.tripsLoopBreaker(rt, input.key, now)) return this.blocked(rt, input, 'suspended', conditions);
+    if (held && rule.cooldownMs !== null) {
+      k.lastFiredAt = now;
+      rt.saveKey(input.key);
+    }
+    const run: RunState = {
+      id: randomUUID(),
+      runtime: rt,
+      input,
+      startedAt: now,
+      branch,
+      conditions,
+      actions: [],
+      wait: null,
+      cancelled: null,
+      error: null,
+      parked: null,
+      busy: false,
+      stored: false,
+      finished: false,
+    };
+    k.active.add(run);
+    this.continue(run, { list: branch, index: 0 });
+  }
+
+  private continue(run: RunState, position: RunPosition): void {
+    this.deps.track(
+      execute(run, position, this).then(
+        (outcome) => {
+          if (outcome === 'done') this.finish(run);
+        },
+        (err: unknown) => {
+          run.error = `rule run failed: ${errorMessage(err)}`;
+          this.finish(run);
+        },
+      ),
+    );
+  }
+
+  /** Counts a run for the loop breaker; true when this one is one too many (the key is then suspended). */
+  private tripsLoopBreaker(rt: RuleRuntime, key: string, now: number): boolean {
+    const settings = this.deps.loopBreaker;
+    if (!settings) return false;
+    const k = rt.key(key);
+    k.recent = k.recent.filter((t) => t > now - settings.windowMs);
+    k.recent.push(now);
+    if (k.recent.length <= settings.maxRuns) return false;
+    k.recent = [];
+    k.suspendedUntil = now + settings.suspendForMs;
+    rt.saveKey(key);
+    this.armSuspension(rt, key, k.suspendedUntil);
+    const message = `rule ${rt.rule.id} ran more than ${settings.maxRuns} times within ${settings.windowMs} ms for key "${key}"; suspended for ${settings.suspendForMs} ms`;
+    this.deps.logger.warn(message, { rule: rt.rule.id, key });
+    this.deps.track(
+      this.deps.alerts
+        .raise({ key: suspensionAlertKey(rt.rule.id, key), severity: 'major', message, source: 'engine' })
+        .then(
+          () => undefined,
+          (err: unknown) =>
+            this.deps.logger.error('raising the loop alert failed', { error: errorMessage(err) }),
+        ),
+    );
+    this.deps.emit('rule.suspended', {
+      rule: rt.rule.id,
+      key,
+      until: k.suspendedUntil,
+      max_runs: settings.maxRuns,
+    });
+    return true;
+  }
+
+  /** Ends a suspension when it runs out (also after a restart) and clears its alert. */
+  armSuspension(rt: RuleRuntime, key: string, until: number): void {
+    rt.setTimer(`suspend:${key}`, until - this.deps.clock.now(), () => {
+      const k = rt.key(key);
+      k.suspendedUntil = null;
+      rt.saveKey(key);
+      this.deps.track(
+        this.deps.alerts.clear(suspensionAlertKey(rt.rule.id, key)).then(
+          () => undefined,
+          (err: unknown) =>
+            this.deps.logger.error('clearing the loop alert failed', { error: errorMessage(err) }),
+        ),
+      );
+    });
+  }
+
+  /** Ends a run early; a parked run ends at once, a running one after its current action. */
+  cancel(run: RunState, reason: string): void {
+    run.cancelled ??= reason;
+    if (run.parked) {
+      run.parked.cancel();
+      run.parked = null;
+      this.finish(run);
+    } else {
+      run.runtime.keys.get(run.input.key)?.active.delete(run);
+    }
+  }
+
+  park(
+    run: RunState,
+    position: RunPosition,
+    on: { kind: 'delay'; dueAt: number } | { kind: 'wait'; dueAt: number; trigger: TriggerDefinition },
+  ): void {
+    const parked: ParkedRun = {
+      key: run.input.key,
+      input: run.input,
+      startedAt: run.startedAt,
+      branch: run.branch,
+      conditions: run.conditions,
+      actions: run.actions,
+      wait: run.wait,
+      position,
+      kind: on.kind,
+      dueAt: on.dueAt,
+      ...(on.kind === 'wait' ? { trigger: on.trigger } : {}),
+    };
+    run.runtime.saveRun(run.id, parked);
+    run.stored = true;
+    this.arm(run, parked);
+  }
+
+  /** Brings back a run that was parked when the hub stopped. */
+  restore(rt: RuleRuntime, runId: string, parked: ParkedRun): void {
+    const run: RunState = {
+      id: runId,
+      runtime: rt,
+      input: parked.input,
+      startedAt: parked.startedAt,
+      branch: parked.branch,
+      conditions: parked.conditions,
+      actions: [...parked.actions],
+      wait: parked.wait,
+      cancelled: null,
+      error: null,
+      parked: null,
+      busy: false,
+      stored: true,
+      finished: false,
+    };
+    rt.key(parked.key).active.add(run);
+    this.arm(run, parked);
+  }
+
+  private arm(run: RunState, parked: ParkedRun): void {
+    const rt = run.runtime;
+    const timer = `run:${run.id}`;
+    const delayMs = parked.dueAt - this.deps.clock.now();
+    if (parked.kind === 'delay') {
+      rt.setTimer(timer, delayMs, () => this.wake(run, parked.position, run.wait));
+      run.parked = { cancel: () => rt.clearTimer(timer) };
+      return;
+    }
+    let trigger: Trigger;
+    try {
+      trigger = buildTrigger(parked.trigger as TriggerDefinition, 0);
+    } catch (err) {
+      run.error = `wait failed: ${errorMessage(err)}`;
+      this.finish(run);
+      return;
+    }
+    const wait: ActiveWait = { run, matches: waitMatcher(trigger), position: parked.position };
+    this.waits.add(wait);
+    const cancel = (): void => {
+      rt.clearTimer(timer);
+      rt.clearTimer(`${timer}:schedule`);
+      this.waits.delete(wait);
+    };
+    run.parked = { cancel };
+    rt.setTimer(timer, delayMs, () => {
+      cancel();
+      this.wake(run, parked.position, { timed_out: true });
+    });
+    if (trigger.kind === 'schedule') {
+      const next = trigger.schedule.next(this.deps.clock.now(), this.deps.conditions.place);
+      if (next !== null && next < parked.dueAt) {
+        rt.setTimer(`${timer}:schedule`, next - this.deps.clock.now(), () => {
+          cancel();
+          this.wake(run, parked.position, { timed_out: false, kind: 'schedule', payload: { at: next } });
+        });
+      }
+    }
+  }
+
+  private wake(run: RunState, position: RunPosition, wait: unknown): void {
+    run.parked = null;
+    run.wait = wait;
+    if (run.finished) return;
+    this.continue(run, position);
+  }
+
+  hasWaits(): boolean {
+    return this.waits.size > 0;
+  }
+
+  /** Offers an input to every parked wait; those it satisfies continue. */
+  offerToWaits(input: WaitInput): void {
+    if (this.waits.size === 0) return;
+    for (const wait of [...this.waits]) {
+      if (!wait.matches(input)) continue;
+      wait.run.parked?.cancel();
+      this.wake(wait.run, wait.position, waitResult(input));
+    }
+  }
+
+  setVars(run: RunState, values: Readonly<Record<string, unknown>>): void {
+    run.runtime.vars = { ...run.runtime.vars, ...values };
+    run.runtime.saveVars();
+  }
+
+  private finish(run: RunState): void {
+    if (run.finished) return;
+    run.finished = true;
+    const rt = run.runtime;
+    const k = rt.keys.get(run.input.key);
+    k?.active.delete(run);
+    if (run.stored && !rt.disposed) rt.saveRun(run.id, null);
+    const actions: ActionResult[] = run.actions;
+    if (run.cancelled !== null) {
+      actions.push({ kind: 'cancelled', ok: false, detail: run.cancelled, error: null });
+    }
+    if (run.error !== null) {
+      this.deps.logger.error(`rule ${rt.rule.id}: ${run.error}`, { rule: rt.rule.id, key: run.input.key });
+    }
+    const outcome: RunOutcome = run.error !== null ? 'error' : run.branch === 'then' ? 'fired' : 'blocked';
+    this.record(
+      rt,
+      this.summary(rt, run.input, run.startedAt, {
+        runId: run.id,
+        outcome,
+        reason: outcome === 'blocked' ? 'condition' : null,
+        branch: run.branch,
+        conditions: run.conditions,
+        actions,
+        error: run.error,
+      }),
+    );
+    const next = k?.queue.shift();
+    if (next && !rt.disposed) this.start(rt, next.trigger, next.input);
+  }
+
+  private blocked(
+    rt: RuleRuntime,
+    input: TriggerInput,
+    reason: BlockReason,
+    conditions: ConditionResult[],
+  ): void {
+    this.record(
+      rt,
+      this.summary(rt, input, this.deps.clock.now(), { outcome: 'blocked', reason, conditions }),
+    );
+  }
+
+  private summary(
+    rt: RuleRuntime,
+    input: TriggerInput,
+    startedAt: number,
+    parts: Partial<RuleRun> & { outcome: RunOutcome },
+  ): RuleRun {
+    return {
+      runId: parts.runId ?? randomUUID(),
+      ruleId: rt.rule.id,
+      outcome: parts.outcome,
+      reason: parts.reason ?? null,
+      branch: parts.branch ?? null,
+      key: input.key,
+      trigger: {
+        id: input.triggerId,
+        kind: input.kind,
+        topic: input.topic,
+        captures: input.captures,
+        payload: input.payload,
+      },
+      conditions: parts.conditions ?? [],
+      actions: parts.actions ?? [],
+      startedAt,
+      finishedAt: this.deps.clock.now(),
+      error: parts.error ?? null,
+    };
+  }
+
+  private record(_rt: RuleRuntime, run: RuleRun): void {
+    this.deps.book.record(run);
+  }
+}
+
+/**
+ * The runs that hold their key for `mode`: those waiting on a delay, a wait or an http call.
+ * Steps that finish at once (publish, log, command, alert, set) do not, so a burst of messages for
+ * one key each gets its run even while the broker is still delivering the previous publish.
+ */
+function holdingRuns(active: ReadonlySet<RunState>): RunState[] {
+  const out: RunState[] = [];
+  for (const run of active) if (run.parked !== null || run.busy) out.push(run);
+  return out;
+}
+
+/** The loop breaker's alert for a rule and key, usable as a topic level path. */
+export function suspensionAlertKey(ruleId: string, key: string): string {
+  return `rule-suspended/${ruleId}/${key.replace(/[+#/]/g, '_') || '_'}`;
+}

@@ -1,0 +1,106 @@
+import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
+import type { AlertRecord, RuleStateStore, StoredState } from './rule-state-store.js';
+
+interface StateRow {
+  rule_id: string;
+  fingerprint: string;
+  slot: string;
+  key: string;
+  value: string;
+}
+
+/**
+ * {@link RuleStateStore} on a better-sqlite3 handle: the hub's rules database (`rulesDbPath`), which
+ * the trace store shares; these two tables are the engine's. Each change is one small statement; the
+ * engine writes only when state changes (a crossing, a pending `for`, a parked run), not per reading.
+ */
+export class SqliteRuleStateStore implements RuleStateStore {
+  private readonly stmts: {
+    all: Statement<[], StateRow>;
+    put: Statement<[string, string, string, string, string]>;
+    del: Statement<[string, string, string]>;
+    alerts: Statement<[], { value: string }>;
+    putAlert: Statement<[string, string]>;
+  };
+  private closed = false;
+
+  /** `ownsHandle`: close the database in {@link close} (true when the store opened it). */
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly ownsHandle = false,
+  ) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS rule_state (
+        rule_id TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (rule_id, slot, key)
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS rule_alerts (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `);
+    this.stmts = {
+      all: db.prepare('SELECT rule_id, fingerprint, slot, key, value FROM rule_state'),
+      put: db.prepare(
+        `INSERT INTO rule_state (rule_id, slot, key, fingerprint, value) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (rule_id, slot, key) DO UPDATE SET fingerprint = excluded.fingerprint, value = excluded.value`,
+      ),
+      del: db.prepare('DELETE FROM rule_state WHERE rule_id = ? AND slot = ? AND key = ?'),
+      alerts: db.prepare('SELECT value FROM rule_alerts'),
+      putAlert: db.prepare(
+        'INSERT INTO rule_alerts (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ),
+    };
+  }
+
+  entries(): StoredState[] {
+    return this.stmts.all.all().map((r) => ({
+      ruleId: r.rule_id,
+      fingerprint: r.fingerprint,
+      slot: r.slot,
+      key: r.key,
+      value: JSON.parse(r.value) as unknown,
+    }));
+  }
+
+  put(entry: StoredState): void {
+    this.stmts.put.run(
+      entry.ruleId,
+      entry.slot,
+      entry.key,
+      entry.fingerprint,
+      JSON.stringify(entry.value ?? null),
+    );
+  }
+
+  delete(ruleId: string, slot: string, key: string): void {
+    this.stmts.del.run(ruleId, slot, key);
+  }
+
+  deleteRule(ruleId: string, keepSlots: readonly string[] = []): void {
+    const marks = keepSlots.map(() => '?').join(', ');
+    const sql =
+      keepSlots.length === 0
+        ? 'DELETE FROM rule_state WHERE rule_id = ?'
+        : `DELETE FROM rule_state WHERE rule_id = ? AND slot NOT IN (${marks})`;
+    this.db.prepare(sql).run(ruleId, ...keepSlots);
+  }
+
+  alerts(): AlertRecord[] {
+    return this.stmts.alerts.all().map((r) => JSON.parse(r.value) as AlertRecord);
+  }
+
+  putAlert(alert: AlertRecord): void {
+    this.stmts.putAlert.run(alert.key, JSON.stringify(alert));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsHandle) this.db.close();
+  }
+}

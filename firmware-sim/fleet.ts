@@ -1,6 +1,7 @@
 import { EdgehubError, errorMessage } from '../kernel/index.js';
 import type { BackoffOptions } from './backoff.js';
 import { Fan } from './fan.js';
+import { profileParts, type SimProfile } from './profiles.js';
 import type { Signal, TemperatureProfile } from './signals.js';
 import { SimDevice, type SimDeviceDeps, type SimPart } from './sim-device.js';
 import { TemperatureSensor } from './temperature-sensor.js';
@@ -26,8 +27,19 @@ export interface FanSpec {
   initialOn?: boolean;
 }
 
+/** Every part of a device of a named profile (see `profiles.ts`). */
+export interface ProfileSpec {
+  kind: 'profile';
+  id: string;
+  profile: SimProfile;
+  /** Time between readings, ms. */
+  intervalMs: number;
+  /** 0–1: per-device constants of the profile. */
+  variant?: number;
+}
+
 /** One sensor or actuator; specs sharing an `id` are parts of one device (one MQTT client). */
-export type SimSpec = TemperatureSpec | FanSpec;
+export type SimSpec = TemperatureSpec | FanSpec | ProfileSpec;
 
 export interface FleetOptions {
   url: string;
@@ -57,16 +69,18 @@ export function defaultDemoFleet(options: { devices?: number; intervalMs?: numbe
   return specs;
 }
 
-function partOf(spec: SimSpec): SimPart {
+function partsOf(spec: SimSpec): SimPart[] {
   switch (spec.kind) {
     case 'temperature': {
       const { kind: _kind, id: _id, ...options } = spec;
-      return new TemperatureSensor(options);
+      return [new TemperatureSensor(options)];
     }
     case 'fan': {
       const { kind: _kind, id: _id, ...options } = spec;
-      return new Fan(options);
+      return [new Fan(options)];
     }
+    case 'profile':
+      return profileParts(spec.profile, { intervalMs: spec.intervalMs, variant: spec.variant ?? 0.5 });
   }
 }
 
@@ -89,7 +103,7 @@ export class Fleet {
         );
       }
       const list = parts.get(spec.id) ?? [];
-      list.push(partOf(spec));
+      list.push(...partsOf(spec));
       parts.set(spec.id, list);
     }
     this.devices = [...parts].map(([id, list]) => {

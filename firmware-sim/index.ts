@@ -5,6 +5,7 @@ export {
   Fleet,
   type FanSpec,
   type FleetOptions,
+  type ProfileSpec,
   type SimSpec,
   type TemperatureSpec,
 } from './fleet.js';
@@ -24,6 +25,7 @@ export {
   type SimDeviceDeps,
   type SimDeviceEvents,
   type SimDeviceOptions,
+  type SimDeviceStats,
   type SimDevicePort,
   type SimDeviceState,
   type SimPart,
@@ -41,3 +43,11 @@ export {
 } from './firmata/firmata-board-sim.js';
 export { PIN_MODE, type PinMode } from './firmata/firmata-protocol.js';
 export { unoPinMap, type BoardPinMap } from './firmata/uno-pin-map.js';
+export { activityRate, humiditySignal, lightLevelSignal } from './ambient-signals.js';
+export { EventSensor, type EventSensorOptions } from './event-sensor.js';
+export { runFleetCommand, type FleetCommandOptions, type FleetRun } from './fleet-command.js';
+export { fleetFileSchema, fleetSpecs, loadFleetFile, parseFleetFile, type FleetGroup } from './fleet-file.js';
+export { PeriodicSensor, type PeriodicSensorOptions } from './periodic-sensor.js';
+export { profileParts, SIM_PROFILES, type ProfileOptions, type SimProfile } from './profiles.js';
+export { ScaledClock } from './scaled-clock.js';
+export { parseLoadCommand, SwitchedLoad, type LoadState, type SwitchedLoadOptions } from './switched-load.js';

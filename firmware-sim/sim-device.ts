@@ -60,6 +60,11 @@ export interface SimDeviceOptions {
 
 export interface SimDeviceDeps {
   clock: Clock;
+  /**
+   * The clock lent to the parts (signals, sampling intervals); default `clock`. A fleet run faster than
+   * real time gives parts a sped-up clock while connection timers (backoff, stop timeout) stay real.
+   */
+  partClock?: Clock;
   logger: Logger;
   /** Drives the reconnect jitter and is lent to the parts; default `Math.random`. */
   random?: RandomSource;
@@ -76,6 +81,14 @@ export interface SimDeviceEvents {
 
 /** How long a clean stop waits for the broker to acknowledge `offline`, ms, before cutting the socket. */
 const STOP_PUBACK_TIMEOUT_MS = 2000;
+
+/** Counters of one device since start, for the fleet's summary line. */
+export interface SimDeviceStats {
+  /** Readings handed to the connection (`sensors/…`). */
+  readings: number;
+  /** Messages the parts received (commands). */
+  commands: number;
+}
 
 export type SimDeviceState = 'idle' | 'connecting' | 'online' | 'waiting' | 'stopping' | 'stopped';
 
@@ -98,6 +111,7 @@ export class SimDevice {
   private attempt = 0;
   private current: SimDeviceState = 'idle';
   private stopped: Promise<void> | undefined;
+  private readonly counters: SimDeviceStats = { readings: 0, commands: 0 };
 
   constructor(
     private readonly options: SimDeviceOptions,
@@ -118,6 +132,10 @@ export class SimDevice {
 
   get state(): SimDeviceState {
     return this.current;
+  }
+
+  get stats(): Readonly<SimDeviceStats> {
+    return this.counters;
   }
 
   /** The part named `name` (`temperature`, `fan`), if this device carries one. */
@@ -226,13 +244,14 @@ export class SimDevice {
   private port(): SimDevicePort {
     return {
       deviceId: this.id,
-      clock: this.deps.clock,
+      clock: this.deps.partClock ?? this.deps.clock,
       logger: this.logger,
       random: this.random,
       isOnline: () => this.current === 'online',
       publish: (topic, payload, options = {}) => {
         const client = this.client;
         if (!client?.connected || this.current === 'stopping' || this.current === 'stopped') return false;
+        if (topic.startsWith('sensors/')) this.counters.readings++;
         client.publish(topic, payload, { qos: options.qos ?? 0, retain: options.retain ?? false }, (err) => {
           if (err) this.logger.debug('publish failed', { topic, error: errorMessage(err) });
         });
@@ -303,6 +322,7 @@ export class SimDevice {
   }
 
   private onMessage(topic: string, payload: Buffer): void {
+    this.counters.commands++;
     for (const part of this.parts) {
       if (!part.onMessage || !part.subscriptions().includes(topic)) continue;
       try {

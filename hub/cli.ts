@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { runSimCommand } from '../firmware-sim/index.js';
+import { runFleetCommand, runSimCommand } from '../firmware-sim/index.js';
 import { ConsoleLogger, EdgehubError, EdgehubErrors, type Logger } from '../kernel/index.js';
 import {
   parseSince,
@@ -231,26 +231,66 @@ function program(): Command {
       if (v !== '4' && v !== '5') throw new InvalidArgumentError('4 or 5');
       return Number(v) as 4 | 5;
     })
-    .action(async (opts: { url: string; devices: number; interval: number; protocol?: 4 | 5 }) => {
-      const logger = new ConsoleLogger();
-      const fleet = await runSimCommand(
-        {
-          url: opts.url,
-          devices: opts.devices,
-          intervalMs: opts.interval,
-          ...(opts.protocol !== undefined && { protocol: opts.protocol }),
-        },
-        logger,
-      );
-      const stop = (): void => {
-        fleet.stop().then(
-          () => process.exit(0),
-          () => process.exit(1),
+    .option(
+      '--fleet <file>',
+      'YAML list of {profile, count, id_prefix, interval} instead of greenhouse nodes',
+    )
+    .option('--speed <n>', 'with --fleet: simulated time per real time (60 = an hour a minute)', (v) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a number above 0');
+      return n;
+    })
+    .action(
+      async (opts: {
+        url: string;
+        devices: number;
+        interval: number;
+        protocol?: 4 | 5;
+        fleet?: string;
+        speed?: number;
+      }) => {
+        if (opts.fleet !== undefined) {
+          // Per-device logs would drown the summary line on stderr; warnings still show.
+          const run = await runFleetCommand(
+            {
+              url: opts.url,
+              file: opts.fleet,
+              summary: process.stderr,
+              ...(opts.speed !== undefined && { speed: opts.speed }),
+              ...(opts.protocol !== undefined && { protocol: opts.protocol }),
+            },
+            new ConsoleLogger({ level: 'warn' }),
+          );
+          const stopFleet = (): void => {
+            run.stop().then(
+              () => process.exit(0),
+              () => process.exit(1),
+            );
+          };
+          process.once('SIGINT', stopFleet);
+          process.once('SIGTERM', stopFleet);
+          return;
+        }
+        const logger = new ConsoleLogger();
+        const fleet = await runSimCommand(
+          {
+            url: opts.url,
+            devices: opts.devices,
+            intervalMs: opts.interval,
+            ...(opts.protocol !== undefined && { protocol: opts.protocol }),
+          },
+          logger,
         );
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+        const stop = (): void => {
+          fleet.stop().then(
+            () => process.exit(0),
+            () => process.exit(1),
+          );
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      },
+    );
 
   return cli;
 }

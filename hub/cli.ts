@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { runFleetCommand, runSimCommand } from '../firmware-sim/index.js';
 import { ConsoleLogger, EdgehubError, EdgehubErrors, type Logger } from '../kernel/index.js';
 import {
+  openEventPages,
   parseSince,
   runBacktestCommand,
   runCheckCommand,
@@ -12,7 +13,7 @@ import {
 } from '../rules/index.js';
 import { loadConfig, type ConfigOverrides } from './config/load.js';
 import { Hub } from './hub.js';
-import { eventsDbPath, openEventReader, runEventsCommand } from './store/index.js';
+import { eventsDbPath, runEventsCommand } from './store/index.js';
 
 interface StartOptions {
   config?: string;
@@ -179,7 +180,7 @@ function program(): Command {
         const nowMs = Date.now();
         const sinceMs = parseSince(opts.since, nowMs);
         const againstDir = opts.against ?? config.hub.rules_dir;
-        const reader = openEventReader(eventsDbPath(resolve(config.hub.data_dir)));
+        const reader = openEventPages(eventsDbPath(resolve(config.hub.data_dir)));
         try {
           process.exitCode = await runBacktestCommand(
             {

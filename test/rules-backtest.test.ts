@@ -6,8 +6,11 @@ import { MemoryLogger, VirtualClock, type MqttMessage } from '../kernel/index.js
 import {
   backtest,
   loadRuleDir,
+  openEventPages,
   payloadBytes,
+  readerPages,
   runBacktestCommand,
+  type EventPages,
   type RuleDifference,
 } from '../rules/index.js';
 import { runCli } from './support/hub-process.js';
@@ -117,7 +120,7 @@ describe('backtest over a recorded event store', () => {
     const result = await backtest({
       candidate: await loadRuleDir(dirs.candidate),
       inForce: await loadRuleDir(dirs.inForce),
-      history: reader,
+      history: readerPages(reader),
       sinceMs: T0,
       untilMs: T0 + 60_000,
       pageSize: 2,
@@ -150,15 +153,15 @@ describe('backtest over a recorded event store', () => {
   it('prints a table per rule with the differences, and `edgehub backtest` runs as a process', async () => {
     const dataDir = await recorded(HISTORY);
     const dirs = rulesDirs();
-    const reader = openEventReader(eventsDbPath(dataDir));
-    closers.push(() => reader.close());
+    const pages = openEventPages(eventsDbPath(dataDir));
+    closers.push(() => pages.close());
     const lines: string[] = [];
     let wall = 0;
     const code = await runBacktestCommand(
       {
         rulesDir: dirs.candidate,
         againstDir: dirs.inForce,
-        history: reader,
+        history: pages,
         sinceMs: T0,
         untilMs: T0 + 86_400_000,
         json: false,
@@ -197,5 +200,42 @@ describe('backtest over a recorded event store', () => {
     const report = JSON.parse(cli.stdout) as { events: number; differences: RuleDifference[] };
     expect(report.events).toBe(9);
     expect(report.differences.find((d) => d.id === 'fan')).toMatchObject({ firedMore: 2 });
+  });
+
+  it('reads the event database page by page exactly as the event store reader sees it', async () => {
+    const payloads: unknown[] = [
+      { value: 21.5, unit: 'C' },
+      '42',
+      'online',
+      '',
+      Buffer.from([0xff, 0x00, 0xfe]),
+      [1, 2, 3],
+      7,
+    ];
+    const dataDir = await recorded(
+      payloads.map((payload, i) => ({ at: T0 + Math.floor(i / 3), topic: `t/${i}`, payload })),
+    );
+    const pages = openEventPages(eventsDbPath(dataDir));
+    const reader = openEventReader(eventsDbPath(dataDir));
+    closers.push(
+      () => pages.close(),
+      () => reader.close(),
+    );
+    const all = (source: EventPages) => {
+      const out = [];
+      let after = { time: T0, id: Number.MIN_SAFE_INTEGER };
+      for (;;) {
+        const page = source.next(after, T0 + 10, 2);
+        out.push(...page);
+        const last = page.at(-1);
+        if (!last || page.length < 2) return out;
+        after = { time: last.time, id: last.id };
+      }
+    };
+    const raw = all(pages);
+    const decoded = all(readerPages(reader));
+    expect(raw.map((e) => e.topic)).toEqual(payloads.map((_p, i) => `t/${i}`));
+    expect(decoded).toEqual(raw);
+    expect(raw.map((e) => e.payload)).toEqual(payloads.map((p) => payloadBytes(p)));
   });
 });

@@ -10,14 +10,16 @@ import { formatProblem } from '../check.js';
 import { tryLoadRuleDir } from '../loader.js';
 import type { RuleSet } from '../rule.js';
 import { showTime } from '../trace/format.js';
-import { backtest, type BacktestResult, type HistorySource, type RuleActivity } from './backtest.js';
+import { backtest, type BacktestResult, type RuleActivity } from './backtest.js';
+import type { EventPages } from './event-pages.js';
 
 export interface BacktestCommandOptions {
   /** The candidate rules. */
   rulesDir: string;
   /** The rules in force to compare with (the hub's rules directory or `--against`); none: no comparison. */
   againstDir?: string;
-  history: HistorySource;
+  /** Recorded events, e.g. `openEventPages(eventsDbPath(dataDir))`. */
+  history: EventPages;
   /** Epoch ms, inclusive. */
   sinceMs: number;
   untilMs: number;

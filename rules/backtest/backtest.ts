@@ -1,33 +1,15 @@
-import { MemoryLogger, type Logger, type QoS } from '../../kernel/index.js';
+import { decodePayload, MemoryLogger, type Logger } from '../../kernel/index.js';
 import type { RuleSet } from '../rule.js';
 import { RuleHarness } from '../scenario/harness.js';
 import type { RuleRun } from '../trace.js';
 import { showTime, showValue } from '../trace/format.js';
 import { outcomeOf } from '../trace/run-view.js';
+import type { EventPages, RecordedEvent } from './event-pages.js';
 
 /**
  * Back-testing: recorded events replayed through a rule set on a virtual clock, reporting per rule
  * what it would have done, and how that differs from the rule set in force.
  */
-
-/** A stored event as the hub's event store returns it. */
-export interface HistoryEvent {
-  readonly id: number;
-  /** Epoch ms. */
-  readonly time: number;
-  /** Null when the hub itself published it (a rule, a status topic). */
-  readonly clientId: string | null;
-  readonly topic: string;
-  /** Parsed JSON, the text, or a Buffer for binary payloads. */
-  readonly payload: unknown;
-  readonly qos: QoS;
-  readonly retain: boolean;
-}
-
-/** Where recorded events come from: the event store's reader (`openEventReader`) fits. */
-export interface HistorySource {
-  query(query: { since: number; until: number; order: 'asc'; limit: number }): readonly HistoryEvent[];
-}
 
 /** What one rule did over the replay. */
 export interface RuleActivity {
@@ -75,7 +57,8 @@ export interface BacktestOptions {
   candidate: RuleSet;
   /** The set in force (the hub's rules directory); omit to report the candidate alone. */
   inForce?: RuleSet;
-  history: HistorySource;
+  /** Recorded events: `openEventPages` on the event database, or `readerPages(openEventReader(…))`. */
+  history: EventPages;
   /** Epoch ms, inclusive. */
   sinceMs: number;
   untilMs: number;
@@ -112,34 +95,6 @@ function side(set: RuleSet, startMs: number, logger: Logger): Side {
   return { harness, runs, activity };
 }
 
-/** The bytes a recorded payload was published as, so the engine decodes it as it did live. */
-export function payloadBytes(payload: unknown): Buffer {
-  if (Buffer.isBuffer(payload)) return payload;
-  if (typeof payload === 'string') {
-    // Text that would parse as JSON was stored as a JSON string ("42" as "\"42\""); keep it text.
-    const c = payload.charCodeAt(0);
-    const jsonLike =
-      c === 0x7b ||
-      c === 0x5b ||
-      c === 0x22 ||
-      c === 0x2d ||
-      (c >= 0x30 && c <= 0x39) ||
-      c === 0x74 ||
-      c === 0x66 ||
-      c === 0x6e;
-    if (jsonLike) {
-      try {
-        JSON.parse(payload);
-        return Buffer.from(JSON.stringify(payload));
-      } catch {
-        // Not JSON: it was published as this text.
-      }
-    }
-    return Buffer.from(payload);
-  }
-  return Buffer.from(JSON.stringify(payload) ?? '');
-}
-
 /**
  * Replays the events recorded in [sinceMs, untilMs] through the candidate set (and the set in
  * force), oldest first, a page at a time, each engine on its own virtual clock moved to each
@@ -159,17 +114,12 @@ export async function backtest(options: BacktestOptions): Promise<BacktestResult
   let skipped = 0;
   let firstAt: number | null = null;
   let lastAt: number | null = null;
-  let from = options.sinceMs;
-  /** Ids already replayed at time `from`: the next page starts at that time again. */
-  let seenAtFrom = new Set<number>();
-  let limit = pageSize;
+  // Just before the window: the first page starts at its first millisecond.
+  let after = { time: options.sinceMs, id: Number.MIN_SAFE_INTEGER };
 
   for (;;) {
-    const page = options.history.query({ since: from, until: options.untilMs, order: 'asc', limit });
-    let fresh = 0;
+    const page = options.history.next(after, options.untilMs, pageSize);
     for (const event of page) {
-      if (event.time === from && seenAtFrom.has(event.id)) continue;
-      fresh++;
       events++;
       if (event.clientId === null) {
         skipped++;
@@ -182,15 +132,10 @@ export async function backtest(options: BacktestOptions): Promise<BacktestResult
       else tally(candidate);
     }
     const last = page.at(-1);
-    if (last) options.onProgress?.({ events, at: last.time });
-    if (page.length < limit || !last) break;
-    if (last.time !== from) {
-      from = last.time;
-      seenAtFrom = new Set();
-    }
-    for (const event of page) if (event.time === from) seenAtFrom.add(event.id);
-    // A whole page recorded within one millisecond: read more at once to get past it.
-    limit = fresh === 0 ? limit * 2 : pageSize;
+    if (!last) break;
+    options.onProgress?.({ events, at: last.time });
+    if (page.length < pageSize) break;
+    after = { time: last.time, id: last.id };
   }
 
   // Timers still pending at the end of the window (a `for` that would complete later) do not run.
@@ -206,8 +151,8 @@ export async function backtest(options: BacktestOptions): Promise<BacktestResult
   };
 }
 
-async function replay(event: HistoryEvent, sides: readonly Side[]): Promise<void> {
-  const payload = payloadBytes(event.payload);
+async function replay(event: RecordedEvent, sides: readonly Side[]): Promise<void> {
+  const payload = event.payload;
   for (const s of sides) {
     const moving = s.harness.moveTo(event.time);
     if (moving) await moving;
@@ -273,7 +218,7 @@ function effect(runs: readonly RuleRun[]): string {
 }
 
 function compare(
-  event: HistoryEvent,
+  event: RecordedEvent,
   candidate: Side,
   inForce: Side,
   differences: Map<string, RuleDifference>,
@@ -299,7 +244,9 @@ function compare(
       what = `fires differently: ${effect(a) || 'no actions'}; in force: ${effect(b) || 'no actions'}`;
     }
     if (what !== null && diff.examples.length < EXAMPLES_KEPT) {
-      diff.examples.push(`${showTime(event.time)} ${event.topic} ${showValue(event.payload, 60)}: ${what}`);
+      diff.examples.push(
+        `${showTime(event.time)} ${event.topic} ${showValue(decodePayload(event.payload), 60)}: ${what}`,
+      );
     }
   }
 }

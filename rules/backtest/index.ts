@@ -1,10 +1,7 @@
 export {
   backtest,
-  payloadBytes,
   type BacktestOptions,
   type BacktestResult,
-  type HistoryEvent,
-  type HistorySource,
   type RuleActivity,
   type RuleDifference,
 } from './backtest.js';
@@ -14,3 +11,12 @@ export {
   runBacktestCommand,
   type BacktestCommandOptions,
 } from './backtest-command.js';
+export {
+  openEventPages,
+  payloadBytes,
+  readerPages,
+  type EventPages,
+  type HistoryEvent,
+  type HistorySource,
+  type RecordedEvent,
+} from './event-pages.js';

@@ -125,6 +125,10 @@ export interface RuleHarnessOptions {
   onRun?: (run: RuleRun) => void;
   /** Keep every publish, command and alert (scenarios); back-tests only count them. Default true. */
   record?: boolean;
+  /** IANA time zone for schedules and time windows; default UTC. */
+  timezone?: string;
+  /** Degrees, for `sun:` schedules. */
+  location?: { latitude: number; longitude: number } | null;
   /**
    * Messages the rules may publish in reaction to one input before the harness calls it a runaway
    * loop and stops feeding them back; the hub's run-time loop breaker normally stops loops first.
@@ -155,7 +159,7 @@ export class RuleHarness {
     const record = options.record ?? true;
     this.devices = new MemoryDevices({
       onReading: (r) => this.call('handleReading', r),
-      onStatus: (s) => this.call('handleDeviceStatus', s),
+      onStatus: (s) => this.call('handleStatus', s),
     });
     const publisher: Publisher = { publish: (m) => this.published(m, record) };
     const actuators: Actuators = {
@@ -164,16 +168,18 @@ export class RuleHarness {
         return Promise.resolve({ accepted: true });
       },
     };
-    // Built as a variable: the engine takes the ports it knows and ignores the others.
     const deps = {
       clock: this.clock,
       publisher,
       logger: options.logger,
       devices: this.devices,
       actuators,
-      onRun: (run: RuleRun) => {
-        if (record) this.collectAlerts(run);
-        options.onRun?.(run);
+      // Schedules and time windows in a fixed zone, so a scenario passes on every machine.
+      timezone: options.timezone ?? 'UTC',
+      location: options.location ?? null,
+      ...(options.onRun && { onRun: options.onRun }),
+      onEvent: (name: string, data: unknown) => {
+        if (record) this.collectAlert(name, data);
       },
     };
     this.engine = new RuleEngine(deps);
@@ -234,7 +240,8 @@ export class RuleHarness {
   }
 
   private deliver(message: MqttMessage): void {
-    this.devices.observe(message.topic, decodePayload(message.payload), message.receivedAt);
+    // Decoded once per message and cached, so the engine does not parse the payload again.
+    this.devices.observe(message);
     this.engine.handle(message);
   }
 
@@ -266,26 +273,17 @@ export class RuleHarness {
     return Promise.resolve();
   }
 
-  /** Alerts as the runs report them: an `alert` / `clear_alert` action and its key and severity. */
-  private collectAlerts(run: RuleRun): void {
-    for (const action of run.actions) {
-      if (action.kind !== 'alert' && action.kind !== 'clear_alert') continue;
-      if (!action.ok) continue;
-      const fields = action as unknown as Record<string, unknown>;
-      const detail = action.detail.trim();
-      const key = typeof fields.key === 'string' ? fields.key : (detail.split(/\s+/)[0] ?? '');
-      const severity =
-        typeof fields.severity === 'string'
-          ? fields.severity
-          : (/\b(critical|major|minor|warning|info)\b/.exec(detail)?.[1] ?? null);
-      this.alerts.push({
-        at: run.finishedAt,
-        key,
-        severity,
-        ruleId: run.ruleId,
-        cleared: action.kind === 'clear_alert',
-      });
-    }
+  /** Alerts as the engine announces them (`alert.raised`, `alert.cleared`, with the alert record). */
+  private collectAlert(name: string, data: unknown): void {
+    if (name !== 'alert.raised' && name !== 'alert.cleared') return;
+    const alert = (data ?? {}) as Record<string, unknown>;
+    this.alerts.push({
+      at: this.clock.now(),
+      key: typeof alert.key === 'string' ? alert.key : '',
+      severity: typeof alert.severity === 'string' ? alert.severity : null,
+      ruleId: typeof alert.source === 'string' ? alert.source : '',
+      cleared: name === 'alert.cleared',
+    });
   }
 
   /** Calls an engine entry point that this version of the engine may not have yet. */

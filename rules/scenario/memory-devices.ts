@@ -1,5 +1,11 @@
 import { parseDeviceTopic, readingValue } from '../../devices/index.js';
-import type { DeviceAvailability, DeviceDirectory, DeviceView } from '../../kernel/index.js';
+import {
+  decodeMessage,
+  type DeviceAvailability,
+  type DeviceDirectory,
+  type DeviceView,
+  type MqttMessage,
+} from '../../kernel/index.js';
 
 /** A reading as the registry reports it (`device.reading` on the hub bus). */
 export interface MemoryReading {
@@ -63,10 +69,12 @@ export class MemoryDevices implements DeviceDirectory {
     return [...this.devices.values()];
   }
 
-  /** Learns from one message; `payload` is already decoded (JSON, else text). */
-  observe(topic: string, payload: unknown, at: number): void {
+  /** Learns from one message, as the registry does. */
+  observe(message: MqttMessage): void {
+    const { topic, receivedAt: at } = message;
     const parsed = parseDeviceTopic(topic);
     if (!parsed || parsed.kind === 'command') return;
+    const payload = decodeMessage(message).value;
     const device = this.ensure(parsed.deviceId);
     if (parsed.kind === 'availability') {
       const text = typeof payload === 'string' ? payload.trim().toLowerCase() : '';

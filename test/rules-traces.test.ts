@@ -10,6 +10,7 @@ import {
   compileRuleFiles,
   openRulesDb,
   RuleEngine,
+  RuleHarness,
   rulesDbPath,
   runTraceCommand,
   TraceStore,
@@ -92,8 +93,8 @@ describe('stored traces', () => {
     expect(view.key).toBe('gh-1');
     expect(view.trigger).toMatchObject({ source: 'sensors/gh-1/temperature', payload: { value: 31.5 } });
     expect(view.conditions).toEqual([
-      { text: 'payload.value > 30', value: true, held: true },
-      { text: 'payload.unit == "C"', value: true, held: true },
+      { text: 'payload.value > 30', value: true, held: true, children: [] },
+      { text: 'payload.unit == "C"', value: true, held: true, children: [] },
     ]);
     expect(view.actions[0]).toMatchObject({
       kind: 'publish',
@@ -141,17 +142,17 @@ describe('stored traces', () => {
       [
         'rule fan: 2 runs, newest first (stored: 1 fired, 1 blocked, 0 errors)',
         '',
-        '2026-01-01T12:00:01.000Z  BLOCKED (if)  key gh-2',
+        '2026-01-01T12:00:01.000Z  BLOCKED (if false)  key gh-2',
         '  trigger 0: sensors/gh-2/temperature  {"value":25,"unit":"F"}',
         '  ✗ payload.value > 30  = false',
         '  ✗ payload.unit == "C"  = false',
-        '  else: ✓ log gh-2 is cool',
+        '  else[0]: ✓ log gh-2 is cool',
         '',
         '2026-01-01T12:00:00.000Z  FIRED  key gh-1',
         '  trigger 0: sensors/gh-1/temperature  {"value":31.5,"unit":"C"}',
         '  ✓ payload.value > 30  = true',
         '  ✓ payload.unit == "C"  = true',
-        '  then: ✓ publish actuators/gh-1/fan {"on":true}',
+        '  then[0]: ✓ publish actuators/gh-1/fan {"on":true}',
       ].join('\n'),
     );
 
@@ -177,5 +178,50 @@ describe('stored traces', () => {
     const missing = await runCli(['trace', 'fan', '--data', temp.make()]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('TRACES_UNAVAILABLE: no rules database at');
+  });
+
+  it('shows device triggers, nested conditions, alerts and near misses such as a cooldown', async () => {
+    const dataDir = temp.make('edgehub-traces-');
+    const db = openRulesDb(rulesDbPath(dataDir));
+    closers.push(() => db.close());
+    const logger = new MemoryLogger();
+    let traces: TraceStore | undefined;
+    const harness = new RuleHarness(
+      ruleSet(
+        [
+          'rules:',
+          '  - id: hot',
+          '    when: { device: gh-1, metric: temperature, above: 30 }',
+          '    if: { all: ["payload.value < 50", { not: "payload.value == 40" }] }',
+          '    cooldown: 1m',
+          '    then: [{ alert: { key: "hot/{{ payload.device }}", severity: major } }]',
+        ].join('\n'),
+      ),
+      { startMs: Date.UTC(2026, 0, 1, 12), logger, onRun: (run) => traces?.record(run) },
+    );
+    traces = new TraceStore({ db, clock: harness.clock, logger, keep: 5 });
+    traces.start();
+    const reading = async (value: number) => {
+      harness.inject({ topic: 'sensors/gh-1/temperature', payload: JSON.stringify({ value }) });
+      await harness.advanceTo(harness.clock.now() + 10_000);
+    };
+    for (const value of [20, 31, 20, 35]) await reading(value);
+    expect(harness.alerts.map((a) => [a.key, a.severity])).toEqual([['hot/gh-1', 'major']]);
+    const lines: string[] = [];
+    expect(runTraceCommand({ ruleId: 'hot', dataDir, limit: 10, json: false }, (l) => lines.push(l))).toBe(0);
+    expect(lines.slice(0, 12)).toEqual([
+      'rule hot: 2 runs, newest first (stored: 1 fired, 1 blocked, 0 errors)',
+      '',
+      '2026-01-01T12:00:30.000Z  BLOCKED (cooldown)  key gh-1',
+      '  trigger 0: device gh-1 temperature = 35 (was 20)',
+      '  if: (no conditions)',
+      '  no actions ran',
+      '',
+      '2026-01-01T12:00:10.000Z  FIRED  key gh-1',
+      '  trigger 0: device gh-1 temperature = 31 (was 20)',
+      '  ✓ all(payload.value < 50, not(payload.value == 40))',
+      '    ✓ payload.value < 50  = true',
+      '    ✓ not(payload.value == 40)',
+    ]);
   });
 });

@@ -221,6 +221,8 @@ export class RuleHarness {
 
   /** Moves the clock to `target` (epoch ms) one due timer at a time, settling after each. */
   async advanceTo(target: number): Promise<void> {
+    // What the last inputs started runs at the time they came in, not after the clock moved on.
+    await this.settle();
     for (;;) {
       const due = this.clock.nextDue();
       if (due === undefined || due > target) break;

@@ -1,4 +1,21 @@
-import type { RunView } from './run-view.js';
+import type { ConditionView, RunView } from './run-view.js';
+
+/** Why a run was blocked, in words (the engine's reasons). */
+const REASONS: Readonly<Record<string, string>> = {
+  condition: 'if false',
+  cooldown: 'cooldown',
+  throttle: 'throttled',
+  mode: 'a run for this key was still going',
+  suspended: 'suspended by the loop breaker',
+};
+
+function conditionLines(list: readonly ConditionView[], indent: string): string[] {
+  return list.flatMap((c) => {
+    const mark = c.held === true ? '✓' : c.held === false ? '✗' : '·';
+    const value = c.children.length > 0 ? '' : `  = ${showValue(c.value)}`;
+    return [`${indent}${mark} ${c.text}${value}`, ...conditionLines(c.children, `${indent}  `)];
+  });
+}
 
 /** Values in one line, clipped: payloads can be large and a trace is read in a terminal. */
 export function showValue(value: unknown, max = 120): string {
@@ -32,7 +49,7 @@ export function formatRun(run: RunView): string[] {
       ? 'FIRED'
       : run.outcome === 'error'
         ? 'ERROR'
-        : `BLOCKED${run.reason ? ` (${run.reason})` : ''}`;
+        : `BLOCKED${run.reason ? ` (${REASONS[run.reason] ?? run.reason})` : ''}`;
   const lines = [
     `${showTime(run.startedAt)}  ${outcome}${run.key !== null ? `  key ${run.key}` : ''}${took > 0 ? `  ${took} ms` : ''}`,
   ];
@@ -41,10 +58,7 @@ export function formatRun(run: RunView): string[] {
   const input = trigger.payload !== undefined ? `  ${showValue(trigger.payload)}` : '';
   lines.push(`  ${label}: ${trigger.source}${input}`);
   if (run.conditions.length === 0) lines.push('  if: (no conditions)');
-  for (const c of run.conditions) {
-    const mark = c.held === true ? '✓' : c.held === false ? '✗' : '·';
-    lines.push(`  ${mark} ${c.text}  = ${showValue(c.value)}`);
-  }
+  lines.push(...conditionLines(run.conditions, '  '));
   if (run.actions.length === 0 && run.outcome !== 'fired' && run.branch === null) {
     lines.push('  no actions ran');
   }

@@ -13,6 +13,8 @@ export interface ConditionView {
   readonly value: unknown;
   /** Null when the record does not say (a condition that was not evaluated). */
   readonly held: boolean | null;
+  /** The items of `all`, `any` and `not`. */
+  readonly children: readonly ConditionView[];
 }
 
 export interface ActionView {
@@ -22,6 +24,7 @@ export interface ActionView {
   readonly error: string | null;
   /** ms the action took, when recorded. */
   readonly durationMs: number | null;
+  /** Where the action sits in the rule (`then[1].choose[0].then[0]`), or its branch. */
   readonly branch: string | null;
 }
 
@@ -78,35 +81,51 @@ function reasonOf(run: Loose): string | null {
     str(run.reason) ??
     str(run.blockedBy) ??
     str(asRecord(run.blocked).reason) ??
-    (run.outcome === 'blocked' && Array.isArray(run.conditions) ? 'if' : null)
+    (run.outcome === 'blocked' && Array.isArray(run.conditions) ? 'condition' : null)
   );
 }
 
-function triggerSource(trigger: Loose): string {
+function triggerSource(trigger: Loose, run: Loose): string {
   const kind = str(trigger.kind) ?? str(trigger.type);
-  if (typeof trigger.topic === 'string') return trigger.topic;
-  if (typeof trigger.event === 'string') return `event ${trigger.event}`;
-  if (typeof trigger.name === 'string' && kind === 'event') return `event ${trigger.name}`;
-  if (typeof trigger.device === 'string' || typeof trigger.deviceId === 'string') {
-    const device = str(trigger.device) ?? str(trigger.deviceId) ?? '';
-    const what = str(trigger.metric) ?? str(trigger.status) ?? '';
-    const value = 'value' in trigger ? ` = ${JSON.stringify(trigger.value)}` : '';
-    return `device ${device}${what ? ` ${what}` : ''}${value}`;
+  const payload = asRecord(trigger.payload);
+  const captures = asRecord(trigger.captures);
+  if (typeof trigger.topic === 'string' && trigger.topic !== '') return trigger.topic;
+  if (kind === 'reading') {
+    const device = str(payload.device) ?? str(captures.device) ?? '?';
+    const metric = str(payload.metric) ?? str(captures.metric) ?? '?';
+    const was =
+      payload.previous !== undefined && payload.previous !== null
+        ? ` (was ${showJson(payload.previous)})`
+        : '';
+    return `device ${device} ${metric} = ${showJson(payload.value)}${was}`;
   }
-  if (kind === 'schedule')
-    return `schedule ${str(trigger.spec) ?? str(trigger.cron) ?? str(trigger.at) ?? ''}`.trim();
+  if (kind === 'status') {
+    const device = str(payload.device) ?? str(captures.device) ?? '?';
+    const was = str(payload.previous);
+    return `device ${device} ${str(payload.status) ?? '?'}${was ? ` (was ${was})` : ''}`;
+  }
+  if (kind === 'schedule') return `schedule ${str(payload.schedule) ?? ''}`.trim();
+  if (kind === 'event') return `event ${str(trigger.event) ?? str(trigger.name) ?? str(run.key) ?? '?'}`;
   return kind ?? 'unknown trigger';
 }
 
-function conditionsOf(run: Loose): ConditionView[] {
-  const list = Array.isArray(run.conditions) ? (run.conditions as unknown[]) : [];
-  return list.map((c) => {
+function showJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? 'null';
+  } catch {
+    return `(${typeof value})`;
+  }
+}
+
+function conditionsOf(list: unknown): ConditionView[] {
+  return (Array.isArray(list) ? (list as unknown[]) : []).map((c) => {
     const r = asRecord(c);
     const held = typeof r.held === 'boolean' ? r.held : typeof r.ok === 'boolean' ? r.ok : null;
     return {
       text: str(r.expression) ?? str(r.source) ?? str(r.text) ?? str(r.condition) ?? str(r.kind) ?? '?',
       value: r.value,
       held,
+      children: conditionsOf(r.children),
     };
   });
 }
@@ -123,7 +142,7 @@ function actionsOf(run: Loose): ActionView[] {
       detail: str(r.detail) ?? str(r.result) ?? '',
       error: str(r.error),
       durationMs: num(r.durationMs) ?? (started !== null && finished !== null ? finished - started : null),
-      branch: str(r.branch),
+      branch: str(r.at) ?? str(r.branch),
     };
   });
 }
@@ -131,6 +150,7 @@ function actionsOf(run: Loose): ActionView[] {
 export function viewRun(run: unknown): RunView {
   const r = asRecord(run);
   const trigger = asRecord(r.trigger);
+  const kind = str(trigger.kind) ?? str(trigger.type);
   const startedAt = num(r.startedAt) ?? 0;
   return {
     ruleId: str(r.ruleId) ?? '?',
@@ -139,12 +159,18 @@ export function viewRun(run: unknown): RunView {
     key: str(r.key),
     branch: str(r.branch),
     trigger: {
-      kind: str(trigger.kind) ?? str(trigger.type),
+      kind,
       id: str(trigger.id),
-      source: triggerSource(trigger),
-      payload: 'payload' in trigger ? trigger.payload : 'data' in trigger ? trigger.data : undefined,
+      source: triggerSource(trigger, r),
+      // Device and schedule inputs are spelled out in `source`; MQTT payloads and event data are not.
+      payload:
+        kind === 'reading' || kind === 'status' || kind === 'schedule'
+          ? undefined
+          : 'payload' in trigger
+            ? trigger.payload
+            : trigger.data,
     },
-    conditions: conditionsOf(r),
+    conditions: conditionsOf(r.conditions),
     actions: actionsOf(r),
     startedAt,
     finishedAt: num(r.finishedAt) ?? startedAt,

@@ -185,7 +185,7 @@ describe('stored traces', () => {
     const db = openRulesDb(rulesDbPath(dataDir));
     closers.push(() => db.close());
     const logger = new MemoryLogger();
-    let traces: TraceStore | undefined;
+    const sink: { traces?: TraceStore } = {};
     const harness = new RuleHarness(
       ruleSet(
         [
@@ -197,10 +197,11 @@ describe('stored traces', () => {
           '    then: [{ alert: { key: "hot/{{ payload.device }}", severity: major } }]',
         ].join('\n'),
       ),
-      { startMs: Date.UTC(2026, 0, 1, 12), logger, onRun: (run) => traces?.record(run) },
+      { startMs: Date.UTC(2026, 0, 1, 12), logger, onRun: (run) => sink.traces?.record(run) },
     );
-    traces = new TraceStore({ db, clock: harness.clock, logger, keep: 5 });
+    const traces = new TraceStore({ db, clock: harness.clock, logger, keep: 5 });
     traces.start();
+    sink.traces = traces;
     const reading = async (value: number) => {
       harness.inject({ topic: 'sensors/gh-1/temperature', payload: JSON.stringify({ value }) });
       await harness.advanceTo(harness.clock.now() + 10_000);

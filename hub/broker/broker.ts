@@ -35,6 +35,7 @@ import {
   type GuardCounters,
 } from './guard.js';
 import { closeServer, listen, loadTlsOptions, type ListenAddress, type TlsFiles } from './listeners.js';
+import { Mqtt5Layer, withMqtt5Hooks, type Mqtt5Stats } from './mqtt5/index.js';
 
 /** The TLS and secure WebSocket listeners; both use one certificate. */
 export interface BrokerTlsOptions extends TlsFiles {
@@ -54,6 +55,8 @@ export interface BrokerOptions {
   wsPort: number | null;
   /** Largest accepted MQTT packet, in bytes. */
   maxPacketBytes: number;
+  /** Seconds; the longest keep-alive an MQTT 5 client gets (Server Keep Alive). 0 or absent: no limit. */
+  maxKeepaliveSeconds?: number;
   tls?: BrokerTlsOptions;
   /** Each absent limit takes its value from {@link DEFAULT_LIMITS}. */
   limits?: Partial<BrokerLimits>;
@@ -97,7 +100,7 @@ export interface BrokerDeps {
   };
 }
 
-export interface BrokerStats extends GuardCounters {
+export interface BrokerStats extends GuardCounters, Mqtt5Stats {
   /** Clients past CONNACK. */
   clients: number;
   /** Open connections, CONNACKed or not. */
@@ -122,6 +125,8 @@ type AnyServer = NetServer | HttpServer;
 export class Broker implements MessageSource, Publisher {
   private aedes: Aedes | undefined;
   private guard: ClientGuard | undefined;
+  /** The packet-level layer and hooks that make aedes honour MQTT 5 client properties. */
+  private mqtt5: Mqtt5Layer | undefined;
   private readonly servers: AnyServer[] = [];
   private readonly socketServers: WebSocketServer[] = [];
   private tlsServers: (TlsServer | HttpsServer)[] = [];
@@ -162,8 +167,18 @@ export class Broker implements MessageSource, Publisher {
       openConnections: () => this.open,
       beforePublish: this.deps.beforePublish,
     });
+    this.mqtt5 = new Mqtt5Layer({
+      options: {
+        maxPacketBytes: options.maxPacketBytes,
+        maxKeepaliveSeconds: options.maxKeepaliveSeconds ?? 0,
+      },
+      clock: this.deps.clock,
+      logger,
+    });
+    const mqtt5 = this.mqtt5;
     const aedes = await Aedes.createBroker(this.aedesOptions(this.guard));
     this.aedes = aedes;
+    aedes.on('sessionExpired', (client) => mqtt5.sessionExpired(client.id));
     aedes.on('publish', (packet, client) => this.onPublish(packet, client));
     aedes.on('clientError', (client, err) => this.onClientError(client, err));
     aedes.on('connectionError', (client, err) => this.onClientError(client, err));
@@ -252,6 +267,7 @@ export class Broker implements MessageSource, Publisher {
       connections: this.open,
       ...this.counters,
       ...this.guardCounters,
+      ...(this.mqtt5?.stats() ?? { protocolErrors: 0, droppedOverClientMaximum: 0 }),
     };
   }
 
@@ -328,7 +344,7 @@ export class Broker implements MessageSource, Publisher {
   private aedesOptions(guard: ClientGuard): AedesOptions {
     const { options, persistence, afterPublish } = this.deps;
     const opts: AedesOptions = {
-      ...guard.hooks(),
+      ...(this.mqtt5 ? withMqtt5Hooks(guard.hooks(), this.mqtt5) : guard.hooks()),
       maximumPacketSize: options.maxPacketBytes,
       queueLimit: this.limits.maxQueued,
       receiveMaximum: this.limits.maxInflight,
@@ -349,7 +365,9 @@ export class Broker implements MessageSource, Publisher {
       testing?.remoteAddress !== undefined ? { ...info, remoteAddress: testing.remoteAddress } : info;
     this.open++;
     stream.once('close', () => this.open--);
-    const conn = wrapConnection ? wrapConnection(stream, seen) : stream;
+    const wrapped = wrapConnection ? wrapConnection(stream, seen) : stream;
+    // Innermost, so the MQTT 5 layer sees exactly the bytes aedes parses and writes.
+    const conn = this.mqtt5 ? this.mqtt5.wrap(wrapped) : wrapped;
     this.connections.set(conn, seen);
     this.aedes?.handle(conn, seen.request);
   }

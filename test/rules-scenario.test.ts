@@ -157,4 +157,51 @@ describe('edgehub test: scenarios on the virtual clock', () => {
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('it matches, but outside the window (within 0s–5s)');
   });
+
+  it('drives device readings with `for`, posted events, commands and alerts on the virtual clock', async () => {
+    const root = project({
+      'vent.yaml': [
+        'scenario: vent after two hot minutes, and on request',
+        'rules: ../rules',
+        'devices:',
+        '  - { id: gh-1, state: { temperature: 22 } }',
+        'steps:',
+        '  - { at: 10s, device: gh-1, metric: temperature, value: 31 }',
+        '  - { at: 1m, device: gh-1, metric: temperature, value: 32 }',
+        '  - { at: 5m, event: vent-now, data: { device: gh-2 } }',
+        'expect:',
+        '  - command: { device: gh-1, set: { fan: true } }',
+        '    after: 2m10s',
+        '    within: 1s',
+        '    times: 1',
+        '  - alert: { key: hot/gh-1, severity: major }',
+        '  - command: { device: gh-2 }',
+        '    after: 5m',
+        '  - no_publish: { topic: "actuators/gh-2/#" }',
+        '  - publish: { topic: edgehub/alerts/hot/gh-1, payload: { active: true, source: vent } }',
+      ].join('\n'),
+    });
+    writeFiles(join(root, 'rules'), {
+      'vent.yaml': [
+        'rules:',
+        '  - id: vent',
+        '    when: { device: gh-1, metric: temperature, above: 30, for: 2m }',
+        '    then:',
+        '      - command: { device: gh-1, set: { fan: true } }',
+        '      - alert: { key: hot/gh-1, severity: major }',
+        '  - id: button',
+        '    when: { event: vent-now }',
+        '    then: [{ command: { device: "{{ payload.device }}", set: { fan: true } } }]',
+      ].join('\n'),
+    });
+    const result = await runScenarioFile(join(root, 'scenarios', 'vent.yaml'));
+    expect(result.problems).toEqual([]);
+    expect(result.expectations.map((e) => [e.ok, e.summary, e.details])).toEqual([
+      [true, 'command gh-1 set {"fan":true} within 2m10s–2m11s, 1 time', []],
+      [true, 'alert hot/gh-1 (major) from 0s', []],
+      [true, 'command gh-2 from 5m', []],
+      [true, 'no publish to actuators/gh-2/# from 0s', []],
+      [true, 'publish edgehub/alerts/hot/gh-1 {"active":true,"source":"vent"} from 0s', []],
+    ]);
+  });
 });

@@ -13,6 +13,7 @@ import {
 } from '../rules/index.js';
 import { loadConfig, type ConfigOverrides } from './config/load.js';
 import { Hub } from './hub.js';
+import { pipedPassword, promptedPassword, runPasswdCommand } from './security/index.js';
 import { eventsDbPath, runEventsCommand } from './store/index.js';
 
 interface StartOptions {
@@ -87,6 +88,14 @@ function shutdownOn(hub: Hub, logger: Logger): void {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // As Mosquitto: SIGHUP re-reads the password file, the ACL file and the TLS certificate.
+  process.on('SIGHUP', () => {
+    logger.info('SIGHUP: reloading password file, ACL file and TLS certificate');
+    hub.reload().then(
+      (ok) => logger.info(ok ? 'reload complete' : 'reload incomplete; see the errors above'),
+      (err: unknown) => report(err),
+    );
+  });
 }
 
 function program(): Command {
@@ -292,6 +301,25 @@ function program(): Command {
         process.once('SIGTERM', stop);
       },
     );
+
+  cli
+    .command('passwd')
+    .description(
+      'add or update a user in a password file (asks twice on a terminal, else reads one line from stdin)',
+    )
+    .argument('<file>', 'password file (mqtt.security.password_file)')
+    .argument('<user>', 'username, e.g. a device id')
+    .option('-c, --create', 'start a new file holding only this user (replaces an existing file)')
+    .option('-D, --delete', 'delete the user')
+    .action(async (file: string, user: string, opts: { create?: boolean; delete?: boolean }) => {
+      const source = process.stdin.isTTY
+        ? promptedPassword(process.stdin, process.stderr)
+        : pipedPassword(process.stdin);
+      await runPasswdCommand(
+        { file, user, create: opts.create === true, delete: opts.delete === true },
+        { source, out: (line) => process.stdout.write(line + '\n') },
+      );
+    });
 
   return cli;
 }

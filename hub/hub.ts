@@ -3,10 +3,11 @@ import { DeviceRuntime } from '../devices/index.js';
 import { runSimCommand } from '../firmware-sim/index.js';
 import { parseDuration, SystemClock, TypedBus, type Clock, type Logger } from '../kernel/index.js';
 import { EXAMPLE_RULES_DIR, RuleDirWatcher, RuleEngine } from '../rules/index.js';
-import { Broker } from './broker/index.js';
+import { Broker, brokerOptionsFromConfig } from './broker/index.js';
 import type { HubConfig } from './config/schema.js';
 import type { HubEvents } from './events.js';
 import { DeviceRegistry } from './registry/index.js';
+import { Security, securityOptionsFromConfig } from './security/index.js';
 import { EventStore, eventsDbPath } from './store/index.js';
 
 export interface HubDeps {
@@ -28,6 +29,8 @@ export class Hub {
   readonly clock: Clock;
   readonly bus: TypedBus<HubEvents>;
   readonly broker: Broker;
+  /** Password file, ACL file and the anonymous policy the broker enforces. */
+  readonly security: Security;
   readonly store: EventStore | undefined;
   readonly registry: DeviceRegistry;
   /** Device adapters, guarded actuator commands and Home Assistant discovery. */
@@ -41,15 +44,16 @@ export class Hub {
     const { config, logger } = deps;
     this.clock = deps.clock ?? new SystemClock();
     this.bus = new TypedBus<HubEvents>(logger.child('bus'));
+    this.security = new Security({
+      options: securityOptionsFromConfig(config.mqtt.security),
+      clock: this.clock,
+      logger: logger.child('security'),
+    });
     this.broker = new Broker({
-      options: {
-        host: config.mqtt.host,
-        port: config.mqtt.port,
-        wsPort: config.mqtt.ws_port,
-        maxPacketBytes: config.mqtt.max_packet_bytes,
-      },
+      options: brokerOptionsFromConfig(config.mqtt),
       clock: this.clock,
       logger: logger.child('broker'),
+      auth: this.security,
     });
     this.store = config.store.enabled
       ? new EventStore({
@@ -115,8 +119,10 @@ export class Hub {
       this.broker.onMessage(this.rules, (m) => this.rules.handle(m));
       const rulesDir = this.rulesDir;
       if (rulesDir !== undefined) await this.startRules(rulesDir);
+      await this.security.load();
       await this.broker.start();
       this.started.push({ name: 'broker', stop: () => this.broker.stop() });
+      for (const warning of this.security.exposureWarnings(this.broker.listenHosts())) logger.warn(warning);
       if (config.demo) {
         this.reportDemoReadings();
         const address = this.broker.mqttAddress;
@@ -139,6 +145,16 @@ export class Hub {
   /** Validates the rules directory again and swaps it in if valid, as a file change does. */
   async reloadRules(): Promise<void> {
     await this.watcher?.reload();
+  }
+
+  /**
+   * What SIGHUP does: re-reads the password file, the ACL file and the TLS certificate. Each keeps
+   * its running version if the new one is invalid (logged); resolves to whether all were taken.
+   */
+  async reload(): Promise<boolean> {
+    const security = await this.security.reload();
+    const tls = await this.broker.reloadTls();
+    return security && tls;
   }
 
   /** Stops every component in reverse order, flushing the event store last; idempotent. */

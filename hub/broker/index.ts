@@ -17,3 +17,4 @@ export type {
 export { isLoopback, type ConnectionInfo, type ListenerKind } from './connection-info.js';
 export { DEFAULT_LIMITS, type BrokerLimits, type GuardCounters } from './guard.js';
 export type { ListenAddress, TlsFiles } from './listeners.js';
+export { brokerOptionsFromConfig } from './config.js';

@@ -32,3 +32,4 @@ export {
   type SecurityStats,
 } from './security.js';
 export { filterCovers, filtersOverlap, topicLevels, topicMatches } from './topic-match.js';
+export { securityOptionsFromConfig } from './config.js';

@@ -29,18 +29,25 @@ export function editDistance(a: string, b: string): number {
  * words, up to a third of the word's length for longer ones. Case is ignored.
  */
 export function closest(word: string, candidates: Iterable<string>): string | null {
+  const list = [...candidates];
   const lower = word.toLowerCase();
   const limit = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
   let best: string | null = null;
   let bestDistance = Infinity;
-  for (const candidate of candidates) {
+  for (const candidate of list) {
     const distance = editDistance(lower, candidate.toLowerCase());
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
     }
   }
-  return bestDistance <= limit ? best : null;
+  if (bestDistance <= limit) return best;
+  // An abbreviation (`warn` for `warning`) is as likely as a typo.
+  if (word.length >= 3) {
+    const prefixed = list.filter((c) => c.toLowerCase().startsWith(lower));
+    if (prefixed.length === 1) return prefixed[0] ?? null;
+  }
+  return null;
 }
 
 /** ` did you mean "x"?` or an empty string. */

@@ -104,6 +104,14 @@ function flatten(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyK
           message: `unknown key "${key}"; ${suggestion(key, known)}${issue.message}`,
         });
       }
+    } else if (issue.code === 'invalid_key' && path.length > 0) {
+      // A bad key of a map (a variable name): point at the key, say what is wrong with it.
+      out.push({
+        path: path.slice(0, -1),
+        key: String(path.at(-1)),
+        code: issue.code,
+        message: issue.issues[0]?.message ?? issue.message,
+      });
     } else if (issue.code === 'invalid_type' && issue.input === undefined && path.length > 0) {
       out.push({ path, code: issue.code, message: `missing required key "${String(path.at(-1))}"` });
     } else {
@@ -113,10 +121,20 @@ function flatten(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyK
   return out;
 }
 
-/** An unknown key already explains why an action has no known kind; say it once. */
+/**
+ * An unknown key already explains why its map lacks something (an action with no known kind, a
+ * trigger with `metric:` but a misspelt `above:`); say it once. Refinement complaints about that
+ * map or one of its keys are dropped.
+ */
 function dedupe(problems: Problem[]): Problem[] {
-  const unknownAt = new Set(problems.filter((p) => p.key !== undefined).map((p) => formatPath(p.path)));
-  return problems.filter((p) => p.code !== 'custom' || !unknownAt.has(formatPath(p.path)));
+  const unknownAt = new Set(
+    problems.filter((p) => p.code === 'unrecognized_keys').map((p) => formatPath(p.path)),
+  );
+  return problems.filter(
+    (p) =>
+      p.code !== 'custom' ||
+      (!unknownAt.has(formatPath(p.path)) && !unknownAt.has(formatPath(p.path.slice(0, -1)))),
+  );
 }
 
 function describe(value: unknown): string {

@@ -1,4 +1,4 @@
-import { decodePayload, MemoryLogger, type Logger } from '../../kernel/index.js';
+import { decodePayload, MemoryLogger, type Logger, type MqttMessage } from '../../kernel/index.js';
 import type { RuleSet } from '../rule.js';
 import { RuleHarness } from '../scenario/harness.js';
 import type { RuleRun } from '../trace.js';
@@ -129,7 +129,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestResult
       lastAt = event.time;
       await replay(event, sides);
       if (differences && inForce) compare(event, candidate, inForce, differences);
-      else tally(candidate);
+      else if (candidate.runs.length > 0) tally(candidate, false);
     }
     const last = page.at(-1);
     if (!last) break;
@@ -152,24 +152,25 @@ export async function backtest(options: BacktestOptions): Promise<BacktestResult
 }
 
 async function replay(event: RecordedEvent, sides: readonly Side[]): Promise<void> {
-  const payload = event.payload;
+  // One message object for both sides: its payload is decoded once and cached for every consumer.
+  const message: MqttMessage = {
+    topic: event.topic,
+    payload: event.payload,
+    qos: event.qos,
+    retain: event.retain,
+    clientId: event.clientId,
+    receivedAt: event.time,
+  };
   for (const s of sides) {
     const moving = s.harness.moveTo(event.time);
     if (moving) await moving;
-    s.harness.inject({
-      topic: event.topic,
-      payload,
-      qos: event.qos,
-      retain: event.retain,
-      clientId: event.clientId,
-    });
+    s.harness.deliverInput(message);
   }
-  if (sides.length === 1) await sides[0]?.harness.settle();
-  else await Promise.all(sides.map((s) => s.harness.settle()));
+  for (const s of sides) await s.harness.settle();
 }
 
 /** Counts the runs that finished since the last call into the side's activity. */
-function tally(s: Side): Map<string, RuleRun[]> {
+function tally(s: Side, group: boolean): Map<string, RuleRun[]> {
   const byRule = new Map<string, RuleRun[]>();
   if (s.runs.length === 0) return byRule;
   for (const run of s.runs) {
@@ -188,6 +189,7 @@ function tally(s: Side): Map<string, RuleRun[]> {
       else if (action.kind === 'command') a.commands++;
       else if (action.kind === 'alert') a.alerts++;
     }
+    if (!group) continue;
     const list = byRule.get(run.ruleId);
     if (list) list.push(run);
     else byRule.set(run.ruleId, [run]);
@@ -224,8 +226,8 @@ function compare(
   differences: Map<string, RuleDifference>,
 ): void {
   if (candidate.runs.length === 0 && inForce.runs.length === 0) return;
-  const now = tally(candidate);
-  const before = tally(inForce);
+  const now = tally(candidate, true);
+  const before = tally(inForce, true);
   if (now.size === 0 && before.size === 0) return;
   for (const id of new Set([...now.keys(), ...before.keys()])) {
     const diff = differences.get(id);

@@ -194,8 +194,7 @@ export class RuleHarness {
     qos?: QoS;
     clientId?: string | null;
   }): void {
-    this.chained = 0;
-    this.deliver({
+    this.deliverInput({
       topic: message.topic,
       payload: typeof message.payload === 'string' ? Buffer.from(message.payload) : message.payload,
       qos: message.qos ?? 0,
@@ -203,6 +202,15 @@ export class RuleHarness {
       clientId: message.clientId === undefined ? 'scenario' : message.clientId,
       receivedAt: this.clock.now(),
     });
+  }
+
+  /**
+   * {@link inject} for a message that is already whole (a back-test hands the same object to two
+   * harnesses, so its payload is decoded once for both).
+   */
+  deliverInput(message: MqttMessage): void {
+    this.chained = 0;
+    this.deliver(message);
   }
 
   /** The HTTP event endpoint's path into the engine; false when the engine has no event triggers. */

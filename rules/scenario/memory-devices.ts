@@ -1,4 +1,4 @@
-import { parseDeviceTopic, readingValue } from '../../devices/index.js';
+import { parseDeviceTopic, readingValue, type DeviceTopic } from '../../devices/index.js';
 import {
   decodeMessage,
   type DeviceAvailability,
@@ -43,6 +43,8 @@ export interface MemoryDevicesListeners {
  */
 export class MemoryDevices implements DeviceDirectory {
   private readonly devices = new Map<string, Device>();
+  /** What each topic means by the convention; a fleet repeats the same few hundred topics. */
+  private readonly topics = new Map<string, DeviceTopic | null>();
 
   constructor(private readonly listeners: MemoryDevicesListeners = {}) {}
 
@@ -72,7 +74,12 @@ export class MemoryDevices implements DeviceDirectory {
   /** Learns from one message, as the registry does. */
   observe(message: MqttMessage): void {
     const { topic, receivedAt: at } = message;
-    const parsed = parseDeviceTopic(topic);
+    let parsed = this.topics.get(topic);
+    if (parsed === undefined) {
+      parsed = parseDeviceTopic(topic);
+      // Bounded: a client inventing topics must not grow this without end.
+      if (this.topics.size < 10_000) this.topics.set(topic, parsed);
+    }
     if (!parsed || parsed.kind === 'command') return;
     const payload = decodeMessage(message).value;
     const device = this.ensure(parsed.deviceId);

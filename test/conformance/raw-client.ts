@@ -48,14 +48,20 @@ export class RawClient {
   ): Promise<{ client: RawClient; connack: PacketOf<'connack'> }> {
     const client = await RawClient.open(port, connect.protocolVersion);
     const connack = client.next('connack');
-    client.send({
-      cmd: 'connect',
-      protocolId: connect.protocolVersion === 3 ? 'MQIsdp' : 'MQTT',
-      clientId: '',
-      clean: true,
-      keepalive: 0,
-      ...connect,
-    });
+    try {
+      client.send({
+        cmd: 'connect',
+        protocolId: connect.protocolVersion === 3 ? 'MQIsdp' : 'MQTT',
+        clientId: '',
+        clean: true,
+        keepalive: 0,
+        ...connect,
+      });
+    } catch (err) {
+      // A CONNECT mqtt-packet will not encode must not leave a half-open socket holding the broker up.
+      client.destroy();
+      throw err;
+    }
     return { client, connack: await connack };
   }
 

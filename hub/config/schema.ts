@@ -2,6 +2,16 @@ import { z } from 'zod';
 import { deviceListSchema, type DeviceDefinition } from '../../devices/index.js';
 import { isDuration } from '../../kernel/index.js';
 
+/** True when `name` is an IANA time zone this Node.js knows. */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A duration string such as `30s`, `5m`, `1h30m`, `30d`. */
 export const durationSchema = z
   .string()
@@ -97,9 +107,30 @@ export const configSchema = z
         devices_dir: z.string().optional(),
         log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
         log_json: z.boolean().default(false),
+        /** IANA time zone of rule schedules and time windows (Europe/Berlin); the machine's zone when unset. */
+        timezone: z
+          .string()
+          .refine(isTimeZone, {
+            message: 'not a time zone this Node.js knows; write an IANA name such as Europe/Berlin',
+          })
+          .optional(),
+        /** Degrees north (negative: south), for `sun:` schedules in rules. */
+        latitude: z.number().min(-90).max(90).optional(),
+        /** Degrees east (negative: west), for `sun:` schedules in rules. */
+        longitude: z.number().min(-180).max(180).optional(),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .superRefine((hub, ctx) => {
+        if ((hub.latitude === undefined) !== (hub.longitude === undefined)) {
+          const missing = hub.latitude === undefined ? 'latitude' : 'longitude';
+          ctx.addIssue({
+            code: 'custom',
+            path: [missing],
+            message: `hub.${missing} is needed with the other one`,
+          });
+        }
+      }),
     mqtt: z
       .object({
         /** Listeners bind to loopback unless told otherwise. */
@@ -137,6 +168,32 @@ export const configSchema = z
             /** MiB of events; the oldest are deleted first. */
             max_size_mb: z.number().positive().default(1024),
             check_every: durationSchema.default('10m'),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    /** The rule engine at run time. */
+    rules: z
+      .object({
+        /** A rule running more than `max_runs` times within `window` for one key is suspended for that key. */
+        loop_breaker: z
+          .object({
+            enabled: z.boolean().default(true),
+            max_runs: z.number().int().min(1).default(20),
+            window: durationSchema.default('10s'),
+            suspend_for: durationSchema.default('5m'),
+          })
+          .strict()
+          .prefault({}),
+        /** Defaults of the `http` action; a rule's own `timeout`/`retries` win. */
+        http: z
+          .object({
+            timeout: durationSchema.default('10s'),
+            retries: z.number().int().min(0).max(10).default(2),
+            /** Wait before the first retry; doubled for each further one. */
+            backoff: durationSchema.default('1s'),
           })
           .strict()
           .prefault({}),

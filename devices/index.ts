@@ -48,6 +48,7 @@ export {
   type SafetyVerdict,
 } from './safety-envelope.js';
 export { DeviceRuntime, type DeviceRuntimeDeps } from './device-runtime.js';
+export { createSerialPort } from './serial/hangup-safe-binding.js';
 export { LineFramer, type FramedChunk } from './serial/line-framer.js';
 export { MemoryPortPair, MemoryPorts } from './serial/memory-port.js';
 export { classifyOpenFailure, portOpenError, type PortOpenFailure } from './serial/port-errors.js';

@@ -43,6 +43,13 @@ export {
 } from './firmata/firmata-board-sim.js';
 export { PIN_MODE, type PinMode } from './firmata/firmata-protocol.js';
 export { unoPinMap, type BoardPinMap } from './firmata/uno-pin-map.js';
+export { PtyPair, socatAvailable, type PtyPairOptions } from './pty/pty-pair.js';
+export { closeSimPort, openSimPort } from './pty/sim-port.js';
+export {
+  JsonLineDeviceSim,
+  type JsonLineDeviceSimOptions,
+  type SimActuatorState,
+} from './serial/json-line-device-sim.js';
 export { activityRate, humiditySignal, lightLevelSignal } from './ambient-signals.js';
 export { EventSensor, type EventSensorOptions } from './event-sensor.js';
 export { runFleetCommand, type FleetCommandOptions, type FleetRun } from './fleet-command.js';

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
+import { createSerialPort } from './hangup-safe-binding.js';
 import { portOpenError } from './port-errors.js';
 
 /** Where and how fast to open a port. */
@@ -29,7 +30,7 @@ export type PortFactory = (options: PortOpenOptions) => Promise<PortHandle>;
 /** Opens real serial ports (and pseudo-terminals) with serialport 13. */
 export const openSerialPort: PortFactory = (options) =>
   new Promise((resolve, reject) => {
-    const port = new SerialPort({ path: options.path, baudRate: options.baudRate, autoOpen: false });
+    const port = createSerialPort(options.path, options.baudRate);
     port.open((err) => {
       if (err) {
         reject(portOpenError(options.path, err));

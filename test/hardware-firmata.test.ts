@@ -1,0 +1,137 @@
+import { join } from 'node:path';
+import type { SerialPort } from 'serialport';
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeSimPort, FirmataBoardSim, openSimPort, PtyPair } from '../firmware-sim/index.js';
+import type { Hub } from '../hub/index.js';
+import { SystemClock, type MqttMessage } from '../kernel/index.js';
+import { startDeviceHub } from './support/device-hub.js';
+import { skipWithoutSocat } from './support/socat.js';
+import { TempDirs, writeFiles } from './support/temp.js';
+
+/** Switches the LED on when the LM35 reads above 30 °C, through the guarded command topic. */
+const LED_RULE = `rules:
+  - id: led-on-when-hot
+    when:
+      mqtt: sensors/uno-1/temperature
+    if: payload.value > 30
+    then:
+      - publish:
+          topic: edgehub/set/uno-1/led
+          payload: { on: true }
+`;
+
+function configYaml(rulesDir: string, path: string): string {
+  return `hub:
+  rules_dir: ${rulesDir}
+devices:
+  - id: uno-1
+    adapter: firmata
+    sensors:
+      - { metric: temperature, unit: °C, kind: temperature }
+    actuators:
+      - { name: led, kind: switch }
+    firmata:
+      path: ${path}
+      sample_every: 50ms
+      reconnect: { initial: 20ms, max: 200ms }
+      pins:
+        - { pin: A0, type: thermometer, model: LM35, metric: temperature }
+        - { pin: 13, type: led, actuator: led }
+`;
+}
+
+/** Resolves with the first message the hub's broker handles that satisfies `match`. */
+function hubMessage(hub: Hub, match: (m: MqttMessage) => boolean): Promise<MqttMessage> {
+  return new Promise((resolve) => {
+    const owner = {};
+    hub.broker.onMessage(owner, (m) => {
+      if (!match(m)) return;
+      hub.broker.offOwner(owner);
+      resolve(m);
+    });
+  });
+}
+
+const temperature = (m: MqttMessage): number | undefined =>
+  m.topic === 'sensors/uno-1/temperature'
+    ? (JSON.parse(m.payload.toString()) as { value: number }).value
+    : undefined;
+
+const temp = new TempDirs();
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  temp.cleanup();
+});
+
+/** A simulated Uno behind a real pseudo-terminal pair, its end opened through serialport. */
+async function plugUno(pty: PtyPair, sim: FirmataBoardSim): Promise<SerialPort> {
+  await pty.start();
+  const port = await openSimPort(pty.devicePath);
+  sim.attach(port);
+  cleanups.push(() => closeSimPort(port));
+  return port;
+}
+
+describe.skipIf(skipWithoutSocat())('Firmata board on a pseudo-terminal', () => {
+  it('a reading crosses a threshold, a rule fires, and the board LED goes high', async () => {
+    const dir = temp.make('edgehub-firmata-');
+    const pty = new PtyPair({ hostLink: join(dir, 'uno'), deviceLink: join(dir, 'uno.sim') });
+    cleanups.push(() => pty.stop());
+    const sim = new FirmataBoardSim({ clock: new SystemClock() });
+    sim.setVoltage('A0', 0.25); // LM35, 10 mV/°C: about 25 °C
+    await plugUno(pty, sim);
+    writeFiles(dir, { 'led.yaml': LED_RULE });
+
+    const started = startDeviceHub(temp, configYaml(dir, pty.hostPath));
+    const { hub } = await started;
+    cleanups.push(() => hub.stop());
+    const cool = await hubMessage(hub, (m) => temperature(m) !== undefined);
+    expect(temperature(cool)).toBe(24.9);
+    expect(sim.pin(13).value).toBe(0);
+
+    const ledState = hubMessage(
+      hub,
+      (m) => m.topic === 'actuators/uno-1/led/state' && m.payload.includes('true'),
+    );
+    sim.setVoltage('A0', 0.35); // about 35 °C
+    await hubMessage(hub, (m) => (temperature(m) ?? 0) > 30);
+    expect(await sim.waitForPin(13, (p) => p.value === 1)).toEqual({ pin: 13, mode: 1, value: 1 });
+    expect(JSON.parse((await ledState).payload.toString())).toEqual({ on: true });
+  });
+
+  it('unplugged and plugged back in, the board is reconnected and its LED restored', async () => {
+    const dir = temp.make('edgehub-firmata-');
+    const links = { hostLink: join(dir, 'uno'), deviceLink: join(dir, 'uno.sim') };
+    const first = new PtyPair(links);
+    cleanups.push(() => first.stop());
+    const sim = new FirmataBoardSim({ clock: new SystemClock() });
+    await plugUno(first, sim);
+    const { hub } = await startDeviceHub(temp, configYaml(dir, links.hostLink));
+    cleanups.push(() => hub.stop());
+    await hubMessage(
+      hub,
+      (m) => m.topic === 'devices/uno-1/availability' && m.payload.toString() === 'online',
+    );
+    expect(await hub.devices.command('uno-1', { led: true }, 'test')).toEqual({ accepted: true });
+    await sim.waitForPin(13, (p) => p.value === 1);
+
+    const offline = hubMessage(
+      hub,
+      (m) => m.topic === 'devices/uno-1/availability' && m.payload.toString() === 'offline',
+    );
+    await first.stop(); // the USB cable is pulled: both pty nodes disappear
+    await offline;
+
+    const online = hubMessage(
+      hub,
+      (m) => m.topic === 'devices/uno-1/availability' && m.payload.toString() === 'online',
+    );
+    const rebooted = new FirmataBoardSim({ clock: new SystemClock() }); // a reset board: LED off
+    const second = new PtyPair(links);
+    cleanups.push(() => second.stop());
+    await plugUno(second, rebooted);
+    await online;
+    await rebooted.waitForPin(13, (p) => p.value === 1);
+  });
+});

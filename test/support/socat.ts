@@ -1,0 +1,42 @@
+import { spawnSync } from 'node:child_process';
+import { socatAvailable } from '../../firmware-sim/index.js';
+
+export type SocatCheck = { ok: true } | { ok: false; reason: string };
+
+let checked: SocatCheck | undefined;
+
+/**
+ * Makes sure Debian's socat is there for the pseudo-terminal tests: installs it with apt-get when
+ * running as root (as CI does), else reports why those tests are skipped. `flock` keeps two test
+ * files that start at once from fighting over dpkg's lock.
+ */
+export function ensureSocat(): SocatCheck {
+  checked ??= check();
+  return checked;
+}
+
+function check(): SocatCheck {
+  if (socatAvailable()) return { ok: true };
+  if (process.platform !== 'linux' || process.getuid?.() !== 0)
+    return {
+      ok: false,
+      reason: 'socat is not installed and installing it needs root: apt-get install socat',
+    };
+  const script =
+    'command -v socat >/dev/null || apt-get install -y -qq socat >/dev/null 2>&1 || ' +
+    '(apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq socat >/dev/null 2>&1)';
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const run = spawnSync('flock', ['/tmp/edgehub-socat-install.lock', 'sh', '-c', script], {
+    env,
+    stdio: 'ignore',
+  });
+  if (run.error) spawnSync('sh', ['-c', script], { env, stdio: 'ignore' });
+  return socatAvailable() ? { ok: true } : { ok: false, reason: 'apt-get install socat failed' };
+}
+
+/** For `describe.skipIf`: true when the pty tests cannot run; says why once. */
+export function skipWithoutSocat(): boolean {
+  const result = ensureSocat();
+  if (!result.ok) console.warn(`pseudo-terminal tests skipped: ${result.reason}`);
+  return !result.ok;
+}

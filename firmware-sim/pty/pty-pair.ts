@@ -55,7 +55,11 @@ export class PtyPair {
     this.child = child;
     // A late spawn error after start settled must not go unhandled.
     child.on('error', () => undefined);
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    // A spawn failure (no socat) emits `error` and never `exit`.
+    this.exited = new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.once('error', () => resolve());
+    });
     void this.exited.then(() => {
       if (this.child === child) this.child = undefined;
     });

@@ -284,6 +284,8 @@ export class Broker implements MessageSource, Publisher {
     for (const s of this.servers) if ('closeAllConnections' in s) s.closeAllConnections();
     const aedes = this.aedes;
     if (aedes && !aedes.closed) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    // Connections that never sent CONNECT are not aedes clients; end them so the listeners close.
+    this.mqtt5?.closeAll();
     await listenersClosed;
     this.listeners = [];
   }

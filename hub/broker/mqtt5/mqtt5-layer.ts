@@ -36,6 +36,7 @@ export class Mqtt5Layer {
   private readonly counters = { protocolErrors: 0, droppedOverClientMaximum: 0 };
   private readonly subscriptionIds = new SubscriptionIdRegistry();
   private readonly context: ConnectionContext;
+  private readonly open = new Set<MqttConnection>();
 
   constructor(private readonly deps: Mqtt5LayerDeps) {
     const { options, clock } = deps;
@@ -51,7 +52,20 @@ export class Mqtt5Layer {
 
   /** The stream aedes should handle in place of `stream`. */
   wrap(stream: Duplex): Duplex {
-    return new MqttConnection(stream, this.context);
+    const connection = new MqttConnection(stream, this.context);
+    this.open.add(connection);
+    connection.once('close', () => this.open.delete(connection));
+    return connection;
+  }
+
+  /**
+   * Ends every connection still open. aedes closes the clients it accepted; this catches the ones
+   * it has not (no CONNECT yet), which would otherwise hold the listener open until aedes' 30 s
+   * connect timeout.
+   */
+  closeAll(): void {
+    for (const connection of this.open) connection.destroy();
+    this.open.clear();
   }
 
   /**

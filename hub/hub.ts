@@ -1,8 +1,16 @@
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DeviceRuntime } from '../devices/index.js';
 import { runSimCommand } from '../firmware-sim/index.js';
 import { parseDuration, SystemClock, TypedBus, type Clock, type Logger } from '../kernel/index.js';
-import { EXAMPLE_RULES_DIR, RuleDirWatcher, RuleEngine } from '../rules/index.js';
+import {
+  EXAMPLE_RULES_DIR,
+  openRulesDb,
+  RuleDirWatcher,
+  RuleEngine,
+  rulesDbPath,
+  SqliteRuleStateStore,
+} from '../rules/index.js';
 import { Broker, brokerOptionsFromConfig } from './broker/index.js';
 import type { HubConfig } from './config/schema.js';
 import type { HubEvents } from './events.js';
@@ -36,6 +44,8 @@ export class Hub {
   /** Device adapters, guarded actuator commands and Home Assistant discovery. */
   readonly devices: DeviceRuntime;
   readonly rules: RuleEngine;
+  /** `<data_dir>/rules.db`: the engine's durable timing state and alerts. */
+  private readonly ruleState: SqliteRuleStateStore;
   private watcher: RuleDirWatcher | undefined;
   private readonly started: Stoppable[] = [];
   private stopping: Promise<void> | undefined;
@@ -88,12 +98,45 @@ export class Hub {
       hubName: config.hub.name,
     });
     const rulesLogger = logger.child('rules');
+    const dataDir = resolve(config.hub.data_dir);
+    const loopBreaker = config.rules.loop_breaker;
+    // Opened when the engine first loads rules (in start), not here.
+    this.ruleState = new SqliteRuleStateStore(() => {
+      mkdirSync(dataDir, { recursive: true });
+      return openRulesDb(rulesDbPath(dataDir));
+    }, true);
     this.rules = new RuleEngine({
       clock: this.clock,
       publisher: this.broker,
       logger: rulesLogger,
+      devices: this.registry,
+      actuators: this.devices,
+      // Pending `for`s, delays, waits, cooldowns, variables and alerts survive restarts here.
+      state: this.ruleState,
+      ...(config.hub.timezone !== undefined && { timezone: config.hub.timezone }),
+      location:
+        config.hub.latitude !== undefined && config.hub.longitude !== undefined
+          ? { latitude: config.hub.latitude, longitude: config.hub.longitude }
+          : null,
+      loopBreaker: loopBreaker.enabled
+        ? {
+            maxRuns: loopBreaker.max_runs,
+            windowMs: parseDuration(loopBreaker.window),
+            suspendForMs: parseDuration(loopBreaker.suspend_for),
+          }
+        : null,
+      http: {
+        timeoutMs: parseDuration(config.rules.http.timeout),
+        retries: config.rules.http.retries,
+        backoffMs: parseDuration(config.rules.http.backoff),
+      },
       onRun: (run) => {
         if (run.outcome === 'fired') rulesLogger.info(`rule ${run.ruleId} fired`, { key: run.key });
+      },
+      onEvent: (name, data) => {
+        if (name === 'rule.suspended')
+          rulesLogger.warn('rule suspended by the loop breaker', { event: data });
+        else rulesLogger.info(name, { event: data });
       },
     });
   }
@@ -116,6 +159,7 @@ export class Hub {
       }
       this.registry.start();
       this.started.push({ name: 'registry', stop: () => this.registry.stop() });
+      this.startRuleFeeds();
       this.broker.onMessage(this.rules, (m) => this.rules.handle(m));
       const rulesDir = this.rulesDir;
       if (rulesDir !== undefined) await this.startRules(rulesDir);
@@ -139,6 +183,7 @@ export class Hub {
       throw err;
     }
     this.bus.emit('hub.started', { at: this.clock.now() });
+    this.rules.handleEvent('hub.started', { at: this.clock.now() });
     logger.info('edgehub started', { data: resolve(config.hub.data_dir), rules: this.rulesDir ?? 'none' });
   }
 
@@ -189,6 +234,24 @@ export class Hub {
       },
     });
     await this.devices.start(this.registry.definitions);
+  }
+
+  /**
+   * The registry's readings and availability changes go to the rule engine; the engine stops
+   * (timers cleared, state kept for the next start) after the broker and watcher, before the registry.
+   */
+  private startRuleFeeds(): void {
+    const owner = { name: 'rule feeds' };
+    this.bus.on(owner, 'device.reading', (r) => this.rules.handleReading(r));
+    this.bus.on(owner, 'device.status', (c) => this.rules.handleStatus(c));
+    this.started.push({
+      name: 'rule engine',
+      stop: () => {
+        this.bus.offOwner(owner);
+        this.rules.stop();
+        this.ruleState.close();
+      },
+    });
   }
 
   private async startRules(dir: string): Promise<void> {

@@ -18,3 +18,11 @@ ruleStateStoreContract('sqlite', () => {
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 });
+
+ruleStateStoreContract('sqlite, opened on first use', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgehub-rule-state-'));
+  return {
+    open: () => new SqliteRuleStateStore(() => new Database(join(dir, 'rules.db')), true),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+});

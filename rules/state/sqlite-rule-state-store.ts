@@ -1,6 +1,14 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import type { AlertRecord, RuleStateStore, StoredState } from './rule-state-store.js';
 
+interface Statements {
+  all: Statement<[], StateRow>;
+  put: Statement<[string, string, string, string, string]>;
+  del: Statement<[string, string, string]>;
+  alerts: Statement<[], { value: string }>;
+  putAlert: Statement<[string, string]>;
+}
+
 interface StateRow {
   rule_id: string;
   fingerprint: string;
@@ -15,20 +23,21 @@ interface StateRow {
  * engine writes only when state changes (a crossing, a pending `for`, a parked run), not per reading.
  */
 export class SqliteRuleStateStore implements RuleStateStore {
-  private readonly stmts: {
-    all: Statement<[], StateRow>;
-    put: Statement<[string, string, string, string, string]>;
-    del: Statement<[string, string, string]>;
-    alerts: Statement<[], { value: string }>;
-    putAlert: Statement<[string, string]>;
-  };
+  private ready: { db: SqliteDatabase; stmts: Statements } | undefined;
   private closed = false;
 
-  /** `ownsHandle`: close the database in {@link close} (true when the store opened it). */
+  /**
+   * `db` is a handle, or a function that opens one on first use (so a hub's constructor does no
+   * I/O). `ownsHandle`: close the database in {@link close}.
+   */
   constructor(
-    private readonly db: SqliteDatabase,
+    private readonly db: SqliteDatabase | (() => SqliteDatabase),
     private readonly ownsHandle = false,
-  ) {
+  ) {}
+
+  private get open(): { db: SqliteDatabase; stmts: Statements } {
+    if (this.ready) return this.ready;
+    const db = typeof this.db === 'function' ? this.db() : this.db;
     db.exec(`
       CREATE TABLE IF NOT EXISTS rule_state (
         rule_id TEXT NOT NULL,
@@ -43,7 +52,7 @@ export class SqliteRuleStateStore implements RuleStateStore {
         value TEXT NOT NULL
       ) WITHOUT ROWID;
     `);
-    this.stmts = {
+    const stmts: Statements = {
       all: db.prepare('SELECT rule_id, fingerprint, slot, key, value FROM rule_state'),
       put: db.prepare(
         `INSERT INTO rule_state (rule_id, slot, key, fingerprint, value) VALUES (?, ?, ?, ?, ?)
@@ -55,10 +64,12 @@ export class SqliteRuleStateStore implements RuleStateStore {
         'INSERT INTO rule_alerts (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ),
     };
+    this.ready = { db, stmts };
+    return this.ready;
   }
 
   entries(): StoredState[] {
-    return this.stmts.all.all().map((r) => ({
+    return this.open.stmts.all.all().map((r) => ({
       ruleId: r.rule_id,
       fingerprint: r.fingerprint,
       slot: r.slot,
@@ -68,7 +79,7 @@ export class SqliteRuleStateStore implements RuleStateStore {
   }
 
   put(entry: StoredState): void {
-    this.stmts.put.run(
+    this.open.stmts.put.run(
       entry.ruleId,
       entry.slot,
       entry.key,
@@ -78,7 +89,7 @@ export class SqliteRuleStateStore implements RuleStateStore {
   }
 
   delete(ruleId: string, slot: string, key: string): void {
-    this.stmts.del.run(ruleId, slot, key);
+    this.open.stmts.del.run(ruleId, slot, key);
   }
 
   deleteRule(ruleId: string, keepSlots: readonly string[] = []): void {
@@ -87,20 +98,20 @@ export class SqliteRuleStateStore implements RuleStateStore {
       keepSlots.length === 0
         ? 'DELETE FROM rule_state WHERE rule_id = ?'
         : `DELETE FROM rule_state WHERE rule_id = ? AND slot NOT IN (${marks})`;
-    this.db.prepare(sql).run(ruleId, ...keepSlots);
+    this.open.db.prepare(sql).run(ruleId, ...keepSlots);
   }
 
   alerts(): AlertRecord[] {
-    return this.stmts.alerts.all().map((r) => JSON.parse(r.value) as AlertRecord);
+    return this.open.stmts.alerts.all().map((r) => JSON.parse(r.value) as AlertRecord);
   }
 
   putAlert(alert: AlertRecord): void {
-    this.stmts.putAlert.run(alert.key, JSON.stringify(alert));
+    this.open.stmts.putAlert.run(alert.key, JSON.stringify(alert));
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.ownsHandle) this.db.close();
+    if (this.ownsHandle && this.ready) this.ready.db.close();
   }
 }

@@ -88,8 +88,8 @@ export interface BrokerDeps {
    * Runs for every client PUBLISH that security allowed, before aedes sends PUBACK/PUBREC and
    * routes the message, so a QoS 1/2 acknowledgement can wait for it (counted against
    * `limits.maxInflight` meanwhile). A rejection refuses the message: an MQTT 5 client gets
-   * PUBACK/PUBREC with the error's numeric `reasonCode` (else 0x80); an MQTT 3.1.1 client is
-   * disconnected unacknowledged, so it sends the message again.
+   * PUBACK/PUBREC with the error's `reasonCode` if a PUBACK may carry it (else 0x80); an MQTT 3.1.1
+   * client is disconnected unacknowledged, so it sends the message again.
    */
   beforePublish?: (packet: PublishPacket, client: Client) => Promise<void> | void;
   /** Runs after aedes routed a message (from a client, or `client` null for the hub's own). */

@@ -3,7 +3,15 @@ import type { Clock, Logger } from '../../kernel/index.js';
 import type { AuthResult, AuthSubject, BrokerAuth } from './auth-port.js';
 import type { ConnectionInfo } from './connection-info.js';
 import { TokenBucket } from './token-bucket.js';
-import { CONNACK_SERVER_UNAVAILABLE, ReasonCode, refusePublish, writePacket } from './wire.js';
+import {
+  CONNACK_SERVER_UNAVAILABLE,
+  isPubackReasonCode,
+  markRefused,
+  ReasonCode,
+  refusePublish,
+  writePacket,
+  type PubackReasonCode,
+} from './wire.js';
 
 /** Per-client and broker-wide limits; every refusal is logged and counted. */
 export interface BrokerLimits {
@@ -199,7 +207,8 @@ export class ClientGuard {
     if (!client) return done(null);
     const { auth, limits, counters, clock } = this.deps;
     const topic = packet.topic;
-    const refuse = (reasonCode: number): void => refusePublish(client, packet, reasonCode, () => done(null));
+    const refuse = (reasonCode: PubackReasonCode): void =>
+      refusePublish(client, packet, reasonCode, (err) => done(err ?? null));
 
     if (topic.startsWith('$SYS')) {
       counters.publishDenied++;
@@ -246,9 +255,9 @@ export class ClientGuard {
         client: client.id,
         limit: limits.maxInflight,
       });
-      return refusePublish(client, packet, ReasonCode.receiveMaximumExceeded, () => {
-        client.disconnect({ reasonCode: ReasonCode.receiveMaximumExceeded }, () => done(null));
-      });
+      // MQTT 5 §3.3.4: a client over the Receive Maximum gets DISCONNECT 0x93, not an acknowledgement.
+      markRefused(packet);
+      return client.disconnect({ reasonCode: ReasonCode.receiveMaximumExceeded }, () => done(null));
     }
     this.inflight.set(client, inflight + 1);
     settle(
@@ -265,8 +274,8 @@ export class ClientGuard {
         refusePublish(
           client,
           packet,
-          typeof reasonCode === 'number' ? reasonCode : ReasonCode.unspecified,
-          () => done(null),
+          isPubackReasonCode(reasonCode) ? reasonCode : ReasonCode.unspecified,
+          (writeErr) => done(writeErr ?? null),
         );
       },
     );
@@ -280,14 +289,15 @@ export class ClientGuard {
       ratePerSec: limits.publishRatePerSec,
       burst: limits.publishBurst,
     });
-    // MQTT 5 has a reason code for it: on the PUBACK/PUBREC, or as DISCONNECT for QoS 0, which has
-    // no acknowledgement to carry it. MQTT 3.1.1 has none, so the message is dropped and counted.
+    // MQTT 5 allows 0x96 (Message rate too high) only on DISCONNECT: a QoS 0 publisher, which has
+    // no acknowledgement to hear it on, is disconnected with it; a QoS 1/2 one keeps its connection
+    // and gets PUBACK/PUBREC 0x97 (Quota exceeded), the nearest code an acknowledgement may carry.
+    // MQTT 3.1.1 has neither, so the message is acknowledged, dropped and counted.
     if (client.version === 5 && packet.qos === 0) {
-      return refusePublish(client, packet, ReasonCode.messageRateTooHigh, () =>
-        client.disconnect({ reasonCode: ReasonCode.messageRateTooHigh }, () => done(null)),
-      );
+      markRefused(packet);
+      return client.disconnect({ reasonCode: ReasonCode.messageRateTooHigh }, () => done(null));
     }
-    refusePublish(client, packet, ReasonCode.messageRateTooHigh, () => done(null));
+    refusePublish(client, packet, ReasonCode.quotaExceeded, (err) => done(err ?? null));
   }
 
   private authorizeSubscribe(

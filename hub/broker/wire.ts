@@ -5,28 +5,43 @@ import { generate, type IPubackPacket, type IPubrecPacket, type Packet } from 'm
 export const ReasonCode = {
   unspecified: 0x80,
   notAuthorized: 0x87,
-  receiveMaximumExceeded: 0x93,
   topicNameInvalid: 0x90,
+  /** DISCONNECT only. */
+  receiveMaximumExceeded: 0x93,
+  /** DISCONNECT only: PUBACK/PUBREC cannot carry it, so an acknowledged message over the rate gets 0x97. */
   messageRateTooHigh: 0x96,
   quotaExceeded: 0x97,
 } as const;
 
+/** The reason codes MQTT 5 allows on PUBACK and PUBREC that signal a refusal (§3.4.2.1). */
+export type PubackReasonCode = 0x80 | 0x83 | 0x87 | 0x90 | 0x91 | 0x97 | 0x99;
+
+const PUBACK_CODES = new Set<number>([0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99]);
+
+/** Whether `code` may go on a PUBACK/PUBREC as a refusal. */
+export function isPubackReasonCode(code: unknown): code is PubackReasonCode {
+  return typeof code === 'number' && PUBACK_CODES.has(code);
+}
+
 /** MQTT 3.1.1 CONNACK return code 3: the server is unavailable (the nearest to "quota exceeded"). */
 export const CONNACK_SERVER_UNAVAILABLE = 3;
 
-/** Writes one packet straight to a stream and calls back once it has been handed to the OS. */
+/**
+ * Writes one packet straight to a stream; `done` runs once it has been handed to the OS, or with the
+ * error when mqtt-packet cannot encode it.
+ */
 export function writePacket(
   conn: NodeJS.WritableStream,
   packet: Packet,
   protocolVersion: number,
-  done: () => void = () => {},
+  done: (err?: Error) => void = () => {},
 ): void {
   const version = protocolVersion === 5 || protocolVersion === 3 ? protocolVersion : 4;
   let bytes: Buffer;
   try {
     bytes = generate(packet, { protocolVersion: version });
-  } catch {
-    done();
+  } catch (err) {
+    done(err instanceof Error ? err : new Error(String(err)));
     return;
   }
   if (!conn.writable) {
@@ -44,6 +59,11 @@ interface RefusablePublish extends PublishPacket {
   _notAuthorized?: boolean;
 }
 
+/** Makes aedes neither acknowledge nor route this PUBLISH. */
+export function markRefused(packet: PublishPacket): void {
+  (packet as RefusablePublish)._notAuthorized = true;
+}
+
 /**
  * Drops a client PUBLISH. MQTT 5 QoS 1/2 publishers get PUBACK/PUBREC with `reasonCode`; MQTT 3.1.1
  * ones get a plain acknowledgement (as Mosquitto does), so they do not resend a message that will
@@ -52,10 +72,10 @@ interface RefusablePublish extends PublishPacket {
 export function refusePublish(
   client: Client,
   packet: PublishPacket,
-  reasonCode: number,
-  done: () => void,
+  reasonCode: PubackReasonCode,
+  done: (err?: Error) => void,
 ): void {
-  (packet as RefusablePublish)._notAuthorized = true;
+  markRefused(packet);
   if (packet.qos === 0 || packet.messageId === undefined) {
     done();
     return;

@@ -1,0 +1,162 @@
+import { connect as netConnect } from 'node:net';
+import type { IDisconnectPacket } from 'mqtt-packet';
+import { generate } from 'mqtt-packet';
+import type { MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SystemClock, VirtualClock } from '../kernel/index.js';
+import { ClientPool } from './support/mqtt-client.js';
+import {
+  connackCode,
+  pubackCode,
+  startSecureBroker,
+  subackCodes,
+  until,
+  type SecureBroker,
+} from './support/secure-broker.js';
+
+const pool = new ClientPool();
+const brokers: SecureBroker[] = [];
+
+async function start(opts: Parameters<typeof startSecureBroker>[0]): Promise<SecureBroker> {
+  const b = await startSecureBroker(opts);
+  brokers.push(b);
+  return b;
+}
+
+afterEach(async () => {
+  await pool.closeAll();
+  await Promise.all(brokers.splice(0).map((b) => b.broker.stop()));
+});
+
+/** Resolves with the reason code of the DISCONNECT the broker sends an MQTT 5 client. */
+function disconnectReason(client: MqttClient): Promise<number | undefined> {
+  return new Promise((resolve) => client.once('disconnect', (p: IDisconnectPacket) => resolve(p.reasonCode)));
+}
+
+describe('max_connections', () => {
+  it('refuses connections over the limit with CONNACK 0x97 (MQTT 5) or 3 (MQTT 3.1.1), counted', async () => {
+    const { url, broker, logger } = await start({ clock: new SystemClock(), limits: { maxConnections: 2 } });
+    const first = await pool.connect(url);
+    await pool.connect(url);
+    expect(await connackCode(url, { protocolVersion: 5 })).toBe(0x97);
+    expect(await connackCode(url, { protocolVersion: 4 })).toBe(3);
+    expect(broker.stats().refusedConnections).toBe(2);
+    expect(logger.entries.some((e) => e.msg.includes('max_connections reached'))).toBe(true);
+    await first.endAsync();
+    await until(() => broker.stats().connections === 1, 'the connection count to drop');
+    expect(await connackCode(url, { protocolVersion: 5 })).toBe(0);
+  });
+});
+
+describe('publish_rate', () => {
+  const limits = { publishRatePerSec: 1, publishBurst: 2 };
+
+  it('answers MQTT 5 QoS 1 over the rate with PUBACK 0x97 (0x96 is DISCONNECT-only), and refills with time', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const { url, broker } = await start({ clock, limits });
+    const client = await pool.connect(url, { protocolVersion: 5 });
+    expect(await pubackCode(client, 'sensors/a/t', '1')).toBe(0);
+    expect(await pubackCode(client, 'sensors/a/t', '2')).toBe(0);
+    expect(await pubackCode(client, 'sensors/a/t', '3')).toBe(0x97);
+    clock.advance(1000);
+    expect(await pubackCode(client, 'sensors/a/t', '4')).toBe(0);
+    expect(broker.stats()).toMatchObject({ rateLimited: 1, published: 3 });
+  });
+
+  it('disconnects an MQTT 5 client over the rate at QoS 0 with DISCONNECT 0x96', async () => {
+    const { url, broker } = await start({ clock: new VirtualClock(), limits });
+    const client = await pool.connect(url, { protocolVersion: 5 });
+    const reason = disconnectReason(client);
+    for (let i = 0; i < 3; i++) client.publish('sensors/a/t', String(i), { qos: 0 });
+    expect(await reason).toBe(0x96);
+    expect(broker.stats().rateLimited).toBe(1);
+  });
+
+  it('drops and counts MQTT 3.1.1 messages over the rate, acknowledging them', async () => {
+    const { url, broker, logger } = await start({ clock: new VirtualClock(), limits });
+    const seen: string[] = [];
+    broker.onMessage(seen, (m) => seen.push(m.payload.toString()));
+    const client = await pool.connect(url, { protocolVersion: 4, clientId: 'chatty' });
+    for (let i = 0; i < 4; i++) expect(await pubackCode(client, 'sensors/a/t', String(i))).toBe(0);
+    expect(seen).toEqual(['0', '1']);
+    expect(broker.stats().rateLimited).toBe(2);
+    expect(client.connected).toBe(true);
+    const warns = logger.entries.filter((e) => e.msg.includes('mqtt.limits.publish_rate'));
+    expect(warns.map((e) => e.level)).toEqual(['warn', 'debug']);
+  });
+});
+
+describe('topic limits', () => {
+  const limits = { maxTopicBytes: 16, maxTopicLevels: 3 };
+
+  it('refuses an MQTT 5 publish to a too deep or too long topic with PUBACK 0x90', async () => {
+    const { url, broker } = await start({ clock: new SystemClock(), limits });
+    const client = await pool.connect(url, { protocolVersion: 5 });
+    expect(await pubackCode(client, 'a/b/c', 'ok')).toBe(0);
+    expect(await pubackCode(client, 'a/b/c/d', 'deep')).toBe(0x90);
+    expect(await pubackCode(client, 'a'.repeat(17), 'long')).toBe(0x90);
+    expect(broker.stats().topicRefused).toBe(2);
+  });
+
+  it.each([
+    [4, 0x80],
+    [5, 0x87],
+  ] as const)('refuses a too deep filter in SUBSCRIBE (MQTT %i: %i)', async (v, code) => {
+    const { url } = await start({ clock: new SystemClock(), limits });
+    const client = await pool.connect(url, { protocolVersion: v });
+    expect(await subackCodes(client, ['a/+/c', 'a/b/c/#'])).toEqual([1, code]);
+  });
+});
+
+describe('max_inflight and beforePublish', () => {
+  it('holds the PUBACK until beforePublish settles, and disconnects with 0x93 past the window', async () => {
+    const held: (() => void)[] = [];
+    const { url, broker } = await start({
+      clock: new SystemClock(),
+      limits: { maxInflight: 2 },
+      beforePublish: () => new Promise<void>((resolve) => held.push(resolve)),
+    });
+    const client = await pool.connect(url, { protocolVersion: 5 });
+    let acked = 0;
+    const acks = [1, 2].map(() => client.publishAsync('sensors/a/t', 'x', { qos: 1 }).then(() => acked++));
+    await until(() => held.length === 2, 'both messages to reach beforePublish');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(acked).toBe(0);
+    held.splice(0).forEach((release) => release());
+    await Promise.all(acks);
+    expect(acked).toBe(2);
+
+    const reason = disconnectReason(client);
+    for (let i = 0; i < 3; i++) client.publishAsync('sensors/a/t', 'x', { qos: 1 }).catch(() => undefined);
+    expect(await reason).toBe(0x93);
+    expect(broker.stats().inflightExceeded).toBe(1);
+    held.splice(0).forEach((release) => release());
+  });
+});
+
+describe('max_queued', () => {
+  it('disconnects a client that piles packets up before its CONNECT is answered, counted', async () => {
+    const { broker } = await start({ clock: new SystemClock(), limits: { maxQueued: 2 } });
+    const socket = netConnect(broker.mqttAddress?.port ?? 0, '127.0.0.1');
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const connect = generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId: 'pile',
+      keepalive: 30,
+    });
+    const publish = generate({
+      cmd: 'publish',
+      topic: 'a/b',
+      payload: Buffer.from('x'),
+      qos: 0,
+      retain: false,
+      dup: false,
+    });
+    socket.write(Buffer.concat([connect, publish, publish, publish, publish]));
+    await closed;
+    expect(broker.stats().queueFull).toBe(1);
+  });
+});

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryLogger, VirtualClock, type OutgoingMessage } from '../kernel/index.js';
+import type { AdapterDeps, DeviceAdapter, DeviceCommandSet } from './adapter.js';
+import { deviceListSchema } from './definition.js';
+import { DeviceRuntime } from './device-runtime.js';
+
+/** A serial-like adapter: reports through the sink, answers commands with the new state. */
+class LoopbackAdapter implements DeviceAdapter {
+  readonly kind = 'serial' as const;
+  constructor(private readonly deps: AdapterDeps) {}
+  start(): Promise<void> {
+    for (const d of this.deps.devices) this.deps.sink.status(d.id, 'online', this.deps.clock.now());
+    this.deps.sink.reading('bench-1', 'temperature', 21.5, this.deps.clock.now());
+    return Promise.resolve();
+  }
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+  command(device: { id: string }, set: DeviceCommandSet) {
+    for (const [name, c] of Object.entries(set))
+      this.deps.sink.state(device.id, name, c, this.deps.clock.now());
+    return Promise.resolve({ accepted: true });
+  }
+}
+
+function runtime(
+  published: OutgoingMessage[],
+  factories: ConstructorParameters<typeof DeviceRuntime>[0]['factories'],
+) {
+  return new DeviceRuntime({
+    clock: new VirtualClock(1000),
+    logger: new MemoryLogger(),
+    publisher: {
+      publish: (m) => {
+        published.push(m);
+        return Promise.resolve();
+      },
+    },
+    source: { onMessage: () => undefined, offOwner: () => undefined },
+    homeAssistant: { discovery: false, prefix: 'homeassistant' },
+    ...(factories !== undefined && { factories }),
+  });
+}
+
+const DEVICES = deviceListSchema.parse([
+  {
+    id: 'bench-1',
+    adapter: 'serial',
+    sensors: [{ metric: 'temperature' }],
+    actuators: [{ name: 'lamp', kind: 'dimmer' }],
+  },
+]);
+
+describe('DeviceRuntime', () => {
+  it('publishes what a non-MQTT adapter reports under edgehub topics, and records its commands', async () => {
+    const published: OutgoingMessage[] = [];
+    const devices = runtime(published, { serial: (deps) => new LoopbackAdapter(deps) });
+    await devices.start(DEVICES);
+    expect(await devices.command('bench-1', { lamp: 25 }, 'rule:dim')).toEqual({ accepted: true });
+    await devices.stop();
+    expect(published.map((m) => [m.topic, String(m.payload), m.retain ?? false])).toEqual([
+      ['devices/bench-1/availability', 'online', true],
+      ['sensors/bench-1/temperature', '{"value":21.5,"at":1000}', false],
+      ['actuators/bench-1/lamp', '{"on":true,"brightness":25,"origin":"rule:dim"}', false],
+      ['actuators/bench-1/lamp/state', '{"on":true,"brightness":25}', true],
+    ]);
+  });
+
+  it('refuses to start when no adapter of a kind in use is built in', async () => {
+    const devices = runtime([], {});
+    await expect(devices.start(DEVICES)).rejects.toMatchObject({ code: 'DEVICE_ADAPTER_MISSING' });
+    expect(await devices.command('bench-1', { lamp: true }, 'x')).toMatchObject({ accepted: false });
+  });
+});

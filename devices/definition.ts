@@ -207,6 +207,14 @@ export const deviceListSchema = z.array(deviceDefinitionSchema).superRefine((lis
   for (const issue of deviceListIssues(list)) ctx.addIssue({ code: 'custom', ...issue });
 });
 
+/**
+ * The JSON Schema of a devices file, for editors (`# yaml-language-server: $schema=…`); kept in
+ * `schemas/devices.schema.json` and checked to be current by the tests.
+ */
+export function deviceFileJsonSchema(): unknown {
+  return z.toJSONSchema(deviceFileSchema, { io: 'input', unrepresentable: 'any' });
+}
+
 /** The `devices:` list of a file in `hub.devices_dir`. */
 export const deviceFileSchema = z.object({ devices: z.array(deviceDefinitionSchema).default([]) }).strict();
 

@@ -16,6 +16,7 @@ export {
   ADAPTER_KINDS,
   CONVENTIONS,
   deviceDefinitionSchema,
+  deviceFileJsonSchema,
   deviceFileSchema,
   deviceListIssues,
   deviceListSchema,

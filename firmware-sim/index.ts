@@ -58,3 +58,4 @@ export { PeriodicSensor, type PeriodicSensorOptions } from './periodic-sensor.js
 export { profileParts, SIM_PROFILES, type ProfileOptions, type SimProfile } from './profiles.js';
 export { ScaledClock } from './scaled-clock.js';
 export { parseLoadCommand, SwitchedLoad, type LoadState, type SwitchedLoadOptions } from './switched-load.js';
+export { runSimBoardCommand, type SimBoardCommandOptions } from './pty/sim-board-command.js';

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { runFleetCommand, runSimCommand } from '../firmware-sim/index.js';
+import { runFleetCommand, runSimBoardCommand, runSimCommand } from '../firmware-sim/index.js';
 import { ConsoleLogger, EdgehubError, EdgehubErrors, type Logger } from '../kernel/index.js';
 import {
   openEventPages,
@@ -301,6 +301,33 @@ function program(): Command {
         process.once('SIGTERM', stop);
       },
     );
+
+  cli
+    .command('sim-board')
+    .description(
+      'simulated boards behind pseudo-terminals (needs socat): a Firmata Uno and/or a JSON-lines device',
+    )
+    .option('--firmata <path>', 'pty path for a simulated Uno running StandardFirmata (LM35 on A0)')
+    .option('--serial <path>', 'pty path for a simulated JSON-lines device (temperature, humidity, relay)')
+    .option('--interval <ms>', "the JSON-lines device's reading interval in ms", positiveInt, 2000)
+    .action(async (opts: { firmata?: string; serial?: string; interval: number }) => {
+      const boards = await runSimBoardCommand(
+        {
+          intervalMs: opts.interval,
+          ...(opts.firmata !== undefined && { firmata: resolve(opts.firmata) }),
+          ...(opts.serial !== undefined && { serial: resolve(opts.serial) }),
+        },
+        new ConsoleLogger(),
+      );
+      const stop = (): void => {
+        boards.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
 
   cli
     .command('passwd')

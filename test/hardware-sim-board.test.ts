@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { deviceDefinitionSchema, FirmataAdapter, RecordingSink, SerialAdapter } from '../devices/index.js';
+import { runSimBoardCommand } from '../firmware-sim/index.js';
+import { EdgehubError, MemoryLogger, SystemClock, type Publisher } from '../kernel/index.js';
+import { skipWithoutSocat } from './support/socat.js';
+import { TempDirs } from './support/temp.js';
+
+const temp = new TempDirs();
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  temp.cleanup();
+});
+
+const noPublisher: Publisher = { publish: () => Promise.resolve() };
+
+describe.skipIf(skipWithoutSocat())('edgehub sim-board', () => {
+  it('serves a Firmata Uno and a JSON-lines device on paths the adapters open like USB boards', async () => {
+    const dir = temp.make('edgehub-sim-board-');
+    const paths = { firmata: join(dir, 'uno'), serial: join(dir, 'ttyUSB0') };
+    const boards = await runSimBoardCommand({ ...paths, intervalMs: 50 }, new MemoryLogger());
+    cleanups.push(() => boards.stop());
+    const sink = new RecordingSink();
+    const deps = { clock: new SystemClock(), logger: new MemoryLogger(), sink, publisher: noPublisher };
+    const uno = deviceDefinitionSchema.parse({
+      id: 'uno',
+      adapter: 'firmata',
+      firmata: {
+        path: paths.firmata,
+        sample_every: '50ms',
+        pins: [{ pin: 'A0', type: 'thermometer', model: 'LM35', metric: 'temperature' }],
+      },
+    });
+    const bench = deviceDefinitionSchema.parse({
+      id: 'bench',
+      adapter: 'serial',
+      serial: { path: paths.serial },
+    });
+    const firmata = new FirmataAdapter({ ...deps, devices: [uno] });
+    const serial = new SerialAdapter({ ...deps, devices: [bench] });
+    cleanups.push(
+      () => firmata.stop(),
+      () => serial.stop(),
+    );
+    await Promise.all([firmata.start(), serial.start()]);
+    const fromUno = await sink.waitFor((e) => e.kind === 'reading' && e.deviceId === 'uno');
+    const fromBench = await sink.waitFor((e) => e.kind === 'reading' && e.deviceId === 'bench');
+    // The demo signal swings between 24 and 32 °C.
+    for (const reading of [fromUno, fromBench])
+      expect(reading.kind === 'reading' && typeof reading.value === 'number' && reading.value > 20).toBe(
+        true,
+      );
+  });
+
+  it('asks for at least one board', async () => {
+    const error = await runSimBoardCommand({}, new MemoryLogger()).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(EdgehubError);
+    expect((error as EdgehubError).code).toBe('USAGE');
+  });
+});

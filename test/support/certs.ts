@@ -1,0 +1,51 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
+export interface CertFiles {
+  cert: string;
+  key: string;
+}
+
+/** Whether `openssl` is on the PATH (Debian has it); TLS tests skip without it. */
+export function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A self-signed P-256 certificate for `localhost` and 127.0.0.1, valid for two days, written as
+ * `<name>.crt` and `<name>.key` in `dir`. Node cannot sign X.509 certificates itself, so this shells
+ * out to openssl.
+ */
+export function selfSignedCert(dir: string, name: string, cn = 'localhost'): CertFiles {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
+  return { cert, key };
+}

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   EdgehubErrors,
@@ -12,6 +14,7 @@ import { loadRuleDir, compileRuleFiles } from './loader.js';
 import { EXAMPLE_RULES_DIR } from './examples-dir.js';
 import type { RuleSet } from './rule.js';
 import type { RuleRun } from './trace.js';
+import { EngineRig } from './test-rig.js';
 
 /** Collects what rules publish; topics listed in `failOn` reject like a broker that refused them. */
 class FakePublisher implements Publisher {
@@ -372,5 +375,19 @@ describe('RuleEngine dispatch', () => {
     // The index makes the cost independent of the rule count; a scan would be ~1000× slower.
     expect(largeMs).toBeLessThan(Math.max(smallMs * 5, 5));
     await Promise.resolve();
+  });
+});
+
+describe('the example alert rules', () => {
+  it('raise an alert after a minute above 35 °C and clear it under 32 °C', async () => {
+    const text = readFileSync(join(EXAMPLE_RULES_DIR, 'greenhouse-alerts.yaml'), 'utf8');
+    const rig = new EngineRig(text);
+    await rig.readings('gh-1', 'temperature', [30, 36, 36.5, 37], 30_000);
+    expect(rig.engine.alerts.get('too-hot/gh-1')).toMatchObject({ active: true, severity: 'major' });
+    await rig.readings('gh-1', 'temperature', [33, 31]);
+    expect(rig.engine.alerts.get('too-hot/gh-1')?.active).toBe(false);
+    await rig.status('gh-2', 'offline');
+    await rig.advance(300_000);
+    expect(rig.engine.alerts.active().map((a) => a.key)).toEqual(['offline/gh-2']);
   });
 });

@@ -243,8 +243,8 @@ describe('edgehub check', () => {
   it('passes the example rules', () => {
     const lines: string[] = [];
     expect(runCheckCommand(EXAMPLE_RULES_DIR, (l) => lines.push(l))).toBe(0);
-    expect(lines).toEqual([`${EXAMPLE_RULES_DIR}: 3 rules in 1 file, all valid`]);
-    expect(checkRules(EXAMPLE_RULES_DIR)).toMatchObject({ ok: true, ruleCount: 3, errors: [] });
+    expect(lines).toEqual([`${EXAMPLE_RULES_DIR}: 8 rules in 2 files, all valid`]);
+    expect(checkRules(EXAMPLE_RULES_DIR)).toMatchObject({ ok: true, ruleCount: 8, errors: [] });
   });
 
   it('reports a missing directory', () => {

@@ -1,8 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { DeviceRuntime } from '../devices/index.js';
 import { runSimCommand } from '../firmware-sim/index.js';
-import { parseDuration, SystemClock, TypedBus, type Clock, type Logger } from '../kernel/index.js';
+import {
+  EdgehubError,
+  errorMessage,
+  parseDuration,
+  SystemClock,
+  TypedBus,
+  type Clock,
+  type Logger,
+} from '../kernel/index.js';
 import {
   EXAMPLE_RULES_DIR,
   openRulesDb,
@@ -10,13 +19,19 @@ import {
   RuleEngine,
   rulesDbPath,
   SqliteRuleStateStore,
+  TraceStore,
+  type RulesStatus,
 } from '../rules/index.js';
 import { Broker, brokerOptionsFromConfig } from './broker/index.js';
 import type { HubConfig } from './config/schema.js';
 import type { HubEvents } from './events.js';
+import { HttpApi } from './http/index.js';
 import { DeviceRegistry } from './registry/index.js';
 import { Security, securityOptionsFromConfig } from './security/index.js';
 import { EventStore, eventsDbPath } from './store/index.js';
+
+/** Retained: `{ ok, rules, errors, warnings, at }` of the last rules load or reload. */
+export const RULES_STATUS_TOPIC = 'edgehub/rules/status';
 
 export interface HubDeps {
   config: Readonly<HubConfig>;
@@ -44,6 +59,10 @@ export class Hub {
   /** Device adapters, guarded actuator commands and Home Assistant discovery. */
   readonly devices: DeviceRuntime;
   readonly rules: RuleEngine;
+  /** Stored rule traces in `<data_dir>/rules.db`; undefined without a rules directory. */
+  traces: TraceStore | undefined;
+  /** The HTTP API; undefined when `http.port` is null. */
+  http: HttpApi | undefined;
   /** `<data_dir>/rules.db`: the engine's durable timing state and alerts. */
   private readonly ruleState: SqliteRuleStateStore;
   private watcher: RuleDirWatcher | undefined;
@@ -132,6 +151,7 @@ export class Hub {
       },
       onRun: (run) => {
         if (run.outcome === 'fired') rulesLogger.info(`rule ${run.ruleId} fired`, { key: run.key });
+        this.traces?.record(run);
       },
       onEvent: (name, data) => {
         if (name === 'rule.suspended')
@@ -162,10 +182,16 @@ export class Hub {
       this.startRuleFeeds();
       this.broker.onMessage(this.rules, (m) => this.rules.handle(m));
       const rulesDir = this.rulesDir;
-      if (rulesDir !== undefined) await this.startRules(rulesDir);
+      if (rulesDir !== undefined) {
+        this.startTraces();
+        await this.startRules(rulesDir);
+      }
       await this.security.load();
       await this.broker.start();
       this.started.push({ name: 'broker', stop: () => this.broker.stop() });
+      // The rules were loaded before the broker ran; their status goes out now, retained.
+      if (this.watcher) this.publishRulesStatus(this.watcher.status);
+      await this.startHttp();
       for (const warning of this.security.exposureWarnings(this.broker.listenHosts())) logger.warn(warning);
       if (config.demo) {
         this.reportDemoReadings();
@@ -270,10 +296,87 @@ export class Hub {
         logger.error('rules not reloaded; the running set stays in force', { errors: lines });
         this.bus.emit('rules.rejected', { errors: lines, at: this.clock.now() });
       },
+      onStatus: (status) => this.publishRulesStatus(status),
     });
     await this.watcher.start();
     const watcher = this.watcher;
     this.started.push({ name: 'rules watcher', stop: () => watcher.stop() });
+  }
+
+  /**
+   * The trace store on `<data_dir>/rules.db`, on a connection of its own: the engine's state store
+   * keeps its tables in the same file on another; both are in WAL mode, so neither waits long.
+   */
+  private startTraces(): void {
+    const { config, logger } = this.deps;
+    const dataDir = resolve(config.hub.data_dir);
+    let db: SqliteDatabase;
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      db = openRulesDb(rulesDbPath(dataDir));
+    } catch (err) {
+      throw new EdgehubError(
+        'DATA_DIR_UNWRITABLE',
+        `cannot open the rules database in ${dataDir}: ${errorMessage(err)} (hub.data_dir)`,
+        { cause: err },
+      );
+    }
+    const traces = new TraceStore({
+      db,
+      clock: this.clock,
+      logger: logger.child('traces'),
+      keep: config.traces.keep,
+    });
+    traces.start();
+    this.traces = traces;
+    this.started.push({
+      name: 'rule traces',
+      stop: () => {
+        traces.stop();
+        this.traces = undefined;
+        db.close();
+      },
+    });
+  }
+
+  /** The rules' load status on the retained topic `edgehub/rules/status`, for dashboards and editors. */
+  private publishRulesStatus(status: RulesStatus): void {
+    if (!this.broker.mqttAddress) return;
+    this.broker
+      .publish({ topic: RULES_STATUS_TOPIC, payload: JSON.stringify(status), qos: 1, retain: true })
+      .catch((err: unknown) =>
+        this.deps.logger.warn('publishing the rules status failed', { error: errorMessage(err) }),
+      );
+  }
+
+  private async startHttp(): Promise<void> {
+    const { config, logger } = this.deps;
+    if (config.http.port === null) return;
+    const startedAt = this.clock.now();
+    const http = new HttpApi({
+      host: config.http.host,
+      port: config.http.port,
+      logger: logger.child('http'),
+      ports: {
+        rules: () => this.rules.stats(),
+        rulesStatus: () => this.watcher?.status,
+        traces: this.traces,
+        memoryTrace: (id) => this.rules.trace(id),
+        devices: this.registry,
+        postEvent: (name, data) => this.rules.handleEvent(name, data),
+        health: () => ({
+          name: config.hub.name,
+          uptimeMs: this.clock.now() - startedAt,
+          broker: this.broker.stats(),
+          store: this.store?.stats() ?? null,
+          rules: { loaded: this.rules.ruleSet.rules.length, ok: this.watcher?.status.ok ?? true },
+          traces: this.traces?.stats() ?? null,
+        }),
+      },
+    });
+    await http.start();
+    this.http = http;
+    this.started.push({ name: 'http', stop: () => http.stop() });
   }
 
   private async stopAll(): Promise<void> {

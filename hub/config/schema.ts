@@ -200,6 +200,24 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Stored rule traces (`<data_dir>/rules.db`), read by `edgehub trace` and the HTTP API. */
+    traces: z
+      .object({
+        /** Runs kept per rule and outcome: the last N fired, N blocked and N errors. */
+        keep: z.number().int().min(1).max(10_000).default(50),
+      })
+      .strict()
+      .prefault({}),
+    /** The HTTP API: events for `event:` triggers, rules, reload errors, traces, devices, health. */
+    http: z
+      .object({
+        /** Loopback by default: the API has no authentication of its own. */
+        host: z.string().default('127.0.0.1'),
+        /** 0 picks a free port, null turns the API off. */
+        port: port.nullable().default(8080),
+      })
+      .strict()
+      .prefault({}),
     /** Home Assistant MQTT discovery of every defined device. */
     homeassistant: z
       .object({

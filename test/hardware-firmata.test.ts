@@ -23,6 +23,7 @@ const LED_RULE = `rules:
 function configYaml(rulesDir: string, path: string): string {
   return `hub:
   rules_dir: ${rulesDir}
+http: { port: null }
 devices:
   - id: uno-1
     adapter: firmata

@@ -8,7 +8,8 @@ import { skipWithoutSocat } from './support/socat.js';
 import { TempDirs } from './support/temp.js';
 
 function configYaml(path: string): string {
-  return `devices:
+  return `http: { port: null }
+devices:
   - id: bench-1
     adapter: serial
     actuators:

@@ -160,7 +160,12 @@ export class RuleEngine {
    * of changed or removed rules is dropped (variables stay while the rule id does).
    */
   load(set: RuleSet): void {
-    this.stopped = false;
+    if (this.stopped) {
+      // Loading after a stop starts over from the store, like a new engine would.
+      this.stopped = false;
+      this.runtimes = new Map();
+      this.restored = false;
+    }
     this.alerts.load();
     const next = new Map<string, RuleRuntime>();
     const fresh: RuleRuntime[] = [];
@@ -200,6 +205,7 @@ export class RuleEngine {
 
   /** Feeds one message. Conditions are evaluated before this returns; actions continue in the background. */
   handle(message: MqttMessage): void {
+    if (this.stopped) return;
     const set = this.set;
     const matches = set.mqtt.match(message.topic);
     if (matches.length === 0 && !this.runner.hasWaits()) return;
@@ -227,6 +233,7 @@ export class RuleEngine {
 
   /** Feeds a reading from the device registry (`device.reading`). */
   handleReading(r: ReadingInput): void {
+    if (this.stopped) return;
     this.trackers.onReading(r.deviceId, r.metric, r.value, r.at);
     this.runner.offerToWaits({ kind: 'reading', ...r });
     for (const { rule, trigger } of this.set.devices.match(r.deviceId)) {
@@ -256,6 +263,7 @@ export class RuleEngine {
 
   /** Feeds an availability change from the device registry (`device.status`). */
   handleStatus(c: StatusInput): void {
+    if (this.stopped) return;
     this.runner.offerToWaits({ kind: 'status', deviceId: c.deviceId, status: c.status });
     for (const { rule, trigger } of this.set.devices.match(c.deviceId)) {
       if (trigger.kind !== 'status') continue;
@@ -269,6 +277,7 @@ export class RuleEngine {
 
   /** Feeds an event: `hub.started`, or a name posted to the HTTP event endpoint, with its data. */
   handleEvent(name: string, data: unknown = null): void {
+    if (this.stopped) return;
     this.runner.offerToWaits({ kind: 'event', name, data });
     for (const { rule, trigger } of this.set.events.get(name) ?? []) {
       const rt = this.runtimes.get(rule.id);
@@ -352,7 +361,7 @@ export class RuleEngine {
     } catch (err) {
       this.deps.logger.error('rule event listener threw', { event: name, error: errorMessage(err) });
     }
-    if (!this.stopped) this.handleEvent(name, data);
+    this.handleEvent(name, data);
   }
 
   private track(run: Promise<void>): void {

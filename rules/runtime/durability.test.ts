@@ -290,3 +290,24 @@ describe('loop breaker', () => {
     expect(rig.outcomes().at(-1)).toEqual(['echo', 'fired', null]);
   });
 });
+
+describe('stop', () => {
+  it('ignores inputs after a stop, leaves no timers, and a later load resumes from the store', async () => {
+    const rig = new EngineRig(`rules:
+  - id: hot
+    when: { device: gh-1, metric: temperature, above: 30, for: 5m }
+    then: [{ log: hot }]
+`);
+    await rig.reading('gh-1', 'temperature', 31);
+    rig.engine.stop();
+    rig.engine.stop();
+    await rig.reading('gh-1', 'temperature', 20);
+    await rig.send('x', '1');
+    expect(rig.clock.pending()).toEqual([]);
+    rig.engine.load(rig.engine.ruleSet);
+    expect(rig.clock.pending()).toEqual(['rule:hot:for:0:gh-1']);
+    rig.devices.set('gh-1', 'temperature', 31, rig.clock.now());
+    await rig.advance(300_000);
+    expect(rig.logs('info')).toEqual(['hot']);
+  });
+});

@@ -7,6 +7,7 @@ import {
   type DeviceDefinition,
 } from '../devices/index.js';
 import { MemoryLogger, VirtualClock, type MqttMessage, type OutgoingMessage } from '../kernel/index.js';
+import { compileRuleFiles, RuleEngine } from '../rules/index.js';
 
 /** An adapter that records what it was asked to send, at which clock time. */
 class RecordingAdapter implements DeviceAdapter {
@@ -223,5 +224,62 @@ describe('guarded command topics', () => {
       [{ vent: { on: true } }, 'mqtt:home-assistant'],
     ]);
     await guarded.stop();
+  });
+});
+
+describe('a rule driving an actuator', () => {
+  it('is held to the minimum times however often its command action fires', async () => {
+    const loaded = compileRuleFiles(
+      [
+        {
+          file: 'toggle.yaml',
+          text: `rules:
+  - id: toggle-heater
+    mode: queued
+    when:
+      mqtt: tick
+    then:
+      - command: { device: gh-1, set: { heater: "{{ payload.on }}" } }
+`,
+        },
+      ],
+      { devices: ['gh-1'] },
+    );
+    if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join('\n'));
+    const engine = new RuleEngine({
+      clock,
+      logger,
+      publisher: { publish: () => Promise.resolve() },
+      actuators,
+      loopBreaker: null,
+      timezone: 'UTC',
+    });
+    engine.load(loaded.set);
+    for (let s = 0; s < 60; s++) {
+      reading();
+      engine.handle({
+        topic: 'tick',
+        payload: Buffer.from(JSON.stringify({ on: s % 2 === 0 })),
+        qos: 0,
+        retain: false,
+        clientId: 'ticker',
+        receivedAt: clock.now(),
+      });
+      await engine.whenIdle();
+      clock.advance(1000);
+    }
+    engine.stop();
+    const changes = adapter.sent
+      .map((c) => ({ t: (c.at - START) / 1000, on: c.set.heater?.on, origin: c.origin }))
+      .filter((c, i, all) => i === 0 || c.on !== all[i - 1]?.on);
+    expect(changes.map((c) => [c.t, c.on])).toEqual([
+      [0, true],
+      [11, false],
+      [32, true],
+      [43, false],
+    ]);
+    expect(changes[0]?.origin).toContain('toggle-heater');
+    const refused = actuators.stats().refused;
+    expect(refused.min_on + refused.min_off).toBe(60 - adapter.sent.length);
   });
 });

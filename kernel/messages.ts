@@ -68,11 +68,38 @@ function decodeBuffer(payload: Buffer): DecodedPayload {
   const text = utf8(payload);
   if (text === null) return { value: null, json: null };
   if (!mayBeJson(text)) return { value: text, json: null };
+  if (text.length > 2 * MAX_JSON_DEPTH && nestedDeeperThan(text, MAX_JSON_DEPTH))
+    return { value: text, json: null };
   try {
     return { value: JSON.parse(text) as unknown, json: text };
   } catch {
+    // A SyntaxError, or a RangeError should a parser run out of stack: either way it is text.
     return { value: text, json: null };
   }
+}
+
+/**
+ * Levels of `[`/`{` beyond which a payload is text, not JSON. V8 parses any depth, but consumers
+ * walk values recursively (JSON.stringify in the store, equality in rules), and a payload such as
+ * 100,000 nested arrays would overflow their stack; no device reading comes close to this.
+ */
+const MAX_JSON_DEPTH = 256;
+
+/** Scans JSON text (outside strings) for nesting deeper than `limit`, without recursion. */
+function nestedDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 /** Only text that can start JSON is parsed, so plain text such as "online" stays text cheaply. */

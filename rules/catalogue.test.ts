@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compileRuleFiles, type RuleLoadOptions } from './loader.js';
+import { FakeDevices } from './test-rig.js';
 
 /**
  * The catalogue of broken rule files: each fixture in `catalogue/` says in its first lines what
@@ -63,6 +64,14 @@ describe('the catalogue of broken rule files', () => {
     expect(warnings.map((w) => [w.code, w.location?.line, w.location?.col, w.location?.path])).toEqual([
       ['RULE_UNKNOWN_DEVICE', 3, 21, 'rules[0].when.device'],
     ]);
+  });
+
+  it('takes the declared devices as a directory too', () => {
+    const text = 'rules:\n  - id: g\n    when: { device: gh-9, status: offline }\n    then: []\n';
+    const directory = new FakeDevices();
+    directory.setStatus('gh-1', 'online');
+    const result = compileRuleFiles([{ file: 'g.yaml', text }], { devices: directory });
+    expect(result.ok ? [] : result.errors.map((e) => e.code)).toEqual(['RULE_UNKNOWN_DEVICE']);
   });
 
   it('devices are not checked when the hub declares none (edgehub check, devices seen on topics)', () => {

@@ -1,4 +1,4 @@
-import { EdgehubError, type ErrorCode } from '../../kernel/index.js';
+import { EdgehubError, type DeviceDirectory, type ErrorCode } from '../../kernel/index.js';
 import { suggestion } from '../did-you-mean.js';
 import { compileExpression, type CompiledExpression } from '../expression/compile.js';
 import { compileTemplate, type CompiledTemplate } from '../expression/template.js';
@@ -8,10 +8,11 @@ import type { RuleSource } from '../rule-source.js';
 /** What the loader knows about the hub it loads for; each part is optional (`check` knows none). */
 export interface RuleLoadOptions {
   /**
-   * Ids of the devices the hub declares. With any, an exact device id in a rule that is not among
-   * them is an error (likely a typo), and a glob matching none of them is a warning.
+   * The devices the hub declares (their ids, or a directory of them). With any, an exact device id
+   * in a rule that is not among them is an error (likely a typo), and a glob matching none of them
+   * is a warning (devices seen on topics may still match it).
    */
-  readonly devices?: readonly string[];
+  readonly devices?: readonly string[] | DeviceDirectory;
   /** False when the hub has no latitude/longitude, so `sun:` schedules are errors. */
   readonly hasLocation?: boolean;
 }
@@ -26,7 +27,9 @@ export class CompileContext {
     readonly warnings: EdgehubError[],
     readonly options: RuleLoadOptions,
   ) {
-    this.declared = options.devices && options.devices.length > 0 ? new Set(options.devices) : null;
+    const devices = options.devices;
+    const ids = devices === undefined ? [] : 'list' in devices ? devices.list().map((d) => d.id) : devices;
+    this.declared = ids.length > 0 ? new Set(ids) : null;
   }
 
   fail(code: ErrorCode, message: string, path: readonly PropertyKey[]): void {

@@ -34,12 +34,13 @@ export interface BrokerLimits {
   maxTopicLevels: number;
 }
 
+/** The same defaults as `mqtt.limits` in the config schema. */
 export const DEFAULT_LIMITS: Readonly<BrokerLimits> = Object.freeze({
   maxConnections: 1024,
   maxInflight: 1024,
   maxQueued: 100,
-  publishRatePerSec: 0,
-  publishBurst: 100,
+  publishRatePerSec: 1000,
+  publishBurst: 10_000,
   maxTopicBytes: 1024,
   maxTopicLevels: 32,
 });

@@ -291,6 +291,22 @@ describe('delay, wait, choose, set, log', () => {
     expect(rig.logs('info')).toEqual(['cool 24', 'online false', 'event yes']);
   });
 
+  it('wait on a schedule ends at its next time, when that comes before the timeout', async () => {
+    const rig = new EngineRig(
+      `rules:
+  - id: w
+    when: { mqtt: in }
+    then:
+      - wait: { trigger: { schedule: { every: 1m } }, timeout: 90s }
+      - log: "{{ wait.timed_out }} {{ wait.payload.at }}"
+`,
+      { start: 0 },
+    );
+    await rig.send('in', '1');
+    await rig.advance(60_000);
+    expect(rig.logs('info')).toEqual(['false 60000']);
+  });
+
   it('choose runs the first branch that holds, else default; nested delays resume inside the branch', async () => {
     const rig = new EngineRig(`rules:
   - id: c

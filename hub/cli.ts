@@ -22,6 +22,7 @@ interface StartOptions {
   data?: string;
   mqttPort?: number;
   wsPort?: number;
+  httpPort?: number;
   host?: string;
   demo?: boolean;
 }
@@ -56,6 +57,7 @@ async function start(opts: StartOptions): Promise<void> {
   if (opts.data !== undefined) overrides.dataDir = opts.data;
   if (opts.mqttPort !== undefined) overrides.mqttPort = opts.mqttPort;
   if (opts.wsPort !== undefined) overrides.wsPort = opts.wsPort;
+  if (opts.httpPort !== undefined) overrides.httpPort = opts.httpPort;
   if (opts.host !== undefined) overrides.host = opts.host;
   if (opts.demo !== undefined) overrides.demo = opts.demo;
   const config = loadConfig(opts.config, overrides);
@@ -111,6 +113,7 @@ function program(): Command {
     .option('--data <dir>', 'data directory (event store)')
     .option('--mqtt-port <n>', 'MQTT over TCP port', port)
     .option('--ws-port <n>', 'MQTT over WebSocket port', port)
+    .option('--http-port <n>', 'HTTP API port (a free one with --mqtt-port 0)', port)
     .option('--host <addr>', 'address the listeners bind to')
     .addOption(new Option('--demo', 'run simulated devices and the example rules'))
     .addOption(new Option('--no-demo', 'no simulated devices'))

@@ -8,6 +8,11 @@ export interface ConfigOverrides {
   dataDir?: string;
   mqttPort?: number;
   wsPort?: number | null;
+  /**
+   * The HTTP API's port; null turns it off. When unset and `mqttPort` is 0 (tests, benchmarks,
+   * several hubs on one machine), the API takes a free port too instead of its fixed default.
+   */
+  httpPort?: number | null;
   host?: string;
   demo?: boolean;
 }
@@ -41,6 +46,8 @@ function applyOverrides(config: HubConfig, o: ConfigOverrides): HubConfig {
   if (o.dataDir !== undefined) out.hub.data_dir = o.dataDir;
   if (o.mqttPort !== undefined) out.mqtt.port = o.mqttPort;
   if (o.wsPort !== undefined) out.mqtt.ws_port = o.wsPort;
+  if (o.httpPort !== undefined) out.http.port = o.httpPort;
+  else if (o.mqttPort === 0 && out.http.port !== null) out.http.port = 0;
   if (o.host !== undefined) out.mqtt.host = o.host;
   if (o.demo !== undefined) out.demo = o.demo;
   return out;

@@ -204,4 +204,34 @@ describe('edgehub test: scenarios on the virtual clock', () => {
       [true, 'publish edgehub/alerts/hot/gh-1 {"active":true,"source":"vent"} from 0s', []],
     ]);
   });
+
+  it('runs schedules in the scenario time zone', async () => {
+    const root = project({
+      'morning.yaml': [
+        'scenario: lights at half past seven, Berlin time',
+        'rules: ../rules',
+        'start: 2026-06-01T05:00:00Z',
+        'timezone: Europe/Berlin',
+        'steps:',
+        '  - advance: 1h',
+        'expect:',
+        '  - publish: { topic: lights/on }',
+        '    after: 30m',
+        '    within: 0s',
+        '    times: 1',
+      ].join('\n'),
+      'bad-zone.yaml':
+        'scenario: x\nrules: ../rules\ntimezone: Mars/Olympus\nsteps: [{ advance: 1s }]\nexpect: [{ no_publish: { topic: a } }]\n',
+    });
+    writeFiles(join(root, 'rules'), {
+      'morning.yaml':
+        'rules:\n  - id: morning\n    when: { schedule: { at: "07:30" } }\n    then: [{ publish: { topic: lights/on } }]\n',
+    });
+    const result = await runScenarioFile(join(root, 'scenarios', 'morning.yaml'));
+    expect(result.expectations.map((e) => [e.ok, e.details])).toEqual([[true, []]]);
+    const bad = await runScenarioFile(join(root, 'scenarios', 'bad-zone.yaml'));
+    expect(bad.problems).toEqual([
+      `${join(root, 'scenarios', 'bad-zone.yaml')}:3:11 timezone: expected an IANA time zone such as UTC or Europe/Berlin`,
+    ]);
+  });
 });

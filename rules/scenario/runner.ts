@@ -111,7 +111,12 @@ export async function runScenarioFile(file: string): Promise<ScenarioResult> {
 /** Runs a loaded scenario against a rule set. */
 export async function runScenario(loaded: LoadedScenario, set: RuleSet): Promise<ScenarioResult> {
   const { scenario, startMs } = loaded;
-  const harness = new RuleHarness(set, { startMs, logger: new MemoryLogger() });
+  const harness = new RuleHarness(set, {
+    startMs,
+    logger: new MemoryLogger(),
+    ...(scenario.timezone !== undefined && { timezone: scenario.timezone }),
+    ...(scenario.location !== undefined && { location: scenario.location }),
+  });
   for (const d of scenario.devices ?? [])
     harness.devices.declare(d.id, d.status ?? 'online', d.state ?? {}, startMs);
 

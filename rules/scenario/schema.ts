@@ -11,6 +11,15 @@ const duration = z
   .string({ error: 'expected a duration such as 10s, 5m or 1h30m' })
   .refine(isDuration, { message: 'not a duration; write it like 500ms, 10s, 5m, 2h, 1d or 1h30m' });
 
+function validTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const topic = z.string().min(1, 'a topic may not be empty');
 
 const publishInput = z
@@ -152,6 +161,16 @@ export const scenarioSchema = z
       })
       .optional()
       .describe('Virtual clock time at the start (default 2026-01-01T00:00:00Z)'),
+    timezone: z
+      .string()
+      .refine(validTimeZone, { message: 'expected an IANA time zone such as UTC or Europe/Berlin' })
+      .optional()
+      .describe('Time zone of schedules and time windows (default UTC)'),
+    location: z
+      .object({ latitude: z.number().min(-90).max(90), longitude: z.number().min(-180).max(180) })
+      .strict()
+      .optional()
+      .describe('Degrees, for sun: schedules'),
     devices: z.array(deviceSchema).optional(),
     steps: z.array(stepSchema).min(1, 'a scenario needs at least one step'),
     expect: z.array(expectSchema).min(1, 'a scenario needs at least one expectation'),

@@ -117,6 +117,18 @@ describe.each([4, 5] as const)('MQTT protocol %i', (v) => {
     expect(got.map((m) => m.topic)).toEqual([`${base}/ov/a/t`, `${base}/ov/end`]);
   });
 
+  // MQTT 3.1.1 [MQTT-3.3.5-1] and MQTT 5 §3.3.4: that one copy goes at the highest QoS of the
+  // matching subscriptions. aedes 2.0.0-beta.1 sends it at the QoS of the subscription it matched
+  // first (here the QoS 0 one), an upstream fix.
+  it.fails('delivers that copy at the highest QoS of the overlapping subscriptions', async () => {
+    const sub = await connect();
+    await sub.subscribeAsync(`${base}/ovq/+`, { qos: 1 });
+    await sub.subscribeAsync(`${base}/ovq/#`, { qos: 0 });
+    const got = nextMessage(sub, `${base}/ovq/a`);
+    await (await connect()).publishAsync(`${base}/ovq/a`, 'x', { qos: 1 });
+    expect((await got).packet.qos).toBe(1);
+  });
+
   it('does not match $ topics with # or +/…, but does with an explicit $ filter', async () => {
     const wild = await connect();
     await wild.subscribeAsync(['#', '+/x'], { qos: 1 });

@@ -34,10 +34,10 @@ beforeEach(() => {
   store.start();
 });
 
-afterEach(() => {
+afterEach(async () => {
   closeReader?.();
   closeReader = undefined;
-  store.stop();
+  await store.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -2,11 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite from 'better-sqlite3';
-import type { Database } from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MqttMessage } from '../../kernel/index.js';
 import { EdgehubError, MemoryLogger, VirtualClock } from '../../kernel/index.js';
-import type { EventStoreDeps } from './event-store.js';
+import type { EventStoreDeps, WriterControl } from './event-store.js';
 import { EventStore } from './event-store.js';
 import { openEventReader } from './event-reader.js';
 import { eventsDbPath } from './schema.js';
@@ -26,8 +25,8 @@ beforeEach(() => {
   stores = [];
 });
 
-afterEach(() => {
-  for (const s of stores) s.stop();
+afterEach(async () => {
+  for (const s of stores) await s.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -73,34 +72,38 @@ function seqsOnDisk(): number[] {
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 describe('batching', () => {
-  it('writes a batch as soon as batchSize events are waiting, the rest on the flush timer', () => {
+  it('writes a batch as soon as batchSize events are waiting, the rest on the flush timer', async () => {
     const store = makeStore({ batchSize: 100 });
     store.start();
     for (let i = 0; i < 250; i++) store.append(reading(i));
+    await store.idle();
     expect(store.stats()).toMatchObject({ stored: 200, buffered: 50 });
     expect(seqsOnDisk()).toEqual(range(0, 200));
 
     clock.advance(FLUSH_MS);
+    await store.idle();
     expect(store.stats()).toMatchObject({ stored: 250, buffered: 0, dropped: 0, writeErrors: 0 });
     expect(seqsOnDisk()).toEqual(range(0, 250));
   });
 
-  it('writes nothing before the flush interval when the batch is not full', () => {
+  it('writes nothing before the flush interval when the batch is not full', async () => {
     const store = makeStore({ batchSize: 100 });
     store.start();
     for (let i = 0; i < 10; i++) store.append(reading(i));
     clock.advance(FLUSH_MS - 1);
+    await store.idle();
     expect(seqsOnDisk()).toEqual([]);
     clock.advance(1);
+    await store.idle();
     expect(seqsOnDisk()).toEqual(range(0, 10));
   });
 
-  it('stop() writes every buffered event, is idempotent, and a restarted store keeps them', () => {
+  it('stop() writes every buffered event, is idempotent, and a restarted store keeps them', async () => {
     const store = makeStore({ batchSize: 1000 });
     store.start();
     for (let i = 0; i < 37; i++) store.append(reading(i));
-    store.stop();
-    store.stop();
+    await store.stop();
+    await store.stop();
     expect(store.stats()).toMatchObject({ stored: 37, buffered: 0, dropped: 0 });
     expect(seqsOnDisk()).toEqual(range(0, 37));
     expect(clock.pending()).toEqual([]);
@@ -113,20 +116,21 @@ describe('batching', () => {
     );
   });
 
-  it('counts messages appended after stop() as dropped instead of throwing', () => {
+  it('counts messages appended after stop() as dropped instead of throwing', async () => {
     const store = makeStore();
     store.start();
-    store.stop();
+    await store.stop();
     expect(() => store.append(reading(1))).not.toThrow();
     expect(store.stats().dropped).toBe(1);
     expect(logger.entries.filter((e) => e.level === 'warn')).toHaveLength(1);
   });
 
-  it('keeps events appended before start() and writes them once started', () => {
+  it('keeps events appended before start() and writes them once started', async () => {
     const store = makeStore();
     store.append(reading(0));
     store.start();
     clock.advance(FLUSH_MS);
+    await store.idle();
     expect(seqsOnDisk()).toEqual([0]);
   });
 
@@ -190,9 +194,9 @@ describe('opening the database', () => {
 });
 
 describe('a second writer', () => {
-  it('is told the database is locked, instead of waiting on it', () => {
+  it('is told the database is locked, instead of waiting on it', async () => {
     makeStore().start();
-    stores[0]?.stop();
+    await stores[0]?.stop();
     const other = new BetterSqlite(eventsDbPath(dir));
     try {
       other.exec('BEGIN IMMEDIATE');
@@ -206,19 +210,23 @@ describe('a second writer', () => {
 });
 
 describe('write failures', () => {
-  let handle: Database | undefined;
-  const grab = { onOpen: (db: Database) => (handle = db) };
+  let handle: WriterControl | undefined;
+  const grab = { onOpen: (writer: WriterControl) => (handle = writer) };
 
   function errors() {
     return logger.entries.filter((e) => e.level === 'error');
   }
 
-  it('keeps events buffered while the database is read-only and stores them once it is writable', () => {
+  it('keeps events buffered while the database is read-only and stores them once it is writable', async () => {
     const store = makeStore({ batchSize: 10 }, grab);
     store.start();
     handle?.pragma('query_only = ON');
     for (let i = 0; i < 35; i++) store.append(reading(i));
-    clock.advance(FLUSH_MS * 5);
+    await store.idle();
+    for (let tick = 0; tick < 5; tick++) {
+      clock.advance(FLUSH_MS);
+      await store.idle();
+    }
     expect(store.stats()).toMatchObject({ stored: 0, buffered: 35, dropped: 0 });
     expect(store.stats().writeErrors).toBeGreaterThanOrEqual(5);
     expect(errors()).toHaveLength(1);
@@ -226,20 +234,23 @@ describe('write failures', () => {
 
     handle?.pragma('query_only = OFF');
     clock.advance(FLUSH_MS);
+    await store.idle();
     expect(store.stats()).toMatchObject({ stored: 35, buffered: 0, dropped: 0 });
     expect(seqsOnDisk()).toEqual(range(0, 35));
     expect(logger.entries.at(-1)?.msg).toContain('no events were lost');
   });
 
-  it('drops the oldest events beyond the buffer cap and counts them as the gap', () => {
+  it('drops the oldest events beyond the buffer cap and counts them as the gap', async () => {
     const store = makeStore({ batchSize: 10, maxBufferedEvents: 50 }, grab);
     store.start();
     handle?.pragma('query_only = ON');
     for (let i = 0; i < 80; i++) store.append(reading(i));
+    await store.idle();
     expect(store.stats()).toMatchObject({ buffered: 50, dropped: 30 });
 
     handle?.pragma('query_only = OFF');
     clock.advance(FLUSH_MS);
+    await store.idle();
     expect(store.stats()).toMatchObject({ stored: 50, buffered: 0, dropped: 30 });
     expect(seqsOnDisk()).toEqual(range(30, 80));
     const recovered = logger.entries.at(-1);
@@ -248,7 +259,7 @@ describe('write failures', () => {
     expect(errors()).toHaveLength(1);
   });
 
-  it('survives a full disk and logs each new outage once', () => {
+  it('survives a full disk and logs each new outage once', async () => {
     const store = makeStore({ batchSize: 10 }, grab);
     store.start();
     store.append(reading(0));
@@ -261,44 +272,52 @@ describe('write failures', () => {
       payload: Buffer.from(JSON.stringify({ seq: i, pad: 'x'.repeat(2000) })),
     });
     for (let i = 1; i <= 20; i++) store.append(big(i));
-    clock.advance(FLUSH_MS * 3);
+    for (let tick = 0; tick < 3; tick++) {
+      clock.advance(FLUSH_MS);
+      await store.idle();
+    }
     expect(store.stats().buffered).toBe(20);
     expect(errors()).toHaveLength(1);
     expect(errors()[0]?.fields).toMatchObject({ sqliteCode: 'SQLITE_FULL' });
 
     handle?.pragma('max_page_count = 1073741823');
     clock.advance(FLUSH_MS);
+    await store.idle();
     expect(seqsOnDisk()).toEqual(range(0, 21));
 
     handle?.pragma(`max_page_count = ${handle.pragma('page_count', { simple: true }) as number}`);
     for (let i = 21; i <= 40; i++) store.append(big(i));
     clock.advance(FLUSH_MS);
+    await store.idle();
     expect(errors()).toHaveLength(2);
   });
 
-  it('loses buffered events at stop() only when they cannot be written, and says how many', () => {
+  it('loses buffered events at stop() only when they cannot be written, and says how many', async () => {
     const store = makeStore({ batchSize: 100 }, grab);
     store.start();
     handle?.pragma('query_only = ON');
     for (let i = 0; i < 7; i++) store.append(reading(i));
-    store.stop();
+    await store.stop();
     expect(store.stats()).toMatchObject({ buffered: 0, dropped: 7 });
     expect(errors().at(-1)?.msg).toContain('7 buffered events');
   });
 });
 
 describe('readers', () => {
-  it('see committed events while the hub keeps the database open', () => {
+  it('see committed events while the hub keeps the database open', async () => {
     const store = makeStore({ batchSize: 1000 });
     store.start();
     const reader = openEventReader(eventsDbPath(dir));
     try {
       store.append(reading(1));
+      await store.idle();
       expect(reader.query()).toHaveLength(0);
       clock.advance(FLUSH_MS);
+      await store.idle();
       expect(reader.query().map((e) => e.topic)).toEqual(['sensors/dev1/temperature']);
       store.append(reading(2));
       clock.advance(FLUSH_MS);
+      await store.idle();
       expect(reader.latest()).toEqual([
         expect.objectContaining({ deviceId: 'dev1', metric: 'temperature', value: 20.2 }),
       ]);

@@ -1,15 +1,14 @@
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Database as SqliteDatabase, Statement, Transaction } from 'better-sqlite3';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { Clock, Logger, MqttMessage, TimerHandle } from '../../kernel/index.js';
 import { EdgehubError, errorMessage } from '../../kernel/index.js';
-import { parseDeviceTopic } from '../../devices/index.js';
+import { BatchEncoder } from './batch-encoder.js';
 import type { EventHistory, EventQuery, LatestValue, StoredEvent } from './event-queries.js';
 import { EventQueries } from './event-queries.js';
-import { jsonText, latestValue } from './payload.js';
-import { Retention } from './retention.js';
-import { configureWriter, createSchema, registerFunctions } from './schema.js';
+import { openWriter } from './open-writer.js';
+import { configureReader, registerFunctions } from './schema.js';
+import type { WriteError, WriterReply } from './writer-protocol.js';
+import { WriterThread } from './writer-thread.js';
 
 export interface EventStoreOptions {
   /** Buffered events are written at least this often, ms. */
@@ -21,6 +20,11 @@ export interface EventStoreOptions {
    * dropped and counted as a gap. Default 100,000 (tens of MB with typical sensor payloads).
    */
   maxBufferedEvents?: number;
+  /**
+   * ms a QoS 1/2 acknowledgement waits for its batch to be committed before it is sent anyway
+   * (and counted in `ackedBeforeStored`). Default 5,000.
+   */
+  ackTimeoutMs?: number;
   retention: {
     /** Events older than this are deleted, ms. */
     maxAgeMs: number;
@@ -31,6 +35,11 @@ export interface EventStoreOptions {
   };
 }
 
+/** The writing connection as a test sees it: pragmas run on the writer thread, synchronously. */
+export interface WriterControl {
+  pragma(source: string, options?: { simple?: boolean }): unknown;
+}
+
 export interface EventStoreDeps {
   /** The SQLite file, usually `eventsDbPath(dataDir)`. */
   file: string;
@@ -38,8 +47,8 @@ export interface EventStoreDeps {
   logger: Logger;
   options: EventStoreOptions;
   testing?: {
-    /** Called with the raw handle after the schema exists, e.g. to make writes fail. */
-    onOpen?: (db: SqliteDatabase) => void;
+    /** Called once the writer runs, e.g. to make writes fail with `query_only` or `max_page_count`. */
+    onOpen?: (writer: WriterControl) => void;
     /** Events deleted per retention step; default 5,000. */
     retentionChunkRows?: number;
   };
@@ -48,12 +57,14 @@ export interface EventStoreDeps {
 export interface EventStoreStats {
   /** Events written since start(). */
   stored: number;
-  /** Events in memory waiting to be written. */
+  /** Events in memory waiting to be written (on either thread). */
   buffered: number;
   /** Events lost: dropped when the buffer was full during a write outage, or unwritable at stop(). */
   dropped: number;
   /** Failed write attempts. */
   writeErrors: number;
+  /** QoS 1/2 acknowledgements sent before their event was committed (write outage or ack timeout). */
+  ackedBeforeStored: number;
 }
 
 export interface RetentionResult {
@@ -61,119 +72,163 @@ export interface RetentionResult {
   deletedBySize: number;
 }
 
-/** What a topic means for the store; cached because a fleet publishes the same topics over and over. */
-interface TopicInfo {
-  deviceId: string | null;
-  metric: string | null;
-  /** Key into `latest` for readings and actuator states; null for commands and other topics. */
-  latestKey: string | null;
-}
-
-interface LatestEntry {
-  deviceId: string;
-  metric: string;
-  message: MqttMessage;
-  json: string | null;
-  eventId: number;
+/** A batch handed to the writer and not yet committed (or dropped). */
+interface InFlight {
+  seq: number;
+  /** Acknowledgements waiting for this batch (and every batch before it). */
+  holds: (() => void)[];
+  timer: TimerHandle | undefined;
 }
 
 const DEFAULT_MAX_BUFFERED = 100_000;
 const DEFAULT_RETENTION_CHUNK = 5_000;
-/** Distinct topics remembered; past it the cache starts over rather than grow without bound. */
-const TOPIC_CACHE_SIZE = 10_000;
+const DEFAULT_ACK_TIMEOUT_MS = 5_000;
+/** Rows per transaction when the writer works off a backlog after an outage. */
+const MAX_ROWS_PER_TRANSACTION = 10_000;
 
 /**
- * Every MQTT message as an event in SQLite. `append` only buffers; batches are written in one
- * transaction each, when `batchSize` events are waiting or every `flushIntervalMs`, because an SD
- * card survives far fewer, larger writes better than one write per message.
+ * Every MQTT message as an event in SQLite. `append` only buffers on the broker's thread; batches
+ * go to a writer thread that owns the writing connection and commits each group of batches in one
+ * transaction, when `batchSize` events are waiting or every `flushIntervalMs` (an SD card survives
+ * far fewer, larger writes better), or at once when an acknowledgement waits (`appendDurable`).
+ * Queries run on the main thread over a read-only connection.
  */
 export class EventStore implements EventHistory {
-  private db: SqliteDatabase | undefined;
+  private reader: SqliteDatabase | undefined;
   private queries: EventQueries | undefined;
-  private retention: Retention | undefined;
-  private writeBatch: Transaction<(start: number, count: number) => void> | undefined;
+  private writer: WriterThread | undefined;
+  private readonly encoder = new BatchEncoder();
   private state: 'new' | 'running' | 'stopped' = 'new';
-  /** Buffered events live in `queue[head..]`; dropping the oldest only moves `head`. */
-  private queue: (MqttMessage | undefined)[] = [];
-  private head = 0;
-  private readonly topics = new Map<string, TopicInfo>();
-  private readonly counts = { stored: 0, dropped: 0, writeErrors: 0 };
+  private pending: MqttMessage[] = [];
+  private pendingHolds: (() => void)[] = [];
+  private readonly inFlight: InFlight[] = [];
+  private seq = 0;
+  /** Rows handed to the writer and not yet committed or dropped. */
+  private unsettled = 0;
+  /** Payloads appended through `appendDurable`, so the broker's later `append` of the same message is skipped. */
+  private readonly durable = new WeakSet<Buffer>();
+  private readonly counts = { stored: 0, dropped: 0, writeErrors: 0, ackedBeforeStored: 0 };
   /** Set while writes fail; the error is logged once per outage. */
   private outage: { sinceMs: number; dropped: number } | undefined;
   private warnedClosed = false;
+  private immediate: NodeJS.Immediate | undefined;
   private flushTimer: TimerHandle | undefined;
   private retentionTimer: TimerHandle | undefined;
-  private retentionRun = { deletedByAge: 0, deletedBySize: 0, steps: 0, failing: false };
+  private retentionRunning: Promise<void> | undefined;
+  private retentionFailing = false;
+  private stopped: Promise<void> | undefined;
+  /** After a writer crash: no new writer before this (epoch ms), doubling up to a minute. */
+  private respawn = { atMs: 0, backoffMs: 0 };
 
   constructor(private readonly deps: EventStoreDeps) {}
 
-  /** Opens (creating) the database, then starts the flush and retention timers. */
+  /** Opens (creating) the database and the writer thread, then starts the flush and retention timers. */
   start(): void {
     if (this.state === 'running') return;
-    const db = openWriter(this.deps.file);
-    this.deps.testing?.onOpen?.(db);
-    this.db = db;
-    this.queries = new EventQueries(db);
-    this.retention = new Retention(db, this.deps.options.retention);
-    this.writeBatch = this.prepareWrite(db);
+    const { file } = this.deps;
+    // Proves the file is ours and writable (or says why not) before anything is accepted.
+    openWriter(file).close();
+    const reader = new Database(file, { readonly: true, fileMustExist: true });
+    configureReader(reader);
+    registerFunctions(reader);
+    this.reader = reader;
+    this.queries = new EventQueries(reader);
     this.state = 'running';
+    this.spawnWriter();
     this.scheduleFlush();
-    this.scheduleRetention(this.deps.options.retention.checkEveryMs);
-    this.deps.logger.debug('event store open', { file: this.deps.file });
+    this.scheduleRetention();
+    this.deps.logger.debug('event store open', { file });
+    const onOpen = this.deps.testing?.onOpen;
+    if (onOpen) onOpen({ pragma: (source, o) => this.pragma(source, o?.simple ?? false) });
   }
 
-  /** Buffers one message. Never throws and never touches the disk unless a batch is full. */
+  /** Buffers one message. Never throws and never touches the disk. */
   append(message: MqttMessage): void {
-    if (this.state === 'stopped') {
-      this.counts.dropped++;
-      if (!this.warnedClosed) {
-        this.warnedClosed = true;
-        this.deps.logger.warn('event store is stopped; messages are no longer recorded', {
-          file: this.deps.file,
-        });
-      }
-      return;
-    }
-    this.queue.push(message);
-    const cap = this.deps.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED;
-    if (this.queue.length - this.head > cap) this.dropOldest();
-    // During an outage, retries wait for the flush timer instead of failing on every message.
-    if (
-      this.state === 'running' &&
-      this.outage === undefined &&
-      this.queue.length - this.head >= this.deps.options.batchSize
-    ) {
-      this.flush();
-    }
+    // Already appended before its acknowledgement went out: the same payload comes back from routing.
+    if (message.qos > 0 && this.durable.delete(message.payload)) return;
+    if (!this.accepting()) return;
+    this.buffer(message);
+    if (this.pending.length >= this.deps.options.batchSize) this.dispatch();
   }
 
-  /** Writes everything buffered now, a batch per transaction. A failure is logged and retried later. */
+  /**
+   * Buffers a message whose acknowledgement (PUBACK/PUBREC) must wait until it is committed. Resolves
+   * once it is, or with nothing to wait for (undefined) when the store cannot hold it: stopped, or
+   * in a write outage, when waiting would only stall the publisher. A batch is written on the next
+   * turn of the event loop, so every acknowledgement of one turn shares one commit.
+   */
+  appendDurable(message: MqttMessage): Promise<void> | undefined {
+    this.durable.add(message.payload);
+    if (!this.accepting()) return undefined;
+    this.buffer(message);
+    if (this.outage !== undefined || this.state !== 'running') {
+      this.counts.ackedBeforeStored++;
+      return undefined;
+    }
+    const held = new Promise<void>((resolve) => this.pendingHolds.push(resolve));
+    if (this.pending.length >= this.deps.options.batchSize) this.dispatch();
+    else this.immediate ??= setImmediate(() => this.dispatch());
+    return held;
+  }
+
+  /** Writes everything buffered now and waits (blocking this thread) until the writer has tried. */
   flush(): void {
-    const write = this.writeBatch;
-    if (this.state !== 'running' || !write) return;
-    const batchSize = Math.max(1, this.deps.options.batchSize);
-    while (this.queue.length > this.head) {
-      const count = Math.min(batchSize, this.queue.length - this.head);
-      try {
-        write(this.head, count);
-      } catch (err) {
-        this.writeFailed(err);
-        return;
-      }
-      this.consume(count);
-    }
-    if (this.outage) this.writeRecovered();
+    const writer = this.writer;
+    if (this.state !== 'running' || !writer) return;
+    this.dispatch();
+    if (this.outage) writer.post({ t: 'retry' });
+    writer.call((id) => ({ t: 'sync', id }));
   }
 
-  /** Flushes every buffered event, then closes the database. Safe to call twice. */
-  stop(): void {
-    if (this.state === 'stopped') return;
+  /** Like {@link flush}, without blocking: resolves once the writer has tried. */
+  async flushed(): Promise<void> {
+    const writer = this.writer;
+    if (this.state !== 'running' || !writer) return;
+    this.dispatch();
+    if (this.outage) writer.post({ t: 'retry' });
+    await writer.request((id) => ({ t: 'sync', id }));
+  }
+
+  /**
+   * Resolves once the writer has answered everything sent to it so far, a running retention pass
+   * included; hands it nothing new. Tests use it after advancing the clock.
+   */
+  async idle(): Promise<void> {
+    const writer = this.writer;
+    if (this.state !== 'running' || !writer) return;
+    await writer.request((id) => ({ t: 'sync', id }));
+    await this.retentionRunning;
+  }
+
+  /** Writes every buffered event, then closes the database and the writer thread. Safe to call twice. */
+  stop(): Promise<void> {
+    if (this.stopped) return this.stopped;
     const wasRunning = this.state === 'running';
+    this.state = 'stopped';
     this.deps.clock.clearTimer(this.flushTimer);
     this.deps.clock.clearTimer(this.retentionTimer);
     this.flushTimer = this.retentionTimer = undefined;
-    if (wasRunning) this.flush();
-    const lost = this.queue.length - this.head;
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = undefined;
+    let lost = 0;
+    const writer = this.writer;
+    if (wasRunning && writer) {
+      this.dispatchTo(writer);
+      try {
+        const closed = writer.call<Extract<WriterReply, { t: 'closed' }>>((id) => ({ t: 'close', id }));
+        lost += closed.lost;
+      } catch (err) {
+        lost += this.unsettled;
+        this.deps.logger.error(`closing the event writer failed: ${errorMessage(err)}`, {
+          code: 'STORE_WRITE_FAILED',
+          file: this.deps.file,
+        });
+      }
+    }
+    lost += this.pending.length;
+    this.pending = [];
+    this.unsettled = 0;
+    this.releaseAll();
     if (lost > 0) {
       this.counts.dropped += lost;
       this.deps.logger.error(`${lost} buffered events could not be written before closing; they are lost`, {
@@ -181,30 +236,31 @@ export class EventStore implements EventHistory {
         file: this.deps.file,
       });
     }
-    this.queue = [];
-    this.head = 0;
-    this.state = 'stopped';
-    this.db?.close();
-    this.db = this.queries = this.retention = this.writeBatch = undefined;
+    if (this.reader?.open) this.reader.close();
+    this.reader = this.queries = this.writer = undefined;
+    this.stopped = writer ? writer.terminate() : Promise.resolve();
+    return this.stopped;
   }
 
   stats(): EventStoreStats {
-    return { ...this.counts, buffered: this.queue.length - this.head };
+    return { ...this.counts, buffered: this.pending.length + this.unsettled };
   }
 
-  /** Runs retention to completion now (the timer does the same in steps between messages). */
+  /** Runs retention to completion now (the timer does the same in steps between batches). */
   enforceRetention(): RetentionResult {
-    const retention = this.requireOpen().retention;
+    const writer = this.requireOpen().writer;
     this.flush();
-    const total = { deletedByAge: 0, deletedBySize: 0 };
-    for (;;) {
-      const step = retention.step(this.deps.clock.now(), this.chunkRows());
-      total.deletedByAge += step.deletedByAge;
-      total.deletedBySize += step.deletedBySize;
-      if (step.done) break;
+    const result = writer.call<Extract<WriterReply, { t: 'retention' }>>((id) => ({
+      t: 'retention',
+      id,
+      nowMs: this.deps.clock.now(),
+      chunkRows: this.chunkRows(),
+      untilDone: true,
+    }));
+    if (result.error) {
+      throw new EdgehubError('STORE_WRITE_FAILED', `retention failed: ${result.error.message}`);
     }
-    if (total.deletedByAge + total.deletedBySize > 0) retention.pruneLatest();
-    return total;
+    return { deletedByAge: result.deletedByAge, deletedBySize: result.deletedBySize };
   }
 
   /** Queries see every event appended so far: buffered events are written first. */
@@ -229,120 +285,124 @@ export class EventStore implements EventHistory {
     return queries.latest(device);
   }
 
-  private prepareWrite(db: SqliteDatabase): Transaction<(start: number, count: number) => void> {
-    const insert: Statement = db.prepare(
-      'INSERT INTO events (time, client_id, topic, device_id, metric, payload, qos, retain) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    const upsert: Statement = db.prepare(
-      `INSERT INTO latest (device_id, metric, value, time, event_id) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (device_id, metric) DO UPDATE SET value = excluded.value, time = excluded.time, event_id = excluded.event_id`,
-    );
-    const latest = new Map<string, LatestEntry>();
-    return db.transaction((start: number, count: number) => {
-      latest.clear();
-      for (let i = start; i < start + count; i++) {
-        const m = this.queue[i];
-        if (!m) continue;
-        const info = this.topicInfo(m.topic);
-        const json = jsonText(m.payload);
-        const result = insert.run(
-          m.receivedAt,
-          m.clientId,
-          m.topic,
-          info.deviceId,
-          info.metric,
-          json ?? m.payload,
-          m.qos,
-          m.retain ? 1 : 0,
-        );
-        if (info.latestKey !== null && info.deviceId !== null && info.metric !== null) {
-          // Later events in the batch overwrite earlier ones: one upsert per (device, metric) per batch.
-          latest.set(info.latestKey, {
-            deviceId: info.deviceId,
-            metric: info.metric,
-            message: m,
-            json,
-            eventId: Number(result.lastInsertRowid),
-          });
-        }
-      }
-      for (const e of latest.values()) {
-        upsert.run(
-          e.deviceId,
-          e.metric,
-          latestValue(e.json, e.message.payload),
-          e.message.receivedAt,
-          e.eventId,
-        );
-      }
-    });
-  }
-
-  private topicInfo(topic: string): TopicInfo {
-    let info = this.topics.get(topic);
-    if (!info) {
-      const parsed = parseDeviceTopic(topic);
-      const metric = parsed?.name ?? null;
-      // A command is what someone asked for, not a value the device has, so it never becomes "latest".
-      const tracked =
-        parsed !== null && metric !== null && (parsed.kind === 'reading' || parsed.kind === 'state');
-      info = {
-        deviceId: parsed?.deviceId ?? null,
-        metric,
-        latestKey: tracked ? `${parsed.deviceId}\u0000${metric}` : null,
-      };
-      if (this.topics.size >= TOPIC_CACHE_SIZE) this.topics.clear();
-      this.topics.set(topic, info);
-    }
-    return info;
-  }
-
-  private consume(count: number): void {
-    for (let i = this.head; i < this.head + count; i++) this.queue[i] = undefined;
-    this.head += count;
-    this.counts.stored += count;
-    this.compact();
-  }
-
-  private dropOldest(): void {
-    this.queue[this.head] = undefined;
-    this.head++;
+  private accepting(): boolean {
+    if (this.state !== 'stopped') return true;
     this.counts.dropped++;
-    if (this.outage) {
-      if (this.outage.dropped === 0) {
-        this.deps.logger.warn('event buffer is full; dropping the oldest events until writing works again', {
-          file: this.deps.file,
-          maxBufferedEvents: this.deps.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED,
-        });
+    if (!this.warnedClosed) {
+      this.warnedClosed = true;
+      this.deps.logger.warn('event store is stopped; messages are no longer recorded', {
+        file: this.deps.file,
+      });
+    }
+    return false;
+  }
+
+  private buffer(message: MqttMessage): void {
+    this.pending.push(message);
+    const cap = this.deps.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED;
+    // The writer holds the outage backlog and drops its oldest; this bounds only what waits here.
+    if (this.pending.length > cap) {
+      this.pending.shift();
+      this.countDropped(1);
+    }
+  }
+
+  /** Hands everything buffered to the writer, in batches of at most `batchSize`. */
+  private dispatch(): void {
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = undefined;
+    if (this.state !== 'running') return;
+    let writer = this.writer;
+    if (!writer) {
+      if (this.deps.clock.now() < this.respawn.atMs) return;
+      writer = this.spawnWriter();
+    }
+    this.dispatchTo(writer);
+  }
+
+  private dispatchTo(writer: WriterThread): void {
+    const messages = this.pending;
+    if (messages.length === 0) return;
+    const holds = this.pendingHolds;
+    this.pending = [];
+    this.pendingHolds = [];
+    const batchSize = Math.max(1, this.deps.options.batchSize);
+    for (let start = 0; start < messages.length; start += batchSize) {
+      const count = Math.min(batchSize, messages.length - start);
+      const seq = ++this.seq;
+      const { batch, transfer } = this.encoder.encode(seq, messages, start, count);
+      writer.post(batch, transfer);
+      this.unsettled += count;
+      const last = start + count >= messages.length;
+      // Batches commit in order, so the holds need only wait for the last one.
+      if (last && holds.length > 0) {
+        const flight: InFlight = { seq, holds, timer: undefined };
+        flight.timer = this.deps.clock.setTimer(
+          'store.ack-timeout',
+          this.deps.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
+          () => this.release(flight, false),
+        );
+        this.inFlight.push(flight);
       }
-      this.outage.dropped++;
-    }
-    this.compact();
-  }
-
-  /** Releases the consumed front of the queue once it is the bigger half (amortised O(1) per event). */
-  private compact(): void {
-    if (this.head === this.queue.length) {
-      this.queue = [];
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
     }
   }
 
-  private writeFailed(err: unknown): void {
+  private onReply(reply: WriterReply): void {
+    if (reply.t !== 'progress') return;
+    this.counts.stored += reply.committed;
+    this.unsettled -= reply.committed + reply.dropped;
+    while (this.inFlight.length > 0 && (this.inFlight[0]?.seq ?? Infinity) <= reply.settledThrough) {
+      const flight = this.inFlight.shift();
+      // Settled by dropping happens only in an outage, whose failure already let these go.
+      if (flight) this.release(flight, true);
+    }
+    // The outage first, so rows the cap dropped count towards it.
+    if (reply.error) this.writeFailed(reply.error, reply.backlog);
+    if (reply.dropped > 0) this.countDropped(reply.dropped);
+    if (!reply.error && this.outage && reply.backlog === 0) this.writeRecovered();
+  }
+
+  /** Sends a batch's held acknowledgements; `stored` false counts them as sent before storing. */
+  private release(flight: InFlight, stored: boolean): void {
+    this.deps.clock.clearTimer(flight.timer);
+    flight.timer = undefined;
+    if (!stored) this.counts.ackedBeforeStored += flight.holds.length;
+    for (const resolve of flight.holds.splice(0)) resolve();
+  }
+
+  /** Lets every waiting acknowledgement go: the writer cannot confirm them any time soon. */
+  private releaseAll(): void {
+    for (const flight of this.inFlight.splice(0)) this.release(flight, false);
+    this.counts.ackedBeforeStored += this.pendingHolds.length;
+    for (const resolve of this.pendingHolds.splice(0)) resolve();
+  }
+
+  private countDropped(n: number): void {
+    this.counts.dropped += n;
+    const outage = this.outage;
+    if (!outage) return;
+    if (outage.dropped === 0) {
+      this.deps.logger.warn('event buffer is full; dropping the oldest events until writing works again', {
+        file: this.deps.file,
+        maxBufferedEvents: this.deps.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED,
+      });
+    }
+    outage.dropped += n;
+  }
+
+  private writeFailed(error: WriteError, backlog: number): void {
     this.counts.writeErrors++;
+    // Whatever waits for a commit now would wait for the whole outage; the events stay buffered.
+    this.releaseAll();
     if (this.outage) return;
     this.outage = { sinceMs: this.deps.clock.now(), dropped: 0 };
-    const sqliteCode = (err as { code?: unknown }).code;
     this.deps.logger.error(
-      `cannot write events to ${this.deps.file}: ${errorMessage(err)}. Keeping events in memory and retrying every ${this.deps.options.flushIntervalMs} ms; check free space and that the data directory is writable`,
+      `cannot write events to ${this.deps.file}: ${error.message}. Keeping events in memory and retrying every ${this.deps.options.flushIntervalMs} ms; check free space and that the data directory is writable`,
       {
         code: 'STORE_WRITE_FAILED',
         file: this.deps.file,
-        sqliteCode: typeof sqliteCode === 'string' ? sqliteCode : undefined,
-        buffered: this.queue.length - this.head,
+        sqliteCode: error.code,
+        buffered: backlog + this.pending.length,
       },
     );
   }
@@ -366,44 +426,94 @@ export class EventStore implements EventHistory {
     }
   }
 
-  private scheduleFlush(): void {
-    this.flushTimer = this.deps.clock.setTimer('store.flush', this.deps.options.flushIntervalMs, () => {
-      this.scheduleFlush();
-      this.flush();
+  private spawnWriter(): WriterThread {
+    const { file, options } = this.deps;
+    const writer = new WriterThread(
+      {
+        file,
+        maxBufferedEvents: options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED,
+        maxRowsPerTransaction: Math.max(options.batchSize, MAX_ROWS_PER_TRANSACTION),
+        retention: { maxAgeMs: options.retention.maxAgeMs, maxSizeBytes: options.retention.maxSizeBytes },
+      },
+      {
+        reply: (reply) => this.onReply(reply),
+        exit: (code, error) => this.writerExited(writer, code, error),
+      },
+    );
+    this.writer = writer;
+    return writer;
+  }
+
+  /** A crashed writer takes what it held with it; the next dispatch starts a new one. */
+  private writerExited(writer: WriterThread, code: number, error: Error | undefined): void {
+    if (this.writer !== writer) return;
+    this.writer = undefined;
+    this.respawn.backoffMs = Math.min(60_000, Math.max(1_000, this.respawn.backoffMs * 2));
+    this.respawn.atMs = this.deps.clock.now() + this.respawn.backoffMs;
+    const lost = this.unsettled;
+    this.unsettled = 0;
+    this.counts.dropped += lost;
+    this.releaseAll();
+    this.deps.logger.error(`the event writer thread stopped (exit code ${code}); ${lost} events were lost`, {
+      code: 'STORE_WRITE_FAILED',
+      file: this.deps.file,
+      error: error?.message,
     });
   }
 
-  private scheduleRetention(delayMs: number): void {
-    const name = delayMs === 0 ? 'store.retention.step' : 'store.retention';
-    this.retentionTimer = this.deps.clock.setTimer(name, delayMs, () => this.retentionStep());
+  private pragma(source: string, simple: boolean): unknown {
+    const writer = this.requireOpen().writer;
+    const reply = writer.call<Extract<WriterReply, { t: 'pragma' }>>((id) => ({
+      t: 'pragma',
+      id,
+      source,
+      simple,
+    }));
+    if (reply.error) throw new EdgehubError('STORE_WRITE_FAILED', reply.error.message);
+    return reply.result;
   }
 
-  /** One bounded step per timer tick; a zero-delay timer continues so messages are served in between. */
-  private retentionStep(): void {
-    const retention = this.retention;
-    if (!retention) return;
-    const run = this.retentionRun;
-    let done = true;
-    try {
-      const step = retention.step(this.deps.clock.now(), this.chunkRows());
-      run.deletedByAge += step.deletedByAge;
-      run.deletedBySize += step.deletedBySize;
-      run.steps++;
-      done = step.done;
-      if (done && run.deletedByAge + run.deletedBySize > 0) retention.pruneLatest();
-      run.failing = false;
-    } catch (err) {
-      if (!run.failing) {
-        this.deps.logger.warn(`retention could not delete old events: ${errorMessage(err)}; retrying later`, {
+  private scheduleFlush(): void {
+    this.flushTimer = this.deps.clock.setTimer('store.flush', this.deps.options.flushIntervalMs, () => {
+      this.scheduleFlush();
+      this.dispatch();
+      // During an outage the writer waits for this tick to try again.
+      if (this.outage && this.writer) this.writer.post({ t: 'retry' });
+    });
+  }
+
+  private scheduleRetention(): void {
+    const delayMs = this.deps.options.retention.checkEveryMs;
+    this.retentionTimer = this.deps.clock.setTimer('store.retention', delayMs, () => {
+      this.retentionTimer = undefined;
+      this.retentionRunning = this.runRetention().finally(() => {
+        this.retentionRunning = undefined;
+        if (this.state === 'running') this.scheduleRetention();
+      });
+    });
+  }
+
+  /** One retention pass on the writer thread, in bounded steps with batches written in between. */
+  private async runRetention(): Promise<void> {
+    const writer = this.writer;
+    if (!writer) return;
+    const run = await writer.request<Extract<WriterReply, { t: 'retention' }>>((id) => ({
+      t: 'retention',
+      id,
+      nowMs: this.deps.clock.now(),
+      chunkRows: this.chunkRows(),
+      untilDone: false,
+    }));
+    if (run.error) {
+      if (!this.retentionFailing) {
+        this.deps.logger.warn(`retention could not delete old events: ${run.error.message}; retrying later`, {
           file: this.deps.file,
         });
       }
-      run.failing = true;
-    }
-    if (!done) {
-      this.scheduleRetention(0);
+      this.retentionFailing = true;
       return;
     }
+    this.retentionFailing = false;
     if (run.deletedByAge + run.deletedBySize > 0) {
       this.deps.logger.info('retention deleted old events', {
         deletedByAge: run.deletedByAge,
@@ -411,62 +521,17 @@ export class EventStore implements EventHistory {
         steps: run.steps,
       });
     }
-    this.retentionRun = { deletedByAge: 0, deletedBySize: 0, steps: 0, failing: run.failing };
-    this.scheduleRetention(this.deps.options.retention.checkEveryMs);
   }
 
   private chunkRows(): number {
     return this.deps.testing?.retentionChunkRows ?? DEFAULT_RETENTION_CHUNK;
   }
 
-  private requireOpen(): { queries: EventQueries; retention: Retention } {
-    if (this.state !== 'running' || !this.queries || !this.retention) {
+  private requireOpen(): { queries: EventQueries; writer: WriterThread } {
+    const writer = this.writer ?? (this.state === 'running' ? this.spawnWriter() : undefined);
+    if (this.state !== 'running' || !this.queries || !writer) {
       throw new EdgehubError('USAGE', 'the event store is not running; call start() first');
     }
-    return { queries: this.queries, retention: this.retention };
-  }
-}
-
-/** Opens the writing connection, turning "cannot write here" into one actionable error. */
-function openWriter(file: string): SqliteDatabase {
-  const dir = dirname(resolve(file));
-  const unwritable = (err: unknown) =>
-    new EdgehubError(
-      'DATA_DIR_UNWRITABLE',
-      `cannot write the event database ${file} (${errorMessage(err)}). Make ${dir} writable by the user running edgehub, or set hub.data_dir to a writable directory`,
-      { cause: err },
-    );
-  try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
-    if (existsSync(file)) accessSync(file, constants.W_OK);
-  } catch (err) {
-    throw unwritable(err);
-  }
-  let db: SqliteDatabase | undefined;
-  try {
-    db = new Database(file);
-    configureWriter(db);
-    createSchema(db);
-    registerFunctions(db);
-    return db;
-  } catch (err) {
-    db?.close();
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && /^SQLITE_(CANTOPEN|READONLY|PERM|IOERR|FULL)/.test(code)) {
-      throw unwritable(err);
-    }
-    if (code === 'SQLITE_BUSY') {
-      throw new EdgehubError(
-        'STORE_WRITE_FAILED',
-        `${file} is locked by another writer; is another edgehub running with the same hub.data_dir?`,
-        { cause: err },
-      );
-    }
-    throw new EdgehubError(
-      'STORE_WRITE_FAILED',
-      `cannot use ${file} as the event database (${errorMessage(err)}); move the file aside and restart to start a new one`,
-      { cause: err },
-    );
+    return { queries: this.queries, writer };
   }
 }

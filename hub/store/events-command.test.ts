@@ -47,8 +47,8 @@ beforeEach(() => {
   clock.advanceTo(T0 + 4 * MIN);
 });
 
-afterEach(() => {
-  store.stop();
+afterEach(async () => {
+  await store.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -4,6 +4,7 @@ export {
   type EventStoreOptions,
   type EventStoreStats,
   type RetentionResult,
+  type WriterControl,
 } from './event-store.js';
 export { openEventReader, type EventReader } from './event-reader.js';
 export type { EventHistory, EventQuery, LatestValue, StoredEvent } from './event-queries.js';

@@ -24,8 +24,8 @@ beforeEach(() => {
   logger = new MemoryLogger();
 });
 
-afterEach(() => {
-  store.stop();
+afterEach(async () => {
+  await store.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -72,7 +72,7 @@ function liveBytes(): number {
 }
 
 describe('retention by age', () => {
-  it('deletes events older than max_age on the check timer, in steps, and keeps the rest', () => {
+  it('deletes events older than max_age on the check timer, in steps, and keeps the rest', async () => {
     open({ maxAgeMs: 7 * DAY }, 20);
     // One event an hour for 10 days; at the check, 10 minutes later, 168 are within 7 days.
     fill(240, HOUR);
@@ -80,6 +80,7 @@ describe('retention by age', () => {
     expect(store.query()).toHaveLength(240);
 
     clock.advance(1);
+    await store.idle();
     const left = store.query({ order: 'asc' });
     const cutoff = clock.now() - 7 * DAY;
     expect(left.every((e) => e.time >= cutoff)).toBe(true);
@@ -109,14 +110,14 @@ describe('retention by age', () => {
 });
 
 describe('retention by size', () => {
-  it('deletes the oldest events until the database is under max_size_mb and keeps the newest', () => {
+  it('deletes the oldest events until the database is under max_size_mb and keeps the newest', async () => {
     open({});
     fill(20_000, 1000, 200);
     const before = liveBytes();
     expect(before).toBeGreaterThan(4 * 1024 * 1024);
 
     const maxSizeBytes = 2 * 1024 * 1024;
-    store.stop();
+    await store.stop();
     open({ maxSizeBytes }, 1000);
     const result = store.enforceRetention();
     expect(result.deletedByAge).toBe(0);
@@ -130,10 +131,11 @@ describe('retention by size', () => {
     expect(left.length).toBeGreaterThan(20_000 * 0.3);
   });
 
-  it('runs on the check timer too', () => {
+  it('runs on the check timer too', async () => {
     open({ maxSizeBytes: 1024 * 1024 }, 500);
     fill(10_000, 1000, 200);
     clock.advance(CHECK_MS);
+    await store.idle();
     expect(liveBytes()).toBeLessThanOrEqual(1024 * 1024);
     expect(store.query({ limit: 1 })[0]?.payload).toMatchObject({ value: 9_999 });
   });

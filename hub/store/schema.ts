@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { topicMatches } from './topic-filter.js';
 
+export { configureReader, configureWriter } from './pragmas.js';
+
 /** Bumped when the tables change; stored in SQLite's `user_version`. */
 export const SCHEMA_VERSION = 1;
 
@@ -43,27 +45,6 @@ CREATE TABLE IF NOT EXISTS latest (
   PRIMARY KEY (device_id, metric)
 ) WITHOUT ROWID;
 `;
-
-/** Pragmas for the one writing connection; tuned for SD cards, where every fsync is expensive. */
-export function configureWriter(db: Database): void {
-  db.pragma('journal_mode = WAL');
-  // NORMAL in WAL mode fsyncs only at checkpoints: a power cut can lose the last commits, never corrupt.
-  db.pragma('synchronous = NORMAL');
-  // ms. Short on purpose: the writer runs on the broker's thread, and a database locked by some other
-  // writer is better retried on the next flush (like any write failure) than waited for here.
-  db.pragma('busy_timeout = 50');
-  // Truncate the WAL back to 64 MiB after checkpoints so a burst does not keep the file large.
-  db.pragma('journal_size_limit = 67108864');
-  // KiB when negative: 16 MiB of page cache keeps index interiors in memory on a Pi.
-  db.pragma('cache_size = -16384');
-  db.pragma('temp_store = MEMORY');
-}
-
-/** Readers never write; the busy timeout (ms) covers a writer that is recovering the WAL as we open. */
-export function configureReader(db: Database): void {
-  db.pragma('busy_timeout = 5000');
-  db.pragma('cache_size = -16384');
-}
 
 export function createSchema(db: Database): void {
   db.exec(SCHEMA);

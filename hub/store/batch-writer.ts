@@ -1,0 +1,163 @@
+import type { Database, Statement, Transaction } from 'better-sqlite3';
+import type { BatchMessage } from './writer-protocol.js';
+import { FLAG_JSON, FLAG_QOS_MASK, FLAG_RETAIN } from './writer-protocol.js';
+
+/** A batch the writer holds until it is committed; `next` rows before it were dropped or written. */
+interface Held {
+  batch: BatchMessage;
+  /** First row not yet written or dropped. */
+  next: number;
+}
+
+export interface WriteOutcome {
+  /** Rows committed by this call. */
+  committed: number;
+  /** The error of the failed attempt, if one failed; what was not written stays held. */
+  error?: unknown;
+}
+
+const text = new TextDecoder('utf-8');
+
+/**
+ * The writer thread's side of the event store: holds batches in arrival order and writes them,
+ * several per transaction. Batches that cannot be written (full disk, read-only card) stay held up
+ * to a row cap, beyond which the oldest rows are dropped and counted.
+ */
+export class BatchWriter {
+  private readonly held: Held[] = [];
+  private heldRows = 0;
+  /** Highest seq whose every row is committed or dropped. */
+  settledThrough = 0;
+  private droppedSinceReport = 0;
+  private readonly insert: Statement;
+  private readonly upsert: Statement;
+  private readonly writeRows: Transaction<(held: readonly Held[]) => void>;
+
+  constructor(
+    db: Database,
+    private readonly limits: { maxHeldRows: number; maxRowsPerTransaction: number },
+  ) {
+    this.insert = db.prepare(
+      'INSERT INTO events (time, client_id, topic, device_id, metric, payload, qos, retain) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.upsert = db.prepare(
+      `INSERT INTO latest (device_id, metric, value, time, event_id) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (device_id, metric) DO UPDATE SET value = excluded.value, time = excluded.time, event_id = excluded.event_id`,
+    );
+    this.writeRows = db.transaction((held: readonly Held[]) => {
+      for (const h of held) this.writeBatch(h);
+    });
+  }
+
+  get backlog(): number {
+    return this.heldRows;
+  }
+
+  /** Takes a batch; when the held rows exceed the cap, the oldest are dropped. */
+  add(batch: BatchMessage): void {
+    this.held.push({ batch, next: 0 });
+    this.heldRows += batch.count;
+    this.trim();
+  }
+
+  /** Rows dropped since the last call. */
+  takeDropped(): number {
+    const n = this.droppedSinceReport;
+    this.droppedSinceReport = 0;
+    return n;
+  }
+
+  /** Writes everything held, in transactions of whole batches; stops at the first failure. */
+  writeAll(): WriteOutcome {
+    let committed = 0;
+    while (this.held.length > 0) {
+      // Whole batches per transaction (at least one), up to the row budget.
+      let take = 0;
+      let rows = 0;
+      for (const h of this.held) {
+        const left = h.batch.count - h.next;
+        if (take > 0 && rows + left > this.limits.maxRowsPerTransaction) break;
+        take++;
+        rows += left;
+      }
+      const group = this.held.slice(0, take);
+      try {
+        this.writeRows(group);
+      } catch (error) {
+        return { committed, error };
+      }
+      this.held.splice(0, take);
+      this.heldRows -= rows;
+      committed += rows;
+      const last = group.at(-1);
+      if (last) this.settledThrough = last.batch.seq;
+    }
+    return { committed };
+  }
+
+  private writeBatch(h: Held): void {
+    const b = h.batch;
+    const eventIds = new Map<number, number>();
+    let latestAt = 0;
+    for (let row = h.next; row < b.count; row++) {
+      const flags = b.flags[row] ?? 0;
+      const t = b.topic[row] ?? 0;
+      const c = b.client[row] ?? -1;
+      const payload = this.payload(b, row);
+      const result = this.insert.run(
+        b.times[row],
+        c < 0 ? null : b.clients[c],
+        b.topics[t],
+        b.devices[t] ?? null,
+        b.metrics[t] ?? null,
+        payload,
+        flags & FLAG_QOS_MASK,
+        flags & FLAG_RETAIN ? 1 : 0,
+      );
+      // latestRows is ascending, so one cursor finds the rows whose event id `latest` needs.
+      while (latestAt < b.latestRows.length && (b.latestRows[latestAt] ?? 0) < row) latestAt++;
+      if (b.latestRows[latestAt] === row) eventIds.set(row, Number(result.lastInsertRowid));
+    }
+    for (let j = 0; j < b.latestRows.length; j++) {
+      const row = b.latestRows[j] ?? 0;
+      const eventId = eventIds.get(row);
+      // A row dropped by the cap before it was written has no event for `latest` to point at.
+      if (eventId === undefined) continue;
+      const t = b.topic[row] ?? 0;
+      this.upsert.run(
+        b.devices[t] ?? null,
+        b.metrics[t] ?? null,
+        b.latestValues[j] ?? this.payload(b, row),
+        b.times[row],
+        eventId,
+      );
+    }
+  }
+
+  /** JSON text as TEXT, anything else as the exact bytes (BLOB). */
+  private payload(b: BatchMessage, row: number): string | Buffer {
+    const start = row === 0 ? 0 : (b.ends[row - 1] ?? 0);
+    const end = b.ends[row] ?? start;
+    const bytes = b.payload.subarray(start, end);
+    if ((b.flags[row] ?? 0) & FLAG_JSON) return text.decode(bytes);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  private trim(): void {
+    let excess = this.heldRows - this.limits.maxHeldRows;
+    while (excess > 0) {
+      const first = this.held[0];
+      if (!first) break;
+      const left = first.batch.count - first.next;
+      const drop = Math.min(left, excess);
+      first.next += drop;
+      this.heldRows -= drop;
+      this.droppedSinceReport += drop;
+      excess -= drop;
+      if (first.next === first.batch.count) {
+        this.held.shift();
+        this.settledThrough = first.batch.seq;
+      }
+    }
+  }
+}

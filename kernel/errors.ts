@@ -31,7 +31,8 @@ export type ErrorCode =
   | 'RULE_UNKNOWN_DEVICE'
   | 'RULE_SCHEDULE_INVALID'
   | 'RULE_STATE_FAILED'
-  | 'PTY_UNAVAILABLE';
+  | 'PTY_UNAVAILABLE'
+  | 'BROKER_STATE_WRITE_FAILED';
 
 /** Where in a file a problem is: 1-based line and column, plus the key path inside the document. */
 export interface SourceLocation {

@@ -85,8 +85,14 @@ async function populate(dataDir: string, count: number): Promise<number> {
   });
   store.start();
   const start = performance.now();
-  for (let i = 0; i < count; i++) store.append(fleetEvent(i));
+  for (let i = 0; i < count; i++) {
+    store.append(fleetEvent(i));
+    // The store buffers a bounded number of events; hand each batch over before appending more.
+    if (i % 50_000 === 49_999) store.flush();
+  }
   await store.stop();
+  const { stored, dropped } = store.stats();
+  if (stored !== count || dropped > 0) throw new Error(`populating stored ${stored} of ${count} events`);
   return Math.round(count / ((performance.now() - start) / 1000));
 }
 

@@ -1,4 +1,4 @@
-import { decodePayload, MemoryLogger, type Logger, type MqttMessage } from '../../kernel/index.js';
+import { decodePayload, type Logger, type MqttMessage } from '../../kernel/index.js';
 import type { RuleSet } from '../rule.js';
 import { RuleHarness } from '../scenario/harness.js';
 import type { RuleRun } from '../trace.js';
@@ -66,10 +66,20 @@ export interface BacktestOptions {
   pageSize?: number;
   /** Called after each page, with events read so far and the time reached (epoch ms). */
   onProgress?: (progress: { events: number; at: number }) => void;
+  /** Where the rules' `log` actions and engine messages go; default nowhere (a replay may log millions). */
   logger?: Logger;
 }
 
 const EXAMPLES_KEPT = 3;
+
+/** Drops everything: what the replayed rules log is not the back-test's report. */
+const QUIET: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => QUIET,
+};
 
 interface Side {
   readonly harness: RuleHarness;
@@ -101,7 +111,7 @@ function side(set: RuleSet, startMs: number, logger: Logger): Side {
  * event's time so timers (`for`, `delay`, schedules) fire as they would have.
  */
 export async function backtest(options: BacktestOptions): Promise<BacktestResult> {
-  const logger = options.logger ?? new MemoryLogger();
+  const logger = options.logger ?? QUIET;
   const candidate = side(options.candidate, options.sinceMs, logger);
   const inForce = options.inForce ? side(options.inForce, options.sinceMs, logger) : null;
   const sides = inForce ? [candidate, inForce] : [candidate];

@@ -1,6 +1,5 @@
 import {
   decodePayload,
-  errorMessage,
   VirtualClock,
   type Actuators,
   type Clock,
@@ -158,8 +157,9 @@ export class RuleHarness {
     this.clock = new SteppingClock(options.startMs);
     const record = options.record ?? true;
     this.devices = new MemoryDevices({
-      onReading: (r) => this.call('handleReading', r),
-      onStatus: (s) => this.call('handleStatus', s),
+      // The registry's `device.reading` and `device.status`, as the hub feeds them to the engine.
+      onReading: (r) => this.engine.handleReading(r),
+      onStatus: (s) => this.engine.handleStatus(s),
     });
     const publisher: Publisher = { publish: (m) => this.published(m, record) };
     const actuators: Actuators = {
@@ -213,9 +213,9 @@ export class RuleHarness {
     this.deliver(message);
   }
 
-  /** The HTTP event endpoint's path into the engine; false when the engine has no event triggers. */
-  postEvent(name: string, data: unknown): boolean {
-    return this.call('handleEvent', name, data);
+  /** An event posted as to `POST /api/events/<name>`: the rules' `event:` triggers see it. */
+  postEvent(name: string, data: unknown): void {
+    this.engine.handleEvent(name, data);
   }
 
   /** Runs everything the last inputs started, feeding what rules publish back in, until quiet. */
@@ -294,18 +294,5 @@ export class RuleHarness {
       ruleId: typeof alert.source === 'string' ? alert.source : '',
       cleared: name === 'alert.cleared',
     });
-  }
-
-  /** Calls an engine entry point that this version of the engine may not have yet. */
-  private call(method: string, ...args: unknown[]): boolean {
-    const fn = (this.engine as unknown as Record<string, unknown>)[method];
-    if (typeof fn !== 'function') return false;
-    try {
-      (fn as (...a: unknown[]) => unknown).apply(this.engine, args);
-      return true;
-    } catch (err) {
-      this.options.logger.error(`rule engine ${method} threw`, { error: errorMessage(err) });
-      return true;
-    }
   }
 }

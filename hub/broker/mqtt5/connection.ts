@@ -63,9 +63,33 @@ const DEFAULT_RECEIVE_MAXIMUM = 65_535;
  *   PUBLISH, and holds QoS 1/2 PUBLISH beyond the client's Receive Maximum until a slot frees.
  */
 export class MqttConnection extends Duplex {
-  private readonly inbound = new PacketFramer();
+  /** What the layer does with each kind of packet from the client; kinds not listed pass as they are. */
+  private static readonly inbound: Partial<
+    Record<number, (c: MqttConnection, p: RawPacket) => Violation | undefined>
+  > = {
+    [PacketType.PUBLISH]: (c, p) => c.checkPublish(p),
+    [PacketType.PUBACK]: (c, p) => c.onAck(p),
+    [PacketType.PUBREC]: (c, p) => c.onAck(p),
+    [PacketType.PUBREL]: (c, p) => c.onAck(p),
+    [PacketType.PUBCOMP]: (c, p) => c.onAck(p),
+    [PacketType.SUBSCRIBE]: (c, p) => c.onSubscription(p),
+    [PacketType.UNSUBSCRIBE]: (c, p) => c.onSubscription(p),
+    [PacketType.DISCONNECT]: (c, p) => c.onDisconnect(p),
+  };
+
+  /** What the layer does with each kind of packet aedes sends an MQTT 5 client; the rest pass. */
+  private static readonly outbound: Partial<Record<number, (c: MqttConnection, p: RawPacket) => void>> = {
+    [PacketType.CONNACK]: (c, p) => c.onConnack(p),
+    [PacketType.PUBLISH]: (c, p) => c.onPublishOut(p),
+    [PacketType.SUBACK]: (c, p) => {
+      c.onSuback(p);
+      c.send(p.bytes);
+    },
+  };
+
+  private readonly framerIn = new PacketFramer();
   private readonly decoder = new PacketDecoder();
-  private outbound: PacketFramer | undefined;
+  private framerOut: PacketFramer | undefined;
   private outDecoder: PacketDecoder | undefined;
   private window: ReceiveWindow<Buffer> | undefined;
   private version: number | undefined;
@@ -120,13 +144,13 @@ export class MqttConnection extends Duplex {
       done();
       return;
     }
-    if (!this.outbound) {
+    if (!this.framerOut) {
       // MQTT 3.1.1 and 3.1 clients: nothing to change on the way out.
       const bytes = chunks.length === 1 ? chunks[0]?.chunk : Buffer.concat(chunks.map((c) => c.chunk));
       if (bytes && !this.socket.write(bytes)) this.socketFull = true;
     } else {
-      for (const { chunk } of chunks) this.outbound.push(chunk);
-      for (let r = this.outbound.shift(); r.kind === 'packet'; r = this.outbound.shift()) {
+      for (const { chunk } of chunks) this.framerOut.push(chunk);
+      for (let r = this.framerOut.shift(); r.kind === 'packet'; r = this.framerOut.shift()) {
         this.onOutbound(r.packet);
         if (this.violation && !this.disconnectPending) break;
       }
@@ -166,16 +190,16 @@ export class MqttConnection extends Duplex {
       this.forward(chunk);
       return;
     }
-    this.inbound.push(chunk);
+    this.framerIn.push(chunk);
     let found: Violation | undefined;
     for (;;) {
-      const r = this.inbound.shift();
+      const r = this.framerIn.shift();
       if (r.kind === 'partial') {
         if (r.declaredBytes !== undefined && r.declaredBytes > this.ctx.maxPacketBytes) {
           // aedes refuses it from the header alone (0x95 to MQTT 5 clients) and counts it; its
           // body is never buffered here.
           this.passthrough = true;
-          this.forward(this.inbound.drain());
+          this.forward(this.framerIn.drain());
         }
         break;
       }
@@ -205,23 +229,7 @@ export class MqttConnection extends Duplex {
     if (this.version === undefined) {
       return { code: ReasonCode.PROTOCOL_ERROR, message: 'the first packet must be CONNECT' };
     }
-    switch (packet.type) {
-      case PacketType.PUBLISH:
-        return this.checkPublish(packet);
-      case PacketType.PUBACK:
-      case PacketType.PUBREC:
-      case PacketType.PUBREL:
-      case PacketType.PUBCOMP:
-        return this.onAck(packet);
-      case PacketType.SUBSCRIBE:
-      case PacketType.UNSUBSCRIBE:
-        return this.onSubscription(packet);
-      case PacketType.DISCONNECT:
-        this.onDisconnect(packet);
-        return undefined;
-      default:
-        return undefined;
-    }
+    return MqttConnection.inbound[packet.type]?.(this, packet);
   }
 
   private onConnect(packet: RawPacket): Violation | undefined {
@@ -239,7 +247,7 @@ export class MqttConnection extends Duplex {
     this.version = connect.protocolVersion ?? 4;
     this.clientId = connect.clientId === '' ? undefined : connect.clientId;
     if (this.version === 5) {
-      this.outbound = new PacketFramer();
+      this.framerOut = new PacketFramer();
       this.outDecoder = new PacketDecoder(5);
       this.window = new ReceiveWindow(connect.properties?.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM);
       this.keepAliveOverride = serverKeepAlive(5, connect.keepalive ?? 0, this.ctx.maxKeepaliveSeconds);
@@ -300,7 +308,7 @@ export class MqttConnection extends Duplex {
     return undefined;
   }
 
-  private onDisconnect(packet: RawPacket): void {
+  private onDisconnect(packet: RawPacket): undefined {
     if (this.version !== 5) return;
     const decoded = this.decoder.decode(packet.bytes);
     if (decoded instanceof Error) return;
@@ -310,20 +318,9 @@ export class MqttConnection extends Duplex {
 
   /** One whole packet aedes wrote to an MQTT 5 client. */
   private onOutbound(packet: RawPacket): void {
-    switch (packet.type) {
-      case PacketType.CONNACK:
-        this.onConnack(packet);
-        return;
-      case PacketType.PUBLISH:
-        this.onPublishOut(packet);
-        return;
-      case PacketType.SUBACK:
-        this.onSuback(packet);
-        this.send(packet.bytes);
-        return;
-      default:
-        this.send(packet.bytes);
-    }
+    const handle = MqttConnection.outbound[packet.type];
+    if (handle) handle(this, packet);
+    else this.send(packet.bytes);
   }
 
   private onConnack(packet: RawPacket): void {

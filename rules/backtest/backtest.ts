@@ -1,4 +1,4 @@
-import { decodePayload, type Logger, type MqttMessage } from '../../kernel/index.js';
+import { decodePayload, type Logger } from '../../kernel/index.js';
 import type { RuleSet } from '../rule.js';
 import { RuleHarness } from '../scenario/harness.js';
 import type { RuleRun } from '../trace.js';
@@ -162,19 +162,11 @@ export async function backtest(options: BacktestOptions): Promise<BacktestResult
 }
 
 async function replay(event: RecordedEvent, sides: readonly Side[]): Promise<void> {
-  // One message object for both sides: its payload is decoded once and cached for every consumer.
-  const message: MqttMessage = {
-    topic: event.topic,
-    payload: event.payload,
-    qos: event.qos,
-    retain: event.retain,
-    clientId: event.clientId,
-    receivedAt: event.time,
-  };
+  // The same message object for both sides: its payload is decoded once and cached for every consumer.
   for (const s of sides) {
     const moving = s.harness.moveTo(event.time);
     if (moving) await moving;
-    s.harness.deliverInput(message);
+    s.harness.deliverInput(event);
   }
   for (const s of sides) await s.harness.settle();
 }

@@ -1,19 +1,16 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import { EdgehubError, errorMessage, type QoS } from '../../kernel/index.js';
+import { EdgehubError, errorMessage, type MqttMessage, type QoS } from '../../kernel/index.js';
 
-/** A recorded message with its payload as the bytes that were published. */
-export interface RecordedEvent {
+/**
+ * A recorded message with its payload as the bytes that were published; also the message handed to
+ * the engine (one object per event, since a replay goes through millions of them).
+ */
+export interface RecordedEvent extends MqttMessage {
   readonly id: number;
-  /** Epoch ms at which the broker accepted it. */
+  /** Epoch ms at which the broker accepted it (also `receivedAt`). */
   readonly time: number;
-  /** Null when the hub itself published it (a rule, a status topic). */
-  readonly clientId: string | null;
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  readonly retain: boolean;
 }
 
 /** Where a back-test reads recorded events from, oldest first, one page at a time. */
@@ -86,6 +83,7 @@ export function readerPages(reader: HistorySource): EventPages {
             payload: payloadBytes(e.payload),
             qos: e.qos,
             retain: e.retain,
+            receivedAt: e.time,
           });
           if (out.length === limit) return out;
         }
@@ -157,6 +155,7 @@ export function openEventPages(file: string): EventPages & { close(): void } {
                 : Buffer.from(String(stored as number)),
           qos: r[5] === 1 || r[5] === 2 ? r[5] : 0,
           retain: r[6] === 1,
+          receivedAt: r[1],
         };
       }
       return out;

@@ -220,10 +220,10 @@ export class RuleHarness {
 
   /** Runs everything the last inputs started, feeding what rules publish back in, until quiet. */
   async settle(): Promise<void> {
-    for (;;) {
-      await this.engine.whenIdle();
-      if (this.queue.length === 0) return;
+    await this.engine.whenIdle();
+    while (this.queue.length > 0) {
       for (const message of this.queue.splice(0)) this.deliver(message);
+      await this.engine.whenIdle();
     }
   }
 

@@ -26,9 +26,10 @@ import { Broker, brokerOptionsFromConfig } from './broker/index.js';
 import type { HubConfig } from './config/schema.js';
 import type { HubEvents } from './events.js';
 import { HttpApi } from './http/index.js';
+import { brokerDbPath, SqlitePersistence } from './persistence/index.js';
 import { DeviceRegistry } from './registry/index.js';
 import { Security, securityOptionsFromConfig } from './security/index.js';
-import { EventStore, eventsDbPath } from './store/index.js';
+import { durableAckHook, EventStore, eventsDbPath } from './store/index.js';
 
 /** Retained: `{ ok, rules, errors, warnings, at }` of the last rules load or reload. */
 export const RULES_STATUS_TOPIC = 'edgehub/rules/status';
@@ -55,6 +56,8 @@ export class Hub {
   /** Password file, ACL file and the anonymous policy the broker enforces. */
   readonly security: Security;
   readonly store: EventStore | undefined;
+  /** Sessions, retained messages, QoS 1/2 in flight and wills in `<data_dir>/broker.db`; undefined with `mqtt.persistence: memory`. */
+  readonly persistence: SqlitePersistence | undefined;
   readonly registry: DeviceRegistry;
   /** Device adapters, guarded actuator commands and Home Assistant discovery. */
   readonly devices: DeviceRuntime;
@@ -78,11 +81,23 @@ export class Hub {
       clock: this.clock,
       logger: logger.child('security'),
     });
+    this.persistence =
+      config.mqtt.persistence === 'sqlite'
+        ? new SqlitePersistence({
+            file: brokerDbPath(resolve(config.hub.data_dir)),
+            clock: this.clock,
+            logger: logger.child('broker-state'),
+          })
+        : undefined;
     this.broker = new Broker({
       options: brokerOptionsFromConfig(config.mqtt),
       clock: this.clock,
       logger: logger.child('broker'),
       auth: this.security,
+      ...(this.persistence && { persistence: this.persistence }),
+      // QoS 1/2 acknowledgements wait for the event store's commit (the store is created below).
+      ...(config.store.enabled &&
+        config.store.durable_acks && { beforePublish: durableAckHook(() => this.store, this.clock) }),
     });
     this.store = config.store.enabled
       ? new EventStore({
@@ -92,6 +107,7 @@ export class Hub {
           options: {
             flushIntervalMs: parseDuration(config.store.flush_interval),
             batchSize: config.store.batch_size,
+            ackTimeoutMs: parseDuration(config.store.ack_timeout),
             retention: {
               maxAgeMs: parseDuration(config.store.retention.max_age),
               maxSizeBytes: config.store.retention.max_size_mb * 1024 * 1024,
@@ -187,6 +203,9 @@ export class Hub {
         await this.startRules(rulesDir);
       }
       await this.security.load();
+      // Closed after the broker (components stop in reverse), so its last changes are saved.
+      const persistence = this.persistence;
+      if (persistence) this.started.push({ name: 'broker state', stop: () => persistence.close() });
       await this.broker.start();
       this.started.push({ name: 'broker', stop: () => this.broker.stop() });
       // The rules were loaded before the broker ran; their status goes out now, retained.

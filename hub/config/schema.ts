@@ -149,6 +149,12 @@ export const configSchema = z
          * 1.5× of it. MQTT 3.1.1 clients keep what they ask for (3.1.1 cannot be told); 0 = no limit.
          */
         max_keepalive: z.number().int().min(0).max(65_535).default(600),
+        /**
+         * Where sessions (with their subscriptions), retained messages, QoS 1/2 messages queued or in
+         * flight and wills live: `sqlite` keeps them in `<data_dir>/broker.db` across restarts and
+         * crashes; `memory` loses them when the hub stops.
+         */
+        persistence: z.enum(['sqlite', 'memory']).default('sqlite'),
         tls: tlsSchema,
         security: securitySchema,
         limits: limitsSchema,
@@ -162,6 +168,13 @@ export const configSchema = z
         flush_interval: durationSchema.default('100ms'),
         /** A batch is written as soon as it holds this many events. */
         batch_size: z.number().int().positive().default(2000),
+        /**
+         * A QoS 1/2 message is acknowledged (PUBACK/PUBREC) only once it is committed to the event
+         * store, so whatever a client saw acknowledged survives a crash. QoS 0 is never held.
+         */
+        durable_acks: z.boolean().default(true),
+        /** The longest an acknowledgement waits for its commit; then it is sent anyway, and counted. */
+        ack_timeout: durationSchema.default('5s'),
         retention: z
           .object({
             max_age: durationSchema.default('30d'),

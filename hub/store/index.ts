@@ -6,6 +6,7 @@ export {
   type RetentionResult,
   type WriterControl,
 } from './event-store.js';
+export { durableAckHook, type PublishedPacket } from './durable-acks.js';
 export { openEventReader, type EventReader } from './event-reader.js';
 export type { EventHistory, EventQuery, LatestValue, StoredEvent } from './event-queries.js';
 export { runEventsCommand, type EventsCommandIo, type EventsCommandOptions } from './events-command.js';

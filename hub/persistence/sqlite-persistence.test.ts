@@ -1,0 +1,224 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Readable } from 'node:stream';
+import type { Database } from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryLogger, VirtualClock } from '../../kernel/index.js';
+import type { Packet } from './packets.js';
+import { brokerDbPath } from './schema.js';
+import type { SqlitePersistenceDeps } from './sqlite-persistence.js';
+import { SqlitePersistence } from './sqlite-persistence.js';
+
+let dir: string;
+let clock: VirtualClock;
+let logger: MemoryLogger;
+let open: SqlitePersistence[];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'edgehub-broker-state-'));
+  clock = new VirtualClock(Date.UTC(2026, 0, 1));
+  logger = new MemoryLogger();
+  open = [];
+});
+
+afterEach(async () => {
+  for (const p of open) await p.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(
+  brokerId: string,
+  testing?: SqlitePersistenceDeps['testing'],
+): Promise<SqlitePersistence> {
+  const deps: SqlitePersistenceDeps = { file: brokerDbPath(dir), clock, logger };
+  if (testing) deps.testing = testing;
+  const persistence = new SqlitePersistence(deps);
+  open.push(persistence);
+  await persistence.setup({ id: brokerId });
+  return persistence;
+}
+
+async function all<T>(stream: Readable): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of stream) items.push(item as T);
+  return items;
+}
+
+const client = { id: 'home-assistant' };
+
+function publish(topic: string, payload: string, extra: Partial<Packet> = {}): Packet {
+  return {
+    cmd: 'publish',
+    topic,
+    payload: Buffer.from(payload),
+    qos: 1,
+    retain: false,
+    dup: false,
+    ...extra,
+  };
+}
+
+describe('the aedes-persistence abstract test suite', () => {
+  it('passes every test against SQLite files', () => {
+    const suite = fileURLToPath(new URL('./abstract-suite.ts', import.meta.url));
+    // node:test is what the suite is written for; it runs in its own process.
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', suite], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    const summary = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(run.stdout)?.[1]);
+    const failures = run.stdout.split('\n').filter((l) => /^not ok/.test(l));
+    expect({ failures, stderr: run.stderr, code: run.status }).toEqual({ failures: [], stderr: '', code: 0 });
+    expect(summary('pass')).toBe(48);
+    expect(summary('fail')).toBe(0);
+  }, 150_000);
+});
+
+describe('after a restart', () => {
+  it('has every retained message, session, queued message, QoS 2 packet and will', async () => {
+    const first = await start('broker-1');
+    await first.storeRetained(publish('devices/gh-1/availability', 'online', { qos: 0, retain: true }));
+    await first.storeRetained(
+      publish('sensors/gh-1/temperature', '21.5', {
+        retain: true,
+        properties: { userProperties: { unit: 'C' }, correlationData: Buffer.from([1, 2]) },
+      }),
+    );
+    await first.addSubscriptions(client, [
+      { topic: 'sensors/#', qos: 1, rh: 2, rap: true, nl: true, subscriptionIdentifier: 7 },
+      { topic: 'devices/+/availability', qos: 0, rh: 1, rap: false, nl: false },
+    ]);
+    const expiry = clock.now() + 60_000;
+    await first.outgoingEnqueueCombi(
+      [{ clientId: client.id }],
+      publish('sensors/gh-1/temperature', '22', {
+        brokerId: 'broker-1',
+        brokerCounter: 5,
+        messageExpiry: expiry,
+      }),
+    );
+    await first.outgoingEnqueueCombi(
+      [{ clientId: client.id }],
+      publish('sensors/gh-1/temperature', '23', { brokerId: 'broker-1', brokerCounter: 6 }),
+    );
+    // The first was sent with message id 17 and is waiting for its PUBACK.
+    await first.outgoingUpdate(client, { brokerId: 'broker-1', brokerCounter: 5, messageId: 17 });
+    await first.incomingStorePacket(
+      client,
+      publish('actuators/gh-1/fan', '{"on":true}', { qos: 2, messageId: 9 }),
+    );
+    await first.putWill(client, {
+      topic: 'devices/ha/availability',
+      payload: Buffer.from('offline'),
+      qos: 1,
+      retain: true,
+    });
+    await first.close();
+
+    const second = await start('broker-2');
+    const retained = await all<Packet>(second.createRetainedStream('#'));
+    expect(retained.map((p) => [p.topic, String(p.payload)])).toEqual([
+      ['devices/gh-1/availability', 'online'],
+      ['sensors/gh-1/temperature', '21.5'],
+    ]);
+    expect(retained[1]?.properties).toEqual({
+      userProperties: { unit: 'C' },
+      correlationData: Buffer.from([1, 2]),
+    });
+    expect(await second.subscriptionsByClient(client)).toEqual([
+      { topic: 'sensors/#', qos: 1, rh: 2, rap: true, nl: true, subscriptionIdentifier: 7 },
+      { topic: 'devices/+/availability', qos: 0, rh: 1, rap: false, nl: false },
+    ]);
+    expect(await second.subscriptionsByTopic('sensors/gh-1/temperature')).toEqual([
+      { clientId: client.id, topic: 'sensors/#', qos: 1, rh: 2, rap: true, nl: true },
+    ]);
+    const queued = await all<Packet>(second.outgoingStream(client));
+    expect(queued.map((p) => [String(p.payload), p.messageId, p.messageExpiry])).toEqual([
+      ['22', 17, expiry],
+      ['23', undefined, undefined],
+    ]);
+    expect((await second.incomingGetPacket(client, { messageId: 9 })).topic).toBe('actuators/gh-1/fan');
+    // The will belongs to the broker that died, so the new one owes it.
+    const owed = await all<Packet>(second.streamWill({ 'broker-2': {} }));
+    expect(owed.map((w) => [w.clientId, w.brokerId, String(w.payload)])).toEqual([
+      [client.id, 'broker-1', 'offline'],
+    ]);
+    expect(second.stats()).toMatchObject({ retained: 2, sessions: 1, outgoing: 2, writeFailures: 0 });
+  });
+
+  it('keeps a PUBREL that replaced its PUBLISH, and forgets what was acknowledged', async () => {
+    const first = await start('broker-1');
+    const sub = [{ clientId: client.id }];
+    await first.outgoingEnqueueCombi(
+      sub,
+      publish('a', '1', { qos: 2, brokerId: 'broker-1', brokerCounter: 1 }),
+    );
+    await first.outgoingEnqueueCombi(sub, publish('b', '2', { brokerId: 'broker-1', brokerCounter: 2 }));
+    await first.outgoingUpdate(client, { brokerId: 'broker-1', brokerCounter: 1, messageId: 1 });
+    await first.outgoingUpdate(client, { brokerId: 'broker-1', brokerCounter: 2, messageId: 2 });
+    await first.outgoingUpdate(client, { cmd: 'pubrel', messageId: 1 });
+    await first.outgoingClearMessageId(client, { messageId: 2 });
+    await first.removeSubscriptions(client, ['nothing']);
+    await first.close();
+
+    const second = await start('broker-2');
+    expect(await all<Packet>(second.outgoingStream(client))).toEqual([{ cmd: 'pubrel', messageId: 1 }]);
+  });
+
+  it('has every change whose promise resolved, even when the process dies without closing', async () => {
+    const first = await start('broker-1');
+    await first.storeRetained(publish('devices/gh-1/availability', 'online', { retain: true }));
+    await first.addSubscriptions(client, [{ topic: 'sensors/#', qos: 1 }]);
+    // No close(): another connection reads the file as a restarted process would.
+    const second = await start('broker-2');
+    expect((await all<Packet>(second.createRetainedStream('#'))).length).toBe(1);
+    expect(await second.countOffline()).toEqual({ subsCount: 1, clientsCount: 1 });
+  });
+});
+
+describe('when the file cannot be written', () => {
+  it('keeps serving from memory, says so once, and saves everything when writing works again', async () => {
+    let raw: Database | undefined;
+    const persistence = await start('broker-1', { retryMs: 1000, onOpen: (db) => (raw = db) });
+    await persistence.storeRetained(publish('before', 'x', { retain: true }));
+    raw?.pragma('query_only = ON');
+
+    // Each resolves: aedes goes on routing and acknowledging while the disk is full or read-only.
+    await persistence.storeRetained(publish('during/1', 'x', { retain: true }));
+    await persistence.addSubscriptions(client, [{ topic: 'sensors/#', qos: 1 }]);
+    await persistence.outgoingEnqueueCombi(
+      [{ clientId: client.id }],
+      publish('sensors/a', '1', { brokerId: 'b', brokerCounter: 1 }),
+    );
+    clock.advance(1000);
+    const errors = logger.entries.filter((e) => e.level === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.fields).toMatchObject({
+      code: 'BROKER_STATE_WRITE_FAILED',
+      sqliteCode: 'SQLITE_READONLY',
+    });
+    expect(persistence.stats().writeFailures).toBeGreaterThanOrEqual(2);
+
+    raw?.pragma('query_only = OFF');
+    clock.advance(1000);
+    expect(logger.entries.at(-1)?.msg).toBe('broker state is saved again');
+    await persistence.close();
+    const reopened = await start('broker-2');
+    expect((await all<Packet>(reopened.createRetainedStream('#'))).map((p) => p.topic)).toEqual([
+      'before',
+      'during/1',
+    ]);
+    expect(await reopened.subscriptionsByClient(client)).toEqual([{ topic: 'sensors/#', qos: 1 }]);
+    expect((await all<Packet>(reopened.outgoingStream(client))).map((p) => p.topic)).toEqual(['sensors/a']);
+  });
+
+  it('refuses a data directory that is not writable with DATA_DIR_UNWRITABLE', async () => {
+    const blocker = join(dir, 'file');
+    (await import('node:fs')).writeFileSync(blocker, 'not a directory');
+    const persistence = new SqlitePersistence({ file: brokerDbPath(join(blocker, 'data')), clock, logger });
+    await expect(persistence.setup({ id: 'b' })).rejects.toMatchObject({ code: 'DATA_DIR_UNWRITABLE' });
+  });
+});

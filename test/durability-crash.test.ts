@@ -1,0 +1,191 @@
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import BetterSqlite from 'better-sqlite3';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventsDbPath, openEventReader } from '../hub/index.js';
+import { brokerDbPath } from '../hub/persistence/index.js';
+import { ClientPool } from './support/mqtt-client.js';
+import { spawnCli, waitForLog } from './support/hub-process.js';
+import { TempDirs } from './support/temp.js';
+
+const temp = new TempDirs();
+const pool = new ClientPool();
+const hubs: ChildProcessWithoutNullStreams[] = [];
+const raw: MqttClient[] = [];
+
+afterEach(async () => {
+  await pool.closeAll();
+  await Promise.all(raw.splice(0).map((c) => c.endAsync(true)));
+  for (const hub of hubs.splice(0))
+    if (hub.exitCode === null && hub.signalCode === null) await kill(hub, 'SIGKILL');
+  temp.cleanup();
+});
+
+/** `edgehub start` in its own process on free ports; resolves with its MQTT URL once it listens. */
+async function startHub(data: string): Promise<{ hub: ChildProcessWithoutNullStreams; url: string }> {
+  const hub = spawnCli(['start', '--no-demo', '--mqtt-port', '0', '--ws-port', '0', '--data', data]);
+  hubs.push(hub);
+  const line = await waitForLog(hub, /MQTT broker listening/);
+  const port = /mqtt=[\d.]+:(\d+)/.exec(line)?.[1];
+  return { hub, url: `mqtt://127.0.0.1:${port}` };
+}
+
+function kill(hub: ChildProcessWithoutNullStreams, signal: NodeJS.Signals): Promise<void> {
+  return new Promise((resolve) => {
+    hub.once('exit', () => resolve());
+    hub.kill(signal);
+  });
+}
+
+function integrity(file: string): unknown {
+  const db = new BetterSqlite(file);
+  try {
+    return db.pragma('integrity_check', { simple: true });
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Connects with listeners in place before the CONNACK, so messages a session had queued (sent right
+ * after it) are all seen; resolves with the client, its CONNACK's session-present flag and its inbox.
+ */
+async function reconnect(
+  url: string,
+  opts: IClientOptions,
+): Promise<{ client: MqttClient; sessionPresent: boolean; got: { topic: string; payload: string }[] }> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+  raw.push(client);
+  const got = received(client);
+  const sessionPresent = await new Promise<boolean>((resolve, reject) => {
+    client.once('connect', (ack) => resolve(ack.sessionPresent));
+    client.once('error', reject);
+  });
+  return { client, sessionPresent, got };
+}
+
+function received(client: MqttClient): { topic: string; payload: string }[] {
+  const got: { topic: string; payload: string }[] = [];
+  client.on('message', (topic, payload) => got.push({ topic, payload: payload.toString() }));
+  return got;
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A persistent MQTT 5 session: clean start 0 and an hour of session expiry. */
+const session = { protocolVersion: 5 as const, clean: false, properties: { sessionExpiryInterval: 3600 } };
+
+describe('SIGKILL in the middle of a stream of QoS 1 messages', () => {
+  it('keeps every acknowledged message, the retained messages and the sessions, with both databases intact', async () => {
+    const data = temp.make('edgehub-crash-');
+    const first = await startHub(data);
+
+    // A persistent subscriber (Home Assistant, say) and a 3.1.1 one, both offline during the storm.
+    const haBefore = await pool.connect(first.url, { clientId: 'ha', ...session });
+    await haBefore.subscribeAsync('sensors/#', { qos: 1 });
+    await haBefore.endAsync();
+    const legacyBefore = await pool.connect(first.url, {
+      clientId: 'legacy',
+      protocolVersion: 4,
+      clean: false,
+    });
+    await legacyBefore.subscribeAsync('devices/+/availability', { qos: 1 });
+    await legacyBefore.endAsync();
+    const device = await pool.connect(first.url, { clientId: 'gh-1' });
+    await device.publishAsync('devices/gh-1/availability', 'online', { qos: 1, retain: true });
+    // Queued for the offline sessions well before the crash.
+    for (let i = 0; i < 20; i++) await device.publishAsync('sensors/gh-1/early', String(i), { qos: 1 });
+
+    // Six publishers, eight messages in flight each, until the hub is killed.
+    const acked = new Map<string, number[]>();
+    let stop = false;
+    const publishers = await Promise.all(
+      Array.from({ length: 6 }, (_, p) => pool.connect(first.url, { clientId: `pub-${p}` })),
+    );
+    const loops = publishers.flatMap((client, p) => {
+      const seqs: number[] = [];
+      acked.set(`pub-${p}`, seqs);
+      let next = 0;
+      return Array.from({ length: 8 }, async () => {
+        while (!stop) {
+          const seq = next++;
+          try {
+            await client.publishAsync(`sensors/p${p}/temperature`, JSON.stringify({ value: 20, seq }), {
+              qos: 1,
+            });
+          } catch {
+            return;
+          }
+          // A resolved publish is a PUBACK the hub sent, even one read after the hub died.
+          seqs.push(seq);
+        }
+      });
+    });
+    await until(
+      () => [...acked.values()].every((s) => s.length >= 200),
+      '200 acknowledged messages per publisher',
+    );
+    await kill(first.hub, 'SIGKILL');
+    // PUBACKs already on their way are read before the clients close.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    stop = true;
+    await pool.closeAll();
+    void Promise.allSettled(loops);
+    const snapshot = new Map([...acked].map(([id, seqs]) => [id, [...seqs]]));
+
+    expect(integrity(eventsDbPath(data))).toBe('ok');
+    expect(integrity(brokerDbPath(data))).toBe('ok');
+    const reader = openEventReader(eventsDbPath(data));
+    try {
+      for (const [clientId, seqs] of snapshot) {
+        const stored = new Set(
+          reader
+            .query({ topicFilter: `sensors/p${clientId.slice(4)}/temperature`, limit: 1_000_000 })
+            .map((e) => (e.payload as { seq: number }).seq),
+        );
+        const missing = seqs.filter((seq) => !stored.has(seq));
+        expect({ clientId, acked: seqs.length, missing }).toEqual({
+          clientId,
+          acked: seqs.length,
+          missing: [],
+        });
+      }
+    } finally {
+      reader.close();
+    }
+
+    const second = await startHub(data);
+    const retained = await pool.connect(second.url, { clientId: 'checker' });
+    const got = received(retained);
+    await retained.subscribeAsync('devices/#', { qos: 1 });
+    await until(() => got.length > 0, 'the retained availability');
+    expect(got).toEqual([{ topic: 'devices/gh-1/availability', payload: 'online' }]);
+
+    // The sessions come back with their subscriptions and what was queued for them.
+    const ha = await reconnect(second.url, { clientId: 'ha', ...session });
+    expect(ha.sessionPresent).toBe(true);
+    const early = () => ha.got.filter((m) => m.topic === 'sensors/gh-1/early').map((m) => m.payload);
+    await until(() => early().length === 20, 'the messages queued for the MQTT 5 session');
+    expect(early()).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
+    const legacy = await reconnect(second.url, { clientId: 'legacy', protocolVersion: 4, clean: false });
+    expect(legacy.sessionPresent).toBe(true);
+    const publisher = await pool.connect(second.url, { clientId: 'gh-2' });
+    await publisher.publishAsync('devices/gh-2/availability', 'online', { qos: 1 });
+    await publisher.publishAsync('sensors/gh-2/temperature', '21', { qos: 1 });
+    await until(
+      () => legacy.got.length >= 2 && ha.got.some((m) => m.topic === 'sensors/gh-2/temperature'),
+      'delivery on the restored subscriptions',
+    );
+    expect(legacy.got.map((m) => m.topic)).toEqual([
+      'devices/gh-1/availability',
+      'devices/gh-2/availability',
+    ]);
+    await kill(second.hub, 'SIGTERM');
+  }, 90_000);
+});

@@ -8,11 +8,17 @@ export class BrokerProcess {
     readonly port: number,
   ) {}
 
-  static async start(script: URL): Promise<BrokerProcess> {
+  /** `nodeFlags` go to the broker's node, e.g. the memory flags the README recommends for a Pi. */
+  static async start(script: URL, nodeFlags: readonly string[] = []): Promise<BrokerProcess> {
     // EDGEHUB_BENCH_PROFILE=DIR writes a CPU profile of each broker process there.
     const profile = process.env.EDGEHUB_BENCH_PROFILE;
     const child = fork(script, [], {
-      execArgv: ['--import', 'tsx', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
+      execArgv: [
+        '--import',
+        'tsx',
+        ...nodeFlags,
+        ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
+      ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const port = await new Promise<number>((resolve, reject) => {

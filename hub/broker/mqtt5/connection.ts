@@ -95,7 +95,7 @@ export class MqttConnection extends Duplex {
   private version: number | undefined;
   private clientId: string | undefined;
   private keepAliveOverride: number | undefined;
-  /** Session Expiry Interval in seconds (MQTT 5), or whether the session is clean (older versions). */
+  /** Whether the session ends with this connection: Session Expiry Interval 0 (MQTT 5), a clean session (older). */
   private sessionEnds = true;
   private connackSent = false;
   private connackOk = false;

@@ -168,6 +168,28 @@ describe('after a restart', () => {
     expect(await all<Packet>(second.outgoingStream(client))).toEqual([{ cmd: 'pubrel', messageId: 1 }]);
   });
 
+  it('keeps overlapping QoS 2 flows apart: a PUBREL never takes the place of another', async () => {
+    const p = await start('broker-1');
+    const sub = [{ clientId: client.id }];
+    for (const counter of [1, 2]) {
+      await p.outgoingEnqueueCombi(
+        sub,
+        publish('a', String(counter), { qos: 2, brokerId: 'broker-1', brokerCounter: counter }),
+      );
+      await p.outgoingUpdate(client, { brokerId: 'broker-1', brokerCounter: counter, messageId: counter });
+    }
+    // PUBREC 1, then PUBREC 2 before PUBCOMP 1.
+    await p.outgoingUpdate(client, { cmd: 'pubrel', messageId: 1 });
+    await p.outgoingUpdate(client, { cmd: 'pubrel', messageId: 2 });
+    expect(await all<Packet>(p.outgoingStream(client))).toEqual([
+      { cmd: 'pubrel', messageId: 1 },
+      { cmd: 'pubrel', messageId: 2 },
+    ]);
+    await p.outgoingClearMessageId(client, { cmd: 'pubcomp', messageId: 1 });
+    await p.outgoingClearMessageId(client, { cmd: 'pubcomp', messageId: 2 });
+    expect(await all<Packet>(p.outgoingStream(client))).toEqual([]);
+  });
+
   it('has every change whose promise resolved, even when the process dies without closing', async () => {
     const first = await start('broker-1');
     await first.storeRetained(publish('devices/gh-1/availability', 'online', { retain: true }));

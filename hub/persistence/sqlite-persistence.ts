@@ -219,7 +219,10 @@ export class SqlitePersistence {
       const entry = queue[i];
       if (!entry) continue;
       const queued = entry.packet;
-      if (queued.brokerId === packet.brokerId) {
+      // A PUBREL carries no broker id: it must never match an earlier PUBREL (whose id is also
+      // undefined) by identity, only a packet by message id. aedes-persistence's in-memory
+      // version does match them, which renumbers the wrong entry when QoS 2 flows overlap.
+      if (packet.brokerId !== undefined && queued.brokerId === packet.brokerId) {
         // The same id with another counter is a different packet (message ids wrap at 65535).
         if (queued.brokerCounter === packet.brokerCounter) {
           queued.messageId = packet.messageId;

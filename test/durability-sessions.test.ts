@@ -1,0 +1,186 @@
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ClientPool } from './support/mqtt-client.js';
+import { spawnCli, waitForLog } from './support/hub-process.js';
+import { TempDirs } from './support/temp.js';
+
+const temp = new TempDirs();
+const pool = new ClientPool();
+const hubs: ChildProcessWithoutNullStreams[] = [];
+const raw: MqttClient[] = [];
+
+afterEach(async () => {
+  await pool.closeAll();
+  await Promise.all(raw.splice(0).map((c) => c.endAsync(true)));
+  for (const hub of hubs.splice(0))
+    if (hub.exitCode === null && hub.signalCode === null) await stop(hub, 'SIGKILL');
+  temp.cleanup();
+});
+
+async function startHub(data: string): Promise<{ hub: ChildProcessWithoutNullStreams; url: string }> {
+  const hub = spawnCli(['start', '--no-demo', '--mqtt-port', '0', '--ws-port', '0', '--data', data]);
+  hubs.push(hub);
+  const line = await waitForLog(hub, /MQTT broker listening/);
+  return { hub, url: `mqtt://127.0.0.1:${/mqtt=[\d.]+:(\d+)/.exec(line)?.[1]}` };
+}
+
+function stop(hub: ChildProcessWithoutNullStreams, signal: NodeJS.Signals): Promise<void> {
+  return new Promise((resolve) => {
+    hub.once('exit', () => resolve());
+    hub.kill(signal);
+  });
+}
+
+/** Connects with the inbox listening before CONNACK, so queued messages sent right after it are seen. */
+async function connect(
+  url: string,
+  opts: IClientOptions,
+): Promise<{ client: MqttClient; sessionPresent: boolean; got: IPublishPacket[] }> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+  raw.push(client);
+  const got: IPublishPacket[] = [];
+  client.on('message', (_topic, _payload, packet) => got.push(packet));
+  const sessionPresent = await new Promise<boolean>((resolve, reject) => {
+    client.once('connect', (ack) => resolve(ack.sessionPresent));
+    client.once('error', reject);
+  });
+  return { client, sessionPresent, got };
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('a persistent session across a hub restart', () => {
+  it('gets the QoS 1 and 2 messages published while it was offline, once, in order (MQTT 5)', async () => {
+    const data = temp.make('edgehub-sessions-');
+    const first = await startHub(data);
+    const session = {
+      clientId: 'ha',
+      protocolVersion: 5 as const,
+      clean: false,
+      properties: { sessionExpiryInterval: 3600 },
+    };
+    const before = await connect(first.url, session);
+    expect(before.sessionPresent).toBe(false);
+    await before.client.subscribeAsync('sensors/#', { qos: 2 });
+    await before.client.endAsync();
+
+    const sensor = await pool.connect(first.url, { clientId: 'gh-1', protocolVersion: 5 });
+    for (let seq = 0; seq < 30; seq++) {
+      await sensor.publishAsync('sensors/gh-1/temperature', String(seq), { qos: seq % 2 === 0 ? 1 : 2 });
+    }
+    // Expires while the hub is down: never delivered.
+    await sensor.publishAsync('sensors/gh-1/short', 'stale', {
+      qos: 1,
+      properties: { messageExpiryInterval: 1 },
+    });
+    await sensor.publishAsync('sensors/gh-1/long', 'fresh', {
+      qos: 1,
+      properties: { messageExpiryInterval: 3600 },
+    });
+    await pool.closeAll();
+    await stop(first.hub, 'SIGTERM');
+    await sleep(1100);
+
+    const second = await startHub(data);
+    const after = await connect(second.url, session);
+    expect(after.sessionPresent).toBe(true);
+    await until(() => after.got.length >= 31, 'the queued messages').catch((err: unknown) => {
+      console.error('GOT', JSON.stringify(after.got.map((p) => [p.topic, String(p.payload), p.qos])));
+      throw err;
+    });
+    await sleep(200);
+    // In order within each QoS; MQTT orders a topic's messages only among those of one QoS.
+    const readings = after.got.filter((p) => p.topic === 'sensors/gh-1/temperature');
+    for (const qos of [1, 2]) {
+      expect(readings.filter((p) => p.qos === qos).map((p) => Number(p.payload))).toEqual(
+        Array.from({ length: 30 }, (_, i) => i).filter((i) => (i % 2 === 0 ? 1 : 2) === qos),
+      );
+    }
+    expect(
+      after.got.filter((p) => p.topic !== 'sensors/gh-1/temperature').map((p) => String(p.payload)),
+    ).toEqual(['fresh']);
+    // Delivered once: a reconnect after the acknowledgements gets nothing again.
+    await after.client.endAsync();
+    const again = await connect(second.url, session);
+    expect(again.sessionPresent).toBe(true);
+    await sleep(300);
+    expect(again.got).toEqual([]);
+  }, 60_000);
+
+  it('keeps the whole subscription: retain handling, retain-as-published, no-local and the identifier', async () => {
+    const data = temp.make('edgehub-sessions-');
+    const first = await startHub(data);
+    const session = {
+      clientId: 'ha',
+      protocolVersion: 5 as const,
+      clean: false,
+      properties: { sessionExpiryInterval: 3600 },
+    };
+    const before = await connect(first.url, session);
+    await before.client.subscribeAsync('devices/#', {
+      qos: 1,
+      rap: true,
+      rh: 2,
+      properties: { subscriptionIdentifier: 12 },
+    });
+    await before.client.subscribeAsync('ha/#', { qos: 1, nl: true });
+    await before.client.endAsync();
+    const device = await pool.connect(first.url, { clientId: 'gh-1', protocolVersion: 5 });
+    await device.publishAsync('devices/gh-1/availability', 'online', { qos: 1, retain: true });
+    await pool.closeAll();
+    await stop(first.hub, 'SIGTERM');
+
+    const second = await startHub(data);
+    const after = await connect(second.url, session);
+    expect(after.sessionPresent).toBe(true);
+    await until(() => after.got.length === 1, 'the queued availability');
+    // Retain as published: the queued copy of a retained message still says retain.
+    expect(after.got[0]).toMatchObject({ topic: 'devices/gh-1/availability', retain: true });
+    // No local: its own message on ha/# does not come back; another client's does.
+    await after.client.publishAsync('ha/status', 'online', { qos: 1 });
+    const other = await pool.connect(second.url, { clientId: 'other', protocolVersion: 5 });
+    await other.publishAsync('ha/other', 'x', { qos: 1 });
+    // The restored subscription still carries its identifier.
+    await other.publishAsync('devices/gh-2/state', 'on', { qos: 1 });
+    await until(
+      () =>
+        after.got.some((p) => p.topic === 'ha/other') &&
+        after.got.some((p) => p.topic === 'devices/gh-2/state'),
+      'the other client’s messages',
+    );
+    expect(after.got.map((p) => p.topic)).not.toContain('ha/status');
+    expect(
+      after.got.find((p) => p.topic === 'devices/gh-2/state')?.properties?.subscriptionIdentifier,
+    ).toEqual(12);
+    // Retain handling 2: restoring the subscription sent no retained message, only the queued one.
+    expect(after.got.filter((p) => p.topic === 'devices/gh-1/availability')).toHaveLength(1);
+  }, 60_000);
+
+  it('keeps an MQTT 3.1.1 clean-session-false subscription and its queue', async () => {
+    const data = temp.make('edgehub-sessions-');
+    const first = await startHub(data);
+    const session = { clientId: 'node-red', protocolVersion: 4 as const, clean: false };
+    const before = await connect(first.url, session);
+    await before.client.subscribeAsync('actuators/#', { qos: 1 });
+    await before.client.endAsync();
+    const rule = await pool.connect(first.url, { clientId: 'panel' });
+    await rule.publishAsync('actuators/gh-1/fan', '{"on":true}', { qos: 1 });
+    await pool.closeAll();
+    await stop(first.hub, 'SIGTERM');
+
+    const second = await startHub(data);
+    const after = await connect(second.url, session);
+    expect(after.sessionPresent).toBe(true);
+    await until(() => after.got.length === 1, 'the queued command');
+    expect(String(after.got[0]?.payload)).toBe('{"on":true}');
+  }, 60_000);
+});

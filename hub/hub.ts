@@ -108,6 +108,7 @@ export class Hub {
             flushIntervalMs: parseDuration(config.store.flush_interval),
             batchSize: config.store.batch_size,
             ackTimeoutMs: parseDuration(config.store.ack_timeout),
+            maxBufferedEvents: config.store.max_buffered_events,
             retention: {
               maxAgeMs: parseDuration(config.store.retention.max_age),
               maxSizeBytes: config.store.retention.max_size_mb * 1024 * 1024,

@@ -175,6 +175,11 @@ export const configSchema = z
         durable_acks: z.boolean().default(true),
         /** The longest an acknowledgement waits for its commit; then it is sent anyway, and counted. */
         ack_timeout: durationSchema.default('5s'),
+        /**
+         * Events kept in memory while the disk is full or read-only; beyond it the oldest are dropped
+         * and counted as the gap (logged when writing works again).
+         */
+        max_buffered_events: z.number().int().positive().default(100_000),
         retention: z
           .object({
             max_age: durationSchema.default('30d'),

@@ -1,0 +1,167 @@
+import { execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventsDbPath, openEventReader } from '../hub/index.js';
+import { ClientPool } from './support/mqtt-client.js';
+import { spawnCli, waitForLog } from './support/hub-process.js';
+import { TempDirs, writeFiles } from './support/temp.js';
+
+const temp = new TempDirs();
+const pool = new ClientPool();
+/** A small tmpfs: a data directory that really fills up. Mounting needs root; elsewhere this skips. */
+let disk: string | undefined;
+
+beforeAll(() => {
+  const dir = temp.make('edgehub-small-disk-');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', dir], { stdio: 'ignore' });
+    disk = dir;
+  } catch {
+    disk = undefined;
+  }
+});
+
+afterAll(async () => {
+  await pool.closeAll();
+  if (disk) execFileSync('umount', ['-l', disk], { stdio: 'ignore' });
+  temp.cleanup();
+});
+
+/** Fills the file system holding `dir` until a write fails with ENOSPC; returns the filler file. */
+function fill(dir: string): string {
+  const filler = join(dir, 'filler');
+  const fd = openSync(filler, 'w');
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
+  return filler;
+}
+
+function logLines(hub: ChildProcessWithoutNullStreams): string[] {
+  const lines: string[] = [];
+  let partial = '';
+  hub.stderr.on('data', (chunk: Buffer) => {
+    const parts = (partial + chunk.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  return lines;
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function reading(seq: number): string {
+  // About 2 KB each, so the outage's messages cannot hide in space the database already has.
+  return JSON.stringify({ value: 20, seq, pad: 'x'.repeat(2000) });
+}
+
+describe('a data directory that fills up while the hub runs', () => {
+  it('logs it once, keeps routing and acknowledging, buffers up to the cap and stores again when space returns', async (ctx) => {
+    if (!disk) ctx.skip();
+    const data = join(disk ?? '', 'data');
+    mkdirSync(data);
+    const config = temp.make('edgehub-small-disk-config-');
+    writeFiles(config, {
+      'edgehub.yaml': 'store:\n  max_buffered_events: 300\n  ack_timeout: 2s\n',
+    });
+    const hub = spawnCli([
+      'start',
+      '--config',
+      join(config, 'edgehub.yaml'),
+      '--no-demo',
+      '--mqtt-port',
+      '0',
+      '--ws-port',
+      '0',
+      '--data',
+      data,
+    ]);
+    const log = logLines(hub);
+    const line = await waitForLog(hub, /MQTT broker listening/);
+    const url = `mqtt://127.0.0.1:${/mqtt=[\d.]+:(\d+)/.exec(line)?.[1]}`;
+    const listener: MqttClient = await pool.connect(url, { clientId: 'listener' });
+    let routed = 0;
+    listener.on('message', () => routed++);
+    await listener.subscribeAsync('sensors/#', { qos: 1 });
+    const sensor = await pool.connect(url, { clientId: 'gh-1' });
+    const publish = (seq: number) =>
+      sensor.publishAsync('sensors/gh-1/temperature', reading(seq), { qos: 1 });
+
+    for (let seq = 0; seq < 20; seq++) await publish(seq);
+    const filler = fill(disk ?? '');
+
+    // Every publish is acknowledged (within the ack timeout) and routed, though nothing is stored.
+    const started = Date.now();
+    await sensor.publishAsync('devices/gh-1/availability', 'online', { qos: 1, retain: true });
+    for (let seq = 20; seq < 520; seq++) await publish(seq);
+    const outageMs = Date.now() - started;
+    await until(() => routed === 520, 'every message routed');
+    await until(() => log.some((l) => l.includes('STORE_WRITE_FAILED')), 'the store error');
+    expect(log.filter((l) => l.includes('cannot write events')).length).toBe(1);
+    expect(log.some((l) => l.includes('event buffer is full'))).toBe(true);
+    // Held acknowledgements were let go when the writer failed, not each after the 2 s timeout.
+    expect(outageMs).toBeLessThan(20_000);
+
+    rmSync(filler);
+    // The gap: the availability message and seq 20..219, the oldest of the outage.
+    await until(
+      () => log.some((l) => l.includes('event writes work again; 201 events were dropped')),
+      'the store to recover',
+    );
+    expect(log.filter((l) => l.includes('BROKER_STATE_WRITE_FAILED')).length).toBe(1);
+    await until(
+      () => log.some((l) => l.includes('broker state is saved again')),
+      'the broker state to be saved',
+    );
+    for (let seq = 520; seq < 530; seq++) await publish(seq);
+    await pool.closeAll();
+    await new Promise<void>((resolve) => {
+      hub.once('exit', () => resolve());
+      hub.kill('SIGTERM');
+    });
+
+    const reader = openEventReader(eventsDbPath(data));
+    try {
+      const seqs = reader
+        .query({ topicFilter: 'sensors/#', order: 'asc', limit: 10_000 })
+        .map((e) => (e.payload as { seq: number }).seq);
+      // The first 20, the newest 300 of the outage (the oldest 200 are the gap), and what came after.
+      const expected = [...range(0, 20), ...range(220, 520), ...range(520, 530)];
+      expect(seqs).toEqual(expected);
+    } finally {
+      reader.close();
+    }
+
+    // The retained message that arrived during the outage was saved once space came back.
+    const again = spawnCli(['start', '--no-demo', '--mqtt-port', '0', '--ws-port', '0', '--data', data]);
+    const port = /mqtt=[\d.]+:(\d+)/.exec(await waitForLog(again, /MQTT broker listening/))?.[1];
+    const checker = await pool.connect(`mqtt://127.0.0.1:${port}`, { clientId: 'checker' });
+    const retained = new Promise<string>((resolve) =>
+      checker.once('message', (_t, p) => resolve(p.toString())),
+    );
+    await checker.subscribeAsync('devices/#');
+    expect(await retained).toBe('online');
+    await pool.closeAll();
+    await new Promise<void>((resolve) => {
+      again.once('exit', () => resolve());
+      again.kill('SIGTERM');
+    });
+  }, 120_000);
+});
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}

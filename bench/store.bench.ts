@@ -115,7 +115,8 @@ function measureIngest(dataDir: string): { median: number; runs: number[] } {
     }
     return { median: percentile(runs, 50), runs };
   } finally {
-    store.stop();
+    // The database is closed when stop() returns; its promise is the writer thread exiting.
+    void store.stop();
   }
 }
 
@@ -151,7 +152,8 @@ function measureHistory(dataDir: string, count: number) {
       metricTimings.push(performance.now() - t);
     }
   } finally {
-    store.stop();
+    // The database is closed when stop() returns; its promise is the writer thread exiting.
+    void store.stop();
   }
   // A new connection has an empty SQLite cache: what `edgehub events` pays on its one query.
   const reader = openEventReader(eventsDbPath(dataDir));

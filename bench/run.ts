@@ -1,20 +1,31 @@
 /**
  * `npm run bench`: every benchmark in one run, each printing its figures beside the comparison or
- * target it was asked for. `npm run bench -- store` runs only the benchmarks whose name matches.
+ * target it was asked for. `npm run bench -- store rules` runs only the suites whose name matches;
+ * the 10-minute soak runs only when asked for by name (`npm run bench -- soak`).
  */
+import { devicesBench } from './devices.bench.js';
 import { pipelineBench } from './pipeline.bench.js';
 import type { BenchResult } from './result.js';
+import { rulesEngineBench } from './rules-engine.bench.js';
+import { rulesToolingBench } from './rules-tooling.bench.js';
+import { soakBench } from './soak.bench.js';
 import { storeBench } from './store.bench.js';
 
 const suites: Record<string, () => Promise<BenchResult[]>> = {
   pipeline: pipelineBench,
   store: storeBench,
+  'rules-engine': rulesEngineBench,
+  'rules-backtest': rulesToolingBench,
+  devices: devicesBench,
+  soak: () => soakBench(),
 };
+/** Suites too long for a default run. */
+const onlyByName = new Set(['soak']);
 
 const only = process.argv.slice(2);
 const results: BenchResult[] = [];
 for (const [name, run] of Object.entries(suites)) {
-  if (only.length > 0 && !only.some((o) => name.includes(o))) continue;
+  if (only.length === 0 ? onlyByName.has(name) : !only.some((o) => name.includes(o))) continue;
   process.stderr.write(`running ${name}…\n`);
   const found = await run();
   for (const r of found) print(r);

@@ -2,7 +2,7 @@
  * Soak: 500 MQTT clients (QoS 0, 1 and 2 in turn) each send a hot reading once a second for 10
  * minutes to one hub in its own process; the hub's rule answers every reading with a fan command,
  * which a listener times end to end. Prints throughput, p99 latency and the hub's RSS once a
- * minute, and checks RSS in the last minute is within 10 % of RSS in the first (no leak: growth
+ * minute, and checks RSS at the end is within 10 % of RSS after the first minute (no leak: growth
  * counts, a fall after warm-up does not).
  *
  * Not run by CI. Alone: `node --import tsx bench/soak.bench.ts --minutes 1 --clients 500`;
@@ -33,12 +33,13 @@ const LOST_AFTER_MS = 30_000;
 /** Clients connect this many at a time, so the ramp-up is not itself a connection storm. */
 const CONNECT_BATCH = 50;
 /**
- * Allowed RSS growth from minute 1 to the last minute. Only growth counts: RSS falling after
- * the first minute is warm-up garbage being returned, not a leak.
+ * Allowed RSS growth from the end of minute 1 to the end of the run. Only growth counts: RSS
+ * falling after the first minute is warm-up garbage being returned, not a leak. (At 500 readings/s
+ * RSS levels off from minute 3 or 4, once SQLite's page caches have filled.)
  */
 const RSS_GROWTH_LIMIT = 0.1;
 /** RSS is sampled this often, in ms, and each minute reports the median of its samples, so one
- * sample taken just before or after a garbage collection does not decide the verdict. */
+ * sample taken just before or after a garbage collection does not make the line jump. */
 const RSS_SAMPLE_MS = 5000;
 /**
  * The hub runs as the README recommends on a Pi. With V8's defaults its heap swings by tens of MB
@@ -51,7 +52,10 @@ interface MinuteFigures {
   sent: number;
   received: number;
   p99Ms: number;
+  /** Median of the minute's RSS samples, for the per-minute line. */
   rssMiB: number;
+  /** RSS read as the minute ended, for the leak check. */
+  rssEndMiB: number;
 }
 
 class SoakLoad {
@@ -186,6 +190,7 @@ export async function soakBench(opts: SoakOptions = {}): Promise<BenchResult[]> 
       received: Math.round(w.received / 60),
       p99Ms: round(percentile(w.latencies, 99)),
       rssMiB: round(rss / MiB, 1),
+      rssEndMiB: round(now / MiB, 1),
     };
     rows.push(row);
     process.stdout.write(
@@ -196,8 +201,9 @@ export async function soakBench(opts: SoakOptions = {}): Promise<BenchResult[]> 
   await load.close();
   await broker.stop();
 
-  const first = rows[0]?.rssMiB ?? NaN;
-  const last = rows.at(-1)?.rssMiB ?? NaN;
+  // As asked: RSS after the first minute against RSS at the end, both read at a minute's end.
+  const first = rows[0]?.rssEndMiB ?? NaN;
+  const last = rows.at(-1)?.rssEndMiB ?? NaN;
   const growth = (last - first) / first;
   const figures: Record<string, number | string> = {
     'readings/s sent (mean)': Math.round(rows.reduce((n, r) => n + r.sent, 0) / rows.length),
@@ -205,8 +211,8 @@ export async function soakBench(opts: SoakOptions = {}): Promise<BenchResult[]> 
     'p99 ms (worst minute)': Math.max(...rows.map((r) => r.p99Ms)),
     lost: load.lost,
     'clients dropped': load.dropped,
-    'RSS minute 1 MiB (median)': first,
-    'RSS last minute MiB (median)': last,
+    'RSS after minute 1 MiB': first,
+    'RSS at the end MiB': last,
     'RSS growth %': round(growth * 100, 1),
   };
   for (const r of rows) figures[`minute ${r.minute}`] = `${r.received}/s, p99 ${r.p99Ms} ms, ${r.rssMiB} MiB`;
@@ -214,7 +220,7 @@ export async function soakBench(opts: SoakOptions = {}): Promise<BenchResult[]> 
     {
       name: `soak: ${clients} clients, QoS 0/1/2, ${rate} readings/s through the rule for ${minutes} min`,
       figures,
-      target: 'RSS in the last minute at most 10 % above minute 1; no reading lost, no client dropped',
+      target: 'RSS at the end at most 10 % above RSS after minute 1; no reading lost, no client dropped',
       pass: growth <= RSS_GROWTH_LIMIT && load.lost === 0 && load.dropped === 0,
     },
   ];

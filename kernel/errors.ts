@@ -32,7 +32,9 @@ export type ErrorCode =
   | 'RULE_SCHEDULE_INVALID'
   | 'RULE_STATE_FAILED'
   | 'PTY_UNAVAILABLE'
-  | 'BROKER_STATE_WRITE_FAILED';
+  | 'BROKER_STATE_WRITE_FAILED'
+  /** A client broke the MQTT protocol; its connection was closed (MQTT 5: DISCONNECT with the reason code). */
+  | 'MQTT_PROTOCOL_ERROR';
 
 /** Where in a file a problem is: 1-based line and column, plus the key path inside the document. */
 export interface SourceLocation {

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { AedesPublishPacket, Client, ConnectPacket, PublishPacket } from 'aedes';
-import type { Clock, Logger } from '../../../kernel/index.js';
+import type { Clock, ErrorCode, Logger } from '../../../kernel/index.js';
 import { MqttConnection, type ConnectionContext, type ViolationReport } from './connection.js';
 import { encode5 } from './decoder.js';
 import { serverKeepAlive } from './keep-alive.js';
@@ -124,7 +124,9 @@ export class Mqtt5Layer {
 
   private onViolation(report: ViolationReport): void {
     this.counters.protocolErrors++;
+    const code: ErrorCode = 'MQTT_PROTOCOL_ERROR';
     this.deps.logger.warn('closed a connection that broke the MQTT protocol', {
+      code,
       client: report.clientId ?? 'unknown',
       protocol: report.protocolVersion ?? 'unknown',
       reasonCode: `0x${report.code.toString(16)}`,

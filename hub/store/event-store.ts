@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { Clock, Logger, MqttMessage, TimerHandle } from '../../kernel/index.js';
 import { EdgehubError, errorMessage } from '../../kernel/index.js';
+import { AckHolds } from './ack-holds.js';
 import { BatchEncoder } from './batch-encoder.js';
 import type { EventHistory, EventQuery, LatestValue, StoredEvent } from './event-queries.js';
 import { EventQueries } from './event-queries.js';
@@ -72,14 +73,6 @@ export interface RetentionResult {
   deletedBySize: number;
 }
 
-/** A batch handed to the writer and not yet committed (or dropped). */
-interface InFlight {
-  seq: number;
-  /** Acknowledgements waiting for this batch (and every batch before it). */
-  holds: (() => void)[];
-  timer: TimerHandle | undefined;
-}
-
 const DEFAULT_MAX_BUFFERED = 100_000;
 const DEFAULT_RETENTION_CHUNK = 5_000;
 const DEFAULT_ACK_TIMEOUT_MS = 5_000;
@@ -100,14 +93,13 @@ export class EventStore implements EventHistory {
   private readonly encoder = new BatchEncoder();
   private state: 'new' | 'running' | 'stopped' = 'new';
   private pending: MqttMessage[] = [];
-  private pendingHolds: (() => void)[] = [];
-  private readonly inFlight: InFlight[] = [];
+  private readonly holds: AckHolds;
   private seq = 0;
   /** Rows handed to the writer and not yet committed or dropped. */
   private unsettled = 0;
   /** Payloads appended through `appendDurable`, so the broker's later `append` of the same message is skipped. */
   private readonly durable = new WeakSet<Buffer>();
-  private readonly counts = { stored: 0, dropped: 0, writeErrors: 0, ackedBeforeStored: 0 };
+  private readonly counts = { stored: 0, dropped: 0, writeErrors: 0 };
   /** Set while writes fail; the error is logged once per outage. */
   private outage: { sinceMs: number; dropped: number } | undefined;
   private warnedClosed = false;
@@ -120,7 +112,9 @@ export class EventStore implements EventHistory {
   /** After a writer crash: no new writer before this (epoch ms), doubling up to a minute. */
   private respawn = { atMs: 0, backoffMs: 0 };
 
-  constructor(private readonly deps: EventStoreDeps) {}
+  constructor(private readonly deps: EventStoreDeps) {
+    this.holds = new AckHolds(deps.clock, deps.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS);
+  }
 
   /** Opens (creating) the database and the writer thread, then starts the flush and retention timers. */
   start(): void {
@@ -162,10 +156,10 @@ export class EventStore implements EventHistory {
     if (!this.accepting()) return undefined;
     this.buffer(message);
     if (this.outage !== undefined || this.state !== 'running') {
-      this.counts.ackedBeforeStored++;
+      this.holds.notHeld();
       return undefined;
     }
-    const held = new Promise<void>((resolve) => this.pendingHolds.push(resolve));
+    const held = this.holds.hold();
     if (this.pending.length >= this.deps.options.batchSize) this.dispatch();
     else this.immediate ??= setImmediate(() => this.dispatch());
     return held;
@@ -228,7 +222,7 @@ export class EventStore implements EventHistory {
     lost += this.pending.length;
     this.pending = [];
     this.unsettled = 0;
-    this.releaseAll();
+    this.holds.releaseAll();
     if (lost > 0) {
       this.counts.dropped += lost;
       this.deps.logger.error(`${lost} buffered events could not be written before closing; they are lost`, {
@@ -243,7 +237,11 @@ export class EventStore implements EventHistory {
   }
 
   stats(): EventStoreStats {
-    return { ...this.counts, buffered: this.pending.length + this.unsettled };
+    return {
+      ...this.counts,
+      buffered: this.pending.length + this.unsettled,
+      ackedBeforeStored: this.holds.sentBeforeStored,
+    };
   }
 
   /** Runs retention to completion now (the timer does the same in steps between batches). */
@@ -323,9 +321,7 @@ export class EventStore implements EventHistory {
   private dispatchTo(writer: WriterThread): void {
     const messages = this.pending;
     if (messages.length === 0) return;
-    const holds = this.pendingHolds;
     this.pending = [];
-    this.pendingHolds = [];
     const batchSize = Math.max(1, this.deps.options.batchSize);
     for (let start = 0; start < messages.length; start += batchSize) {
       const count = Math.min(batchSize, messages.length - start);
@@ -333,48 +329,20 @@ export class EventStore implements EventHistory {
       const { batch, transfer } = this.encoder.encode(seq, messages, start, count);
       writer.post(batch, transfer);
       this.unsettled += count;
-      const last = start + count >= messages.length;
-      // Batches commit in order, so the holds need only wait for the last one.
-      if (last && holds.length > 0) {
-        const flight: InFlight = { seq, holds, timer: undefined };
-        flight.timer = this.deps.clock.setTimer(
-          'store.ack-timeout',
-          this.deps.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
-          () => this.release(flight, false),
-        );
-        this.inFlight.push(flight);
-      }
     }
+    // Batches commit in order, so the acknowledgements need only wait for the last one.
+    this.holds.attach(this.seq);
   }
 
   private onReply(reply: WriterReply): void {
     if (reply.t !== 'progress') return;
     this.counts.stored += reply.committed;
     this.unsettled -= reply.committed + reply.dropped;
-    while (this.inFlight.length > 0 && (this.inFlight[0]?.seq ?? Infinity) <= reply.settledThrough) {
-      const flight = this.inFlight.shift();
-      // Settled by dropping happens only in an outage, whose failure already let these go.
-      if (flight) this.release(flight, true);
-    }
+    this.holds.settled(reply.settledThrough);
     // The outage first, so rows the cap dropped count towards it.
     if (reply.error) this.writeFailed(reply.error, reply.backlog);
     if (reply.dropped > 0) this.countDropped(reply.dropped);
     if (!reply.error && this.outage && reply.backlog === 0) this.writeRecovered();
-  }
-
-  /** Sends a batch's held acknowledgements; `stored` false counts them as sent before storing. */
-  private release(flight: InFlight, stored: boolean): void {
-    this.deps.clock.clearTimer(flight.timer);
-    flight.timer = undefined;
-    if (!stored) this.counts.ackedBeforeStored += flight.holds.length;
-    for (const resolve of flight.holds.splice(0)) resolve();
-  }
-
-  /** Lets every waiting acknowledgement go: the writer cannot confirm them any time soon. */
-  private releaseAll(): void {
-    for (const flight of this.inFlight.splice(0)) this.release(flight, false);
-    this.counts.ackedBeforeStored += this.pendingHolds.length;
-    for (const resolve of this.pendingHolds.splice(0)) resolve();
   }
 
   private countDropped(n: number): void {
@@ -393,7 +361,7 @@ export class EventStore implements EventHistory {
   private writeFailed(error: WriteError, backlog: number): void {
     this.counts.writeErrors++;
     // Whatever waits for a commit now would wait for the whole outage; the events stay buffered.
-    this.releaseAll();
+    this.holds.releaseAll();
     if (this.outage) return;
     this.outage = { sinceMs: this.deps.clock.now(), dropped: 0 };
     this.deps.logger.error(
@@ -453,7 +421,7 @@ export class EventStore implements EventHistory {
     const lost = this.unsettled;
     this.unsettled = 0;
     this.counts.dropped += lost;
-    this.releaseAll();
+    this.holds.releaseAll();
     this.deps.logger.error(`the event writer thread stopped (exit code ${code}); ${lost} events were lost`, {
       code: 'STORE_WRITE_FAILED',
       file: this.deps.file,

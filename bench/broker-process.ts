@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import type { ChildMessage } from './servers/server-process.js';
+import type { ChildMessage, Usage } from './servers/server-process.js';
 
 /** A broker under test, running in its own process so its RSS and CPU are its own. */
 export class BrokerProcess {
@@ -32,7 +32,7 @@ export class BrokerProcess {
     return new BrokerProcess(child, port);
   }
 
-  usage(): Promise<{ rss: number; cpuUs: number }> {
+  usage(): Promise<Usage> {
     return new Promise((resolve) => {
       const onMessage = (m: ChildMessage): void => {
         if ('rss' in m) {

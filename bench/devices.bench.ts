@@ -10,23 +10,22 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { Fleet, defaultDemoFleet, type SimSpec } from '../firmware-sim/index.js';
 import { MemoryLogger, SystemClock } from '../kernel/index.js';
+import { productNodeFlags } from './node-flags.js';
 import type { BenchResult } from './result.js';
 import type { DevicesServerReply, DevicesServerRequest } from './servers/devices-server.js';
 
 const RSS_TARGET_MB = 150;
 
 /**
- * The V8 flags a memory-bound hub (a Raspberry Pi) runs with, as the README recommends. The live heap
- * at 1,000 devices is about 30 MB after a full GC, but with default flags V8 lets the heap grow to
- * about 100 MB of garbage before collecting (RSS ≈ 210 MB after 60 s). `--optimize-for-size` lowers
- * the heap growing factor and a 2 MB semi-space bounds the young generation, for about 1 % more CPU.
+ * The V8 flags the `edgehub` command runs with (its shebang). The live heap at 1,000 devices is about
+ * 30 MB after a full GC, but with default flags V8 lets the heap grow to about 100 MB of garbage
+ * before collecting (RSS ≈ 210 MB after 60 s). `--optimize-for-size` lowers the heap growing factor
+ * and a 2 MB semi-space bounds the young generation, for about 1 % more CPU.
  * EDGEHUB_BENCH_HUB_FLAGS overrides them ("" runs with V8's defaults).
  */
-const DEFAULT_HUB_NODE_FLAGS = '--optimize-for-size --max-semi-space-size=2';
-
 function hubNodeFlags(): string[] {
-  const flags = process.env.EDGEHUB_BENCH_HUB_FLAGS ?? DEFAULT_HUB_NODE_FLAGS;
-  return flags.split(' ').filter((f) => f !== '');
+  const flags = process.env.EDGEHUB_BENCH_HUB_FLAGS;
+  return flags === undefined ? productNodeFlags() : flags.split(' ').filter((f) => f !== '');
 }
 
 class DevicesServer {

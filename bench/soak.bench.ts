@@ -11,6 +11,7 @@
 import { pathToFileURL } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { BrokerProcess } from './broker-process.js';
+import { productNodeFlags } from './node-flags.js';
 import type { BenchResult } from './result.js';
 import { MiB, percentile, round } from './stats.js';
 
@@ -45,7 +46,6 @@ const RSS_SAMPLE_MS = 5000;
  * The hub runs as the README recommends on a Pi. With V8's defaults its heap swings by tens of MB
  * between collections (RSS 190–220 MB at this load), which would drown a leak check of 10 %.
  */
-const HUB_NODE_FLAGS = ['--optimize-for-size', '--max-semi-space-size=2'];
 
 interface MinuteFigures {
   minute: number;
@@ -170,7 +170,7 @@ export async function soakBench(opts: SoakOptions = {}): Promise<BenchResult[]> 
   const clients = opts.clients ?? 500;
   const broker = await BrokerProcess.start(
     new URL('./servers/edgehub-server.ts', import.meta.url),
-    HUB_NODE_FLAGS,
+    productNodeFlags(),
   );
   const load = await SoakLoad.connect(broker.port, clients);
   const rate = clients * READINGS_PER_CLIENT_PER_SEC;

@@ -3,7 +3,14 @@
  * `{ ready: port }` once listening, answers `{ rss }` to 'rss' and exits on 'stop'.
  */
 export type ParentMessage = 'rss' | 'stop';
-export type ChildMessage = { ready: number } | { rss: number; cpuUs: number } | { stopped: true };
+export interface Usage {
+  rss: number;
+  heapUsed: number;
+  /** Memory outside the V8 heap: buffers, SQLite, native addons. */
+  external: number;
+  cpuUs: number;
+}
+export type ChildMessage = { ready: number } | Usage | { stopped: true };
 
 export function serveParent(port: number, stop: () => Promise<void>): void {
   const send = (m: ChildMessage): void => {
@@ -12,7 +19,8 @@ export function serveParent(port: number, stop: () => Promise<void>): void {
   process.on('message', (m: ParentMessage) => {
     if (m === 'rss') {
       const cpu = process.cpuUsage();
-      send({ rss: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system });
+      const mem = process.memoryUsage();
+      send({ rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, cpuUs: cpu.user + cpu.system });
     } else {
       void stop().then(() => {
         send({ stopped: true });

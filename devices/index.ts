@@ -49,7 +49,6 @@ export {
   type SafetyVerdict,
 } from './safety-envelope.js';
 export { DeviceRuntime, type DeviceRuntimeDeps } from './device-runtime.js';
-export { createSerialPort } from './serial/hangup-safe-binding.js';
 export { LineFramer, type FramedChunk } from './serial/line-framer.js';
 export { MemoryPortPair, MemoryPorts } from './serial/memory-port.js';
 export { classifyOpenFailure, portOpenError, type PortOpenFailure } from './serial/port-errors.js';
@@ -64,6 +63,7 @@ export { SerialAdapter, type SerialAdapterOptions } from './serial/serial-adapte
 export type { SerialLineStats } from './serial/serial-line-device.js';
 export { serialSettingsSchema, type SerialSettings } from './serial/serial-settings.js';
 export {
+  loadSerialPorts,
   openSerialPort,
   type PortFactory,
   type PortHandle,

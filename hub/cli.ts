@@ -1,7 +1,7 @@
+import type * as FirmwareSimModule from '../firmware-sim/index.js';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { runFleetCommand, runSimBoardCommand, runSimCommand } from '../firmware-sim/index.js';
 import { ConsoleLogger, EdgehubError, EdgehubErrors, type Logger } from '../kernel/index.js';
 import {
   openEventPages,
@@ -25,6 +25,13 @@ interface StartOptions {
   httpPort?: number;
   host?: string;
   demo?: boolean;
+}
+
+type FirmwareSim = typeof FirmwareSimModule;
+
+/** The simulators (and mqtt.js) load only for the commands that run them, keeping `start` lean. */
+function loadSimulators(): Promise<FirmwareSim> {
+  return import('../firmware-sim/index.js');
 }
 
 function port(value: string): number {
@@ -264,6 +271,7 @@ function program(): Command {
       }) => {
         if (opts.fleet !== undefined) {
           // Per-device logs would drown the summary line on stderr; warnings still show.
+          const { runFleetCommand } = await loadSimulators();
           const run = await runFleetCommand(
             {
               url: opts.url,
@@ -285,6 +293,7 @@ function program(): Command {
           return;
         }
         const logger = new ConsoleLogger();
+        const { runSimCommand } = await loadSimulators();
         const fleet = await runSimCommand(
           {
             url: opts.url,
@@ -314,6 +323,7 @@ function program(): Command {
     .option('--serial <path>', 'pty path for a simulated JSON-lines device (temperature, humidity, relay)')
     .option('--interval <ms>', "the JSON-lines device's reading interval in ms", positiveInt, 2000)
     .action(async (opts: { firmata?: string; serial?: string; interval: number }) => {
+      const { runSimBoardCommand } = await loadSimulators();
       const boards = await runSimBoardCommand(
         {
           intervalMs: opts.interval,

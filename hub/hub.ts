@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { DeviceRuntime } from '../devices/index.js';
-import { runSimCommand } from '../firmware-sim/index.js';
 import {
   EdgehubError,
   errorMessage,
@@ -167,7 +166,12 @@ export class Hub {
         backoffMs: parseDuration(config.rules.http.backoff),
       },
       onRun: (run) => {
-        if (run.outcome === 'fired') rulesLogger.info(`rule ${run.ruleId} fired`, { key: run.key });
+        // Every firing is in the stored traces; the log shows them only in the demo (or at debug),
+        // since a busy rule would otherwise write a line per message.
+        if (run.outcome === 'fired') {
+          if (config.demo) rulesLogger.info(`rule ${run.ruleId} fired`, { key: run.key });
+          else rulesLogger.debug(`rule ${run.ruleId} fired`, { key: run.key });
+        }
         this.traces?.record(run);
       },
       onEvent: (name, data) => {
@@ -216,6 +220,8 @@ export class Hub {
       if (config.demo) {
         this.reportDemoReadings();
         const address = this.broker.mqttAddress;
+        // Loaded only for the demo: a hub serving real devices never loads the simulators or mqtt.js.
+        const { runSimCommand } = await import('../firmware-sim/index.js');
         const fleet = await runSimCommand(
           { url: `mqtt://${address?.host ?? '127.0.0.1'}:${address?.port ?? config.mqtt.port}` },
           logger.child('sim'),

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { SerialPort } from 'serialport';
-import { createSerialPort } from './hangup-safe-binding.js';
+import type * as SerialPorts from './hangup-safe-binding.js';
 import { portOpenError } from './port-errors.js';
 
 /** Where and how fast to open a port. */
@@ -27,9 +27,18 @@ export interface PortHandle {
  */
 export type PortFactory = (options: PortOpenOptions) => Promise<PortHandle>;
 
+/**
+ * serialport and its native binding, loaded on the first port opened: a hub without serial or
+ * Firmata devices never pays the memory (about 14 MB) or the start-up time for them.
+ */
+export async function loadSerialPorts(): Promise<typeof SerialPorts> {
+  return import('./hangup-safe-binding.js');
+}
+
 /** Opens real serial ports (and pseudo-terminals) with serialport 13. */
-export const openSerialPort: PortFactory = (options) =>
-  new Promise((resolve, reject) => {
+export const openSerialPort: PortFactory = async (options) => {
+  const { createSerialPort } = await loadSerialPorts();
+  return new Promise((resolve, reject) => {
     const port = createSerialPort(options.path, options.baudRate);
     port.open((err) => {
       if (err) {
@@ -39,6 +48,7 @@ export const openSerialPort: PortFactory = (options) =>
       resolve({ stream: port, close: () => closeSerialPort(port) });
     });
   });
+};
 
 function closeSerialPort(port: SerialPort): Promise<void> {
   return new Promise((resolve) => {

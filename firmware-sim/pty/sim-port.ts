@@ -1,12 +1,13 @@
 import type { SerialPort } from 'serialport';
-import { createSerialPort } from '../../devices/index.js';
+import { loadSerialPorts } from '../../devices/index.js';
 import { EdgehubError } from '../../kernel/index.js';
 
 /**
  * Opens a simulator's end of a pty (or a real serial port) with serialport; the stream goes to a
  * simulator's `attach()`. Closing is `port.close()`.
  */
-export function openSimPort(path: string, baudRate = 57600): Promise<SerialPort> {
+export async function openSimPort(path: string, baudRate = 57600): Promise<SerialPort> {
+  const { createSerialPort } = await loadSerialPorts();
   return new Promise((resolve, reject) => {
     // Notices the pty hanging up instead of spinning on 0-byte reads, as the hub's ports do.
     const port = createSerialPort(path, baudRate);

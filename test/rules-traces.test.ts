@@ -15,6 +15,7 @@ import {
   runTraceCommand,
   TraceStore,
   viewRun,
+  type RuleRun,
   type RuleSet,
 } from '../rules/index.js';
 import { runCli } from './support/hub-process.js';
@@ -224,5 +225,38 @@ describe('stored traces', () => {
       '    ✓ payload.value < 50  = true',
       '    ✓ not(payload.value == 40)',
     ]);
+  });
+
+  it('holds only the newest N runs per rule and outcome between flushes, in the order they finished', () => {
+    const { traces, clock } = setup(3);
+    const run = (n: number, outcome: RuleRun['outcome']): RuleRun => ({
+      runId: `r${n}`,
+      ruleId: n % 3 === 0 ? 'a' : 'b',
+      outcome,
+      reason: outcome === 'blocked' ? 'condition' : null,
+      branch: outcome === 'blocked' ? null : 'then',
+      key: 'k',
+      trigger: { id: '0', kind: 'mqtt', topic: 't', captures: {}, payload: n },
+      conditions: [],
+      actions: [],
+      startedAt: clock.now() + n,
+      finishedAt: clock.now() + n,
+      error: outcome === 'error' ? 'failed' : null,
+    });
+    for (let n = 0; n < 600; n++) traces.record(run(n, n % 2 === 0 ? 'fired' : 'blocked'));
+    expect(traces.stats()).toEqual({ stored: 0, dropped: 588, buffered: 12 });
+    traces.flush();
+    expect(traces.stats()).toEqual({ stored: 12, dropped: 588, buffered: 0 });
+    const payloads = (ruleId: string) =>
+      traces.query({ ruleId, limit: 100 }).map((r) => [r.outcome, viewRun(r.run).trigger.payload]);
+    expect(payloads('a')).toEqual([
+      ['blocked', 597],
+      ['fired', 594],
+      ['blocked', 591],
+      ['fired', 588],
+      ['blocked', 585],
+      ['fired', 582],
+    ]);
+    expect(payloads('b').map(([, p]) => p)).toEqual([599, 598, 596, 595, 593, 592]);
   });
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { EdgehubError, errorMessage, type Clock, type Logger, type TimerHandle } from '../../kernel/index.js';
-import type { RuleRun } from '../trace.js';
+import type { RuleRun, RunOutcome } from '../trace.js';
 import { outcomeOf, type TraceOutcome } from './run-view.js';
 
 /**
@@ -158,7 +158,16 @@ export class TraceStore implements TraceReader {
   private queries: TraceQueries | undefined;
   private insert: Statement | undefined;
   private prune: Statement | undefined;
-  private buffer: RuleRun[] = [];
+  /**
+   * Runs waiting for the next flush, per rule and outcome, newest last. Only the newest `keep` of
+   * each can survive the flush, so older ones are let go at once: a rule firing 30,000 times a
+   * second would otherwise hold thousands of runs per flush interval, all of them garbage later.
+   */
+  private pending = new Map<string, Record<RunOutcome, Pending[]>>();
+  /** Runs in `pending`. */
+  private buffered = 0;
+  /** Orders pending runs across rules and outcomes, so they are inserted in the order they finished. */
+  private seq = 0;
   private timer: TimerHandle | undefined;
   private failing = false;
   private counters = { stored: 0, dropped: 0 };
@@ -184,12 +193,21 @@ export class TraceStore implements TraceReader {
 
   /** Takes a finished run (the engine's `onRun`); written on the next flush. */
   record(run: RuleRun): void {
-    this.buffer.push(run);
-    const max = this.deps.maxBuffered ?? 10_000;
-    if (this.buffer.length > max) {
-      this.counters.dropped += this.buffer.length - max;
-      this.buffer.splice(0, this.buffer.length - max);
+    let lists = this.pending.get(run.ruleId);
+    if (!lists) {
+      lists = { fired: [], blocked: [], error: [] };
+      this.pending.set(run.ruleId, lists);
     }
+    const list = lists[run.outcome];
+    list.push({ seq: this.seq++, run });
+    this.buffered++;
+    if (list.length > this.deps.keep) {
+      list.shift();
+      this.buffered--;
+      this.counters.dropped++;
+    }
+    const max = this.deps.maxBuffered ?? 10_000;
+    if (this.buffered > max) this.dropOldest(this.buffered - max);
     this.timer ??= this.deps.clock.setTimer(FLUSH_TIMER, this.deps.flushIntervalMs ?? 250, () => {
       this.timer = undefined;
       this.flush();
@@ -199,8 +217,8 @@ export class TraceStore implements TraceReader {
   /** Writes the buffered runs now; on failure they stay buffered for the next attempt. */
   flush(): void {
     const { db, keep, logger } = this.deps;
-    if (this.buffer.length === 0 || !this.insert || !this.prune || !db.open) return;
-    const batch = newestPerRuleAndOutcome(this.buffer, keep);
+    if (this.buffered === 0 || !this.insert || !this.prune || !db.open) return;
+    const batch = inOrder(this.pending);
     const insert = this.insert;
     const prune = this.prune;
     try {
@@ -214,8 +232,8 @@ export class TraceStore implements TraceReader {
         for (const [rule, outcome] of touched.values()) prune.run({ rule, outcome, offset: keep - 1 });
       })();
       this.counters.stored += batch.length;
-      this.counters.dropped += this.buffer.length - batch.length;
-      this.buffer = [];
+      this.pending = new Map();
+      this.buffered = 0;
       if (this.failing) logger.info('writing rule traces works again');
       this.failing = false;
     } catch (err) {
@@ -241,7 +259,7 @@ export class TraceStore implements TraceReader {
 
   /** Runs written, and runs dropped (beyond `keep` within one batch, or while writes failed). */
   stats(): { stored: number; dropped: number; buffered: number } {
-    return { ...this.counters, buffered: this.buffer.length };
+    return { ...this.counters, buffered: this.buffered };
   }
 
   /** Writes what is buffered and stops the flush timer; the hub closes the database. Idempotent. */
@@ -250,22 +268,36 @@ export class TraceStore implements TraceReader {
     this.timer = undefined;
     this.flush();
   }
+
+  /** Beyond `maxBuffered` (many rules while writes fail): the oldest runs of any rule go first. */
+  private dropOldest(count: number): void {
+    for (let n = 0; n < count; n++) {
+      let oldest: Pending[] | undefined;
+      for (const lists of this.pending.values()) {
+        for (const list of [lists.fired, lists.blocked, lists.error]) {
+          const first = list[0];
+          if (first && (oldest?.[0]?.seq ?? Infinity) > first.seq) oldest = list;
+        }
+      }
+      if (!oldest) return;
+      oldest.shift();
+      this.buffered--;
+      this.counters.dropped++;
+    }
+  }
 }
 
-/** A batch never needs more than the newest `keep` runs of one rule and outcome. */
-function newestPerRuleAndOutcome(runs: readonly RuleRun[], keep: number): RuleRun[] {
-  const seen = new Map<string, number>();
-  const kept: RuleRun[] = [];
-  for (let i = runs.length - 1; i >= 0; i--) {
-    const run = runs[i];
-    if (!run) continue;
-    const key = `${run.ruleId}\u0000${outcomeOf(run)}`;
-    const n = seen.get(key) ?? 0;
-    if (n >= keep) continue;
-    seen.set(key, n + 1);
-    kept.push(run);
-  }
-  return kept.reverse();
+interface Pending {
+  readonly seq: number;
+  readonly run: RuleRun;
+}
+
+/** The pending runs of every rule and outcome, oldest first. */
+function inOrder(pending: ReadonlyMap<string, Record<RunOutcome, readonly Pending[]>>): RuleRun[] {
+  const all: Pending[] = [];
+  for (const lists of pending.values()) all.push(...lists.fired, ...lists.blocked, ...lists.error);
+  all.sort((a, b) => a.seq - b.seq);
+  return all.map((p) => p.run);
 }
 
 /** JSON with Buffers as text, so a binary payload does not become a list of byte values. */

@@ -100,7 +100,9 @@ const SCHEDULE_RETRY_MS = 6 * 3_600_000;
 export class RuleEngine {
   private set: RuleSet = createRuleSet([]);
   private runtimes = new Map<string, RuleRuntime>();
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Tracked promises not yet settled, and who waits for there to be none (`whenIdle`). */
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
   private readonly store: RuleStateStore;
   private readonly book: RunBook;
   private readonly runner: Runner;
@@ -295,8 +297,9 @@ export class RuleEngine {
    * Resolves once every run started so far (and any started meanwhile) has finished or parked on a
    * delay or wait. Runs waiting on the clock (a delay, an http retry) need the clock moved first.
    */
-  async whenIdle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   stats(): RuleStats[] {
@@ -364,10 +367,18 @@ export class RuleEngine {
     this.handleEvent(name, data);
   }
 
+  /** A counter, not a set of promises: every rule run is tracked, so this is on the hot path. */
   private track(run: Promise<void>): void {
-    this.inFlight.add(run);
-    void run.finally(() => this.inFlight.delete(run));
+    this.inFlight++;
+    run.then(this.settled, this.settled);
   }
+
+  private readonly settled = (): void => {
+    if (--this.inFlight > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
 
   private dispose(rt: RuleRuntime, options: { dropState: boolean; keepVars: boolean; reason: string }): void {
     rt.disposed = true;

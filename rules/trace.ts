@@ -84,7 +84,8 @@ export class RunTraces {
     }
     const list = trace[LIST[run.outcome]];
     list.push(run);
-    if (list.length > this.limit) list.splice(0, list.length - this.limit);
+    // One out per run once full; `shift` makes no array of the removed runs as `splice` does.
+    while (list.length > this.limit) list.shift();
   }
 
   get(ruleId: string): RuleTrace {

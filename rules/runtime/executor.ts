@@ -29,6 +29,9 @@ export type ExecuteOutcome = 'done' | 'parked';
 
 /** The action list at `ref` (`then`, `else`, `then/2/choose/0`, `then/2/default`), or null. */
 export function listAt(rule: Rule, ref: string): readonly Action[] | null {
+  // The top-level lists are looked up for every action a run takes; they need no parsing.
+  if (ref === 'then') return rule.then;
+  if (ref === 'else') return rule.else;
   const parts = ref.split('/');
   let list: readonly Action[] | null =
     parts[0] === 'then' ? rule.then : parts[0] === 'else' ? rule.else : null;
@@ -49,6 +52,7 @@ export function listAt(rule: Rule, ref: string): readonly Action[] | null {
 
 /** The nesting of lists down to `pos`, outermost first; each outer frame sits on its `choose`. */
 function framesFor(pos: RunPosition): { list: string; index: number }[] {
+  if (!pos.list.includes('/')) return [{ list: pos.list, index: pos.index }];
   const parts = pos.list.split('/');
   const frames: { list: string; index: number }[] = [];
   let ref = parts[0] ?? 'then';
@@ -70,6 +74,7 @@ function framesFor(pos: RunPosition): { list: string; index: number }[] {
 
 /** `then/2/choose/0` + 1 → `then[2].choose[0].then[1]`, the path a person finds in the file. */
 export function actionPath(ref: string, index: number): string {
+  if (!ref.includes('/')) return `${ref}[${index}]`;
   const parts = ref.split('/');
   let out = parts[0] ?? '';
   let i = 1;

@@ -3,7 +3,7 @@ import { errorMessage, type Clock, type DeviceDirectory, type Logger } from '../
 import type { ActionContext } from '../actions.js';
 import type { AlertBook } from '../alerts/alert-book.js';
 import { buildTrigger } from '../compile/trigger.js';
-import type { Scope } from '../expression/scope.js';
+import type { Scope, TriggerInfo } from '../expression/scope.js';
 import type { Trigger } from '../rule.js';
 import type { TriggerDefinition } from '../schema/triggers.js';
 import type { ActionResult, BlockReason, ConditionResult, RuleRun, RunOutcome } from '../trace.js';
@@ -56,6 +56,12 @@ export class Runner implements ExecutorHost {
   private readonly waits = new Set<ActiveWait>();
   readonly actions: ActionContext;
   readonly conditions: ConditionEnv;
+  /**
+   * Run ids are this engine's random prefix and a counter: unique across restarts (a parked run
+   * keeps its stored id) without a UUID per run, which was a tenth of what a busy rule allocated.
+   */
+  private readonly runIdPrefix = randomUUID().slice(0, 13);
+  private runCount = 0;
 
   constructor(private readonly deps: RunnerDeps) {
     this.actions = deps.actions;
@@ -84,17 +90,11 @@ export class Runner implements ExecutorHost {
   }
 
   private scope(rt: RuleRuntime, input: TriggerInput, wait: unknown): Scope {
-    return {
-      payload: input.payload,
-      topic: input.topic,
-      levels: input.topic === '' ? [] : input.topic.split('/'),
-      captures: input.captures,
-      trigger: { id: input.triggerId, key: input.key, kind: input.kind },
-      vars: rt.vars,
-      now: this.deps.clock.now(),
-      wait,
-      lookupDevice: this.lookupDevice,
-    };
+    return new RunScope(input, rt.vars, this.deps.clock.now(), wait, this.lookupDevice);
+  }
+
+  private nextRunId(): string {
+    return `${this.runIdPrefix}-${(++this.runCount).toString(36)}`;
   }
 
   /** A scope for the rule's `key` expression, before the key is known. */
@@ -164,7 +164,7 @@ export class Runner implements ExecutorHost {
       rt.saveKey(input.key);
     }
     const run: RunState = {
-      id: randomUUID(),
+      id: this.nextRunId(),
       runtime: rt,
       input,
       startedAt: now,
@@ -418,7 +418,7 @@ export class Runner implements ExecutorHost {
     parts: Partial<RuleRun> & { outcome: RunOutcome },
   ): RuleRun {
     return {
-      runId: parts.runId ?? randomUUID(),
+      runId: parts.runId ?? this.nextRunId(),
       ruleId: rt.rule.id,
       outcome: parts.outcome,
       reason: parts.reason ?? null,
@@ -441,6 +441,41 @@ export class Runner implements ExecutorHost {
 
   private record(_rt: RuleRuntime, run: RuleRun): void {
     this.deps.book.record(run);
+  }
+}
+
+/**
+ * A run's scope. `levels` and `trigger` are made on first read: most expressions read neither, and
+ * a scope is made for the conditions and again for every action.
+ */
+class RunScope implements Scope {
+  private levelsRead: readonly string[] | undefined;
+  private triggerRead: TriggerInfo | undefined;
+  readonly payload: unknown;
+  readonly topic: string;
+  readonly captures: Readonly<Record<string, string>>;
+
+  constructor(
+    private readonly input: TriggerInput,
+    readonly vars: Readonly<Record<string, unknown>>,
+    readonly now: number,
+    readonly wait: unknown,
+    readonly lookupDevice: (id: unknown) => unknown,
+  ) {
+    this.payload = input.payload;
+    this.topic = input.topic;
+    this.captures = input.captures;
+  }
+
+  get levels(): readonly string[] {
+    this.levelsRead ??= this.topic === '' ? [] : this.topic.split('/');
+    return this.levelsRead;
+  }
+
+  get trigger(): TriggerInfo {
+    const input = this.input;
+    this.triggerRead ??= { id: input.triggerId, key: input.key, kind: input.kind };
+    return this.triggerRead;
   }
 }
 

@@ -308,10 +308,17 @@ export class Hub {
 
   private async startRules(dir: string): Promise<void> {
     const logger = this.deps.logger.child('rules');
+    const { config } = this.deps;
     this.watcher = new RuleDirWatcher({
       dir,
       clock: this.clock,
       logger,
+      // Rules are checked against the declared devices (a misspelt id is an error, not a rule that
+      // never fires) and the hub's location (a `sun:` schedule needs one).
+      loadOptions: () => ({
+        devices: this.registry.definitions.map((d) => d.id),
+        hasLocation: config.hub.latitude !== undefined && config.hub.longitude !== undefined,
+      }),
       onLoad: (set) => {
         this.rules.load(set);
         logger.info('rules loaded', { dir, rules: set.rules.length });

@@ -8,7 +8,13 @@ import {
   type TimerHandle,
 } from '../kernel/index.js';
 import { formatProblem, toRuleProblem, type RuleProblem } from './check.js';
-import { compileRuleDir, isRuleFileName, readRuleDir, type RuleLoadResult } from './loader.js';
+import {
+  compileRuleDir,
+  isRuleFileName,
+  readRuleDir,
+  type RuleLoadOptions,
+  type RuleLoadResult,
+} from './loader.js';
 import { findRuleLoops } from './loops.js';
 import type { RuleSet } from './rule.js';
 
@@ -38,6 +44,8 @@ export interface RuleDirWatcherDeps {
   onStatus?(status: RulesStatus): void;
   /** Quiet time after the last file event before reloading, in ms; editors write in several steps. */
   debounceMs?: number;
+  /** What a load is checked against (declared devices, the hub's location), asked anew on each load. */
+  loadOptions?: () => RuleLoadOptions;
 }
 
 const DEBOUNCE_TIMER = 'rules.reload-debounce';
@@ -149,8 +157,9 @@ export class RuleDirWatcher {
   private async load(): Promise<{ result: RuleLoadResult; warnings: EdgehubError[] }> {
     try {
       const contents = await readRuleDir(this.deps.dir);
-      const result = compileRuleDir(contents);
-      return { result, warnings: result.ok ? findRuleLoops(contents.files) : [] };
+      const result = compileRuleDir(contents, this.deps.loadOptions?.() ?? {});
+      const loops = result.ok ? findRuleLoops(contents.files) : [];
+      return { result, warnings: result.ok ? [...result.warnings, ...loops] : [] };
     } catch (err) {
       if (err instanceof EdgehubError) return { result: { ok: false, errors: [err] }, warnings: [] };
       throw err;

@@ -40,13 +40,22 @@ function clip(text: string, max = 200): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
-const publish: Handler<Extract<Action, { kind: 'publish' }>> = async (action, scope, _rule, ctx) => {
-  const topic = toText(action.topic.render(scope));
-  const problem = publishTopicProblem(topic);
-  if (problem) throw new Error(`cannot publish to "${topic}": ${problem}`);
-  const payload = action.payload ? serialisePayload(action.payload.render(scope)) : '';
-  await ctx.publisher.publish({ topic, payload, qos: action.qos, retain: action.retain });
-  return { kind: 'publish', ok: true, detail: `${topic} ${clip(payload)}`, error: null };
+// Not async: a run waits on every publish until the broker has delivered it, and an async
+// function's suspended state is held all that time on top of the publish itself.
+const publish: Handler<Extract<Action, { kind: 'publish' }>> = (action, scope, _rule, ctx) => {
+  let topic: string;
+  let payload: string;
+  try {
+    topic = toText(action.topic.render(scope));
+    const problem = publishTopicProblem(topic);
+    if (problem) throw new Error(`cannot publish to "${topic}": ${problem}`);
+    payload = action.payload ? serialisePayload(action.payload.render(scope)) : '';
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+  return ctx.publisher
+    .publish({ topic, payload, qos: action.qos, retain: action.retain })
+    .then(() => ({ kind: 'publish', ok: true, detail: `${topic} ${clip(payload)}`, error: null }));
 };
 
 const log: Handler<Extract<Action, { kind: 'log' }>> = (action, scope, rule, ctx) => {

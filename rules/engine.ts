@@ -212,7 +212,8 @@ export class RuleEngine {
     const matches = set.mqtt.match(message.topic);
     if (matches.length === 0 && !this.runner.hasWaits()) return;
     const payload = decodeMessage(message).value;
-    this.runner.offerToWaits({ kind: 'mqtt', topic: message.topic, payload });
+    // The input record is made only when a run waits: nearly always none does.
+    if (this.runner.hasWaits()) this.runner.offerToWaits({ kind: 'mqtt', topic: message.topic, payload });
     let lastRule: Rule | undefined;
     for (const match of matches) {
       const { rule, trigger } = match.value;
@@ -237,7 +238,8 @@ export class RuleEngine {
   handleReading(r: ReadingInput): void {
     if (this.stopped) return;
     this.trackers.onReading(r.deviceId, r.metric, r.value, r.at);
-    this.runner.offerToWaits({ kind: 'reading', ...r });
+    // The input record is made only when a run waits: nearly always none does.
+    if (this.runner.hasWaits()) this.runner.offerToWaits({ kind: 'reading', ...r });
     for (const { rule, trigger } of this.set.devices.match(r.deviceId)) {
       if (trigger.kind !== 'reading' || trigger.metric !== r.metric) continue;
       const rt = this.runtimes.get(rule.id);

@@ -3,6 +3,7 @@ import {
   parseDeviceTopic,
   readingValue,
   type DeviceDefinition,
+  type DeviceTopic,
   type DeviceSignal,
 } from '../../devices/index.js';
 import {
@@ -21,6 +22,9 @@ import { loadDeviceDefinitions } from './device-files.js';
 import type { DeviceAvailability } from '../../kernel/index.js';
 
 export type DeviceStatus = DeviceAvailability;
+
+/** Distinct topics whose reading is remembered; past it the cache starts over rather than grow without bound. */
+const TOPIC_CACHE_SIZE = 10_000;
 
 export interface DeviceRecord {
   id: string;
@@ -70,6 +74,8 @@ export interface DeviceRegistryDeps {
  */
 export class DeviceRegistry implements DeviceDirectory {
   private readonly devices = new Map<string, DeviceRecord>();
+  /** What `parseDeviceTopic` made of each topic seen; null for topics that name no device. */
+  private readonly topics = new Map<string, Readonly<DeviceTopic> | null>();
   private readonly staleTimers = new Map<string, TimerHandle>();
   private started = false;
   private defined: readonly DeviceDefinition[] = [];
@@ -116,7 +122,7 @@ export class DeviceRegistry implements DeviceDirectory {
   }
 
   handle(message: MqttMessage): void {
-    const parsed = parseDeviceTopic(message.topic);
+    const parsed = this.parseTopic(message.topic);
     if (!parsed) {
       const signals = this.mapper.map(message.topic, decodeMessage(message).value);
       if (signals) for (const signal of signals) this.apply(signal, message.receivedAt);
@@ -139,6 +145,17 @@ export class DeviceRegistry implements DeviceDirectory {
     const value = readingValue(decodeMessage(message).value);
     if (value === undefined) return;
     this.record(device, name, value, now);
+  }
+
+  /** Devices publish the same few topics over and over; each is split and read once. */
+  private parseTopic(topic: string): Readonly<DeviceTopic> | null {
+    let parsed = this.topics.get(topic);
+    if (parsed === undefined) {
+      parsed = parseDeviceTopic(topic);
+      if (this.topics.size >= TOPIC_CACHE_SIZE) this.topics.clear();
+      this.topics.set(topic, parsed);
+    }
+    return parsed;
   }
 
   /** A signal of a device speaking a foreign convention (Tasmota, zigbee2mqtt). */

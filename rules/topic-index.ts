@@ -79,6 +79,11 @@ const NO_CAPTURES: Readonly<Record<string, string>> = Object.freeze(
   Object.create(null) as Record<string, string>,
 );
 
+const NO_MATCHES: readonly never[] = Object.freeze([]);
+
+/** Distinct topics whose matches are remembered; past it the cache starts over rather than grow. */
+const MATCH_CACHE_SIZE = 10_000;
+
 /**
  * An index of MQTT filters (a trie over topic levels), so finding every filter that matches a topic
  * costs the topic's depth times the wildcard branches, not the number of filters.
@@ -86,12 +91,18 @@ const NO_CAPTURES: Readonly<Record<string, string>> = Object.freeze(
 export class TopicIndex<T> {
   private readonly root = new TrieNode<T>();
   private count = 0;
+  /**
+   * The matches of each topic seen since the last `add`: a fleet publishes the same topics over and
+   * over, and every message would otherwise split its topic, walk the trie and build its captures.
+   */
+  private readonly matched = new Map<string, readonly TopicMatch<T>[]>();
 
   get size(): number {
     return this.count;
   }
 
   add(filter: ParsedFilter, value: T): void {
+    this.matched.clear();
     let node = this.root;
     for (const level of filter.levels) {
       if (level === '#') {
@@ -113,15 +124,27 @@ export class TopicIndex<T> {
     node.exact.push({ value, filter, seq: this.count++ });
   }
 
-  /** Every value whose filter matches `topic`, in the order they were added. */
-  match(topic: string): TopicMatch<T>[] {
+  /** Every value whose filter matches `topic`, in the order they were added; shared, do not change. */
+  match(topic: string): readonly TopicMatch<T>[] {
+    let matches = this.matched.get(topic);
+    if (matches === undefined) {
+      matches = this.find(topic);
+      if (this.matched.size >= MATCH_CACHE_SIZE) this.matched.clear();
+      this.matched.set(topic, matches);
+    }
+    return matches;
+  }
+
+  private find(topic: string): readonly TopicMatch<T>[] {
     const levels = topic.split('/');
     const found: Entry<T>[] = [];
     // MQTT: a filter starting with a wildcard does not match topics starting with `$` ($SYS/…).
     this.walk(this.root, levels, 0, !topic.startsWith('$'), found);
-    if (found.length === 0) return [];
+    if (found.length === 0) return NO_MATCHES;
     if (found.length > 1) found.sort((a, b) => a.seq - b.seq);
-    return found.map((e) => ({ value: e.value, filter: e.filter, captures: capture(e.filter, levels) }));
+    return Object.freeze(
+      found.map((e) => ({ value: e.value, filter: e.filter, captures: capture(e.filter, levels) })),
+    );
   }
 
   private walk(
@@ -148,5 +171,6 @@ function capture(filter: ParsedFilter, levels: readonly string[]): Readonly<Reco
   for (const c of filter.captures) {
     out[c.name] = c.rest ? levels.slice(c.level).join('/') : (levels[c.level] ?? '');
   }
-  return out;
+  // Shared by every message on the topic, so nothing may change it.
+  return Object.freeze(out);
 }

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --optimize-for-size
+#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=15
 // The flags keep the hub's memory small on a Raspberry Pi: V8's young generation (16 MiB semi-spaces
 // by default) is what grows RSS under a message load, and the benchmarks run the hub with these same
 // flags (they read them from this line).

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { eventsDbPath, openEventReader } from '../hub/index.js';
 import { brokerDbPath } from '../hub/persistence/index.js';
 import { ClientPool } from './support/mqtt-client.js';
-import { spawnCli, waitForLog } from './support/hub-process.js';
+import { signalAndWait, startHubProcess, until } from './support/hub-process.js';
 import { TempDirs } from './support/temp.js';
 
 const temp = new TempDirs();
@@ -21,21 +21,13 @@ afterEach(async () => {
   temp.cleanup();
 });
 
-/** `edgehub start` in its own process on free ports; resolves with its MQTT URL once it listens. */
 async function startHub(data: string): Promise<{ hub: ChildProcessWithoutNullStreams; url: string }> {
-  const hub = spawnCli(['start', '--no-demo', '--mqtt-port', '0', '--ws-port', '0', '--data', data]);
-  hubs.push(hub);
-  const line = await waitForLog(hub, /MQTT broker listening/);
-  const port = /mqtt=[\d.]+:(\d+)/.exec(line)?.[1];
-  return { hub, url: `mqtt://127.0.0.1:${port}` };
+  const started = await startHubProcess(data);
+  hubs.push(started.hub);
+  return started;
 }
 
-function kill(hub: ChildProcessWithoutNullStreams, signal: NodeJS.Signals): Promise<void> {
-  return new Promise((resolve) => {
-    hub.once('exit', () => resolve());
-    hub.kill(signal);
-  });
-}
+const kill = signalAndWait;
 
 function integrity(file: string): unknown {
   const db = new BetterSqlite(file);
@@ -68,14 +60,6 @@ function received(client: MqttClient): { topic: string; payload: string }[] {
   const got: { topic: string; payload: string }[] = [];
   client.on('message', (topic, payload) => got.push({ topic, payload: payload.toString() }));
   return got;
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** A persistent MQTT 5 session: clean start 0 and an hour of session expiry. */

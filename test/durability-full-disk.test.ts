@@ -5,7 +5,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventsDbPath, openEventReader } from '../hub/index.js';
 import { ClientPool } from './support/mqtt-client.js';
-import { spawnCli, waitForLog } from './support/hub-process.js';
+import { spawnCli, until, waitForLog } from './support/hub-process.js';
 import { TempDirs, writeFiles } from './support/temp.js';
 
 const temp = new TempDirs();
@@ -53,14 +53,6 @@ function logLines(hub: ChildProcessWithoutNullStreams): string[] {
     lines.push(...parts);
   });
   return lines;
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function reading(seq: number): string {

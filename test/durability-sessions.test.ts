@@ -2,7 +2,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClientPool } from './support/mqtt-client.js';
-import { spawnCli, waitForLog } from './support/hub-process.js';
+import { signalAndWait, startHubProcess, until } from './support/hub-process.js';
 import { TempDirs } from './support/temp.js';
 
 const temp = new TempDirs();
@@ -19,18 +19,12 @@ afterEach(async () => {
 });
 
 async function startHub(data: string): Promise<{ hub: ChildProcessWithoutNullStreams; url: string }> {
-  const hub = spawnCli(['start', '--no-demo', '--mqtt-port', '0', '--ws-port', '0', '--data', data]);
-  hubs.push(hub);
-  const line = await waitForLog(hub, /MQTT broker listening/);
-  return { hub, url: `mqtt://127.0.0.1:${/mqtt=[\d.]+:(\d+)/.exec(line)?.[1]}` };
+  const started = await startHubProcess(data);
+  hubs.push(started.hub);
+  return started;
 }
 
-function stop(hub: ChildProcessWithoutNullStreams, signal: NodeJS.Signals): Promise<void> {
-  return new Promise((resolve) => {
-    hub.once('exit', () => resolve());
-    hub.kill(signal);
-  });
-}
+const stop = signalAndWait;
 
 /** Connects with the inbox listening before CONNACK, so queued messages sent right after it are seen. */
 async function connect(
@@ -46,14 +40,6 @@ async function connect(
     client.once('error', reject);
   });
   return { client, sessionPresent, got };
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

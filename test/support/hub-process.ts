@@ -45,3 +45,48 @@ export function waitForLog(child: ChildProcessWithoutNullStreams, pattern: RegEx
     );
   });
 }
+
+/** `edgehub start` in its own process on free ports; resolves with its MQTT URL once it listens. */
+export async function startHubProcess(
+  data: string,
+  extraArgs: readonly string[] = [],
+): Promise<{ hub: ChildProcessWithoutNullStreams; url: string }> {
+  const hub = spawnCli([
+    'start',
+    '--no-demo',
+    '--mqtt-port',
+    '0',
+    '--ws-port',
+    '0',
+    '--data',
+    data,
+    ...extraArgs,
+  ]);
+  const line = await waitForLog(hub, /MQTT broker listening/);
+  const port = /mqtt=[\d.]+:(\d+)/.exec(line)?.[1];
+  return { hub, url: `mqtt://127.0.0.1:${port}` };
+}
+
+/** Sends `signal` and resolves once the process has exited. */
+export function signalAndWait(child: ChildProcessWithoutNullStreams, signal: NodeJS.Signals): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve();
+      return;
+    }
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+/**
+ * Resolves once `check` holds. For conditions another process drives through many network events
+ * (acknowledgements from a killed hub, rows in its database): re-checked every 20 ms, up to a deadline.
+ */
+export async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

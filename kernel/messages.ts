@@ -29,6 +29,10 @@ export interface MessageSource {
 
 /** Publishes through the embedded broker. */
 export interface Publisher {
+  /**
+   * Settles once the broker has accepted the message: rejects when it refused it. A QoS 0 message
+   * that is not retained is accepted when handed over; the others once stored and routed.
+   */
   publish(message: OutgoingMessage): Promise<void>;
 }
 
@@ -48,19 +52,22 @@ export interface DecodedPayload {
   readonly json: string | null;
 }
 
-const decodedMessages = new WeakMap<MqttMessage, DecodedPayload>();
+/** The last message decoded and its result. */
+let lastMessage: MqttMessage | undefined;
+let lastDecoded: DecodedPayload | undefined;
 
 /**
- * Decodes a message's payload once, however many consumers ask: every message is read by the
- * store, the registry and the rules, and parsing JSON three times was a third of their cost.
+ * Decodes a message's payload once, however many consumers ask: the store, the registry and the
+ * rules each read every message while the broker hands it out, and parsing JSON three times was a
+ * third of their cost. One entry is enough for that, and unlike a map keyed by message it keeps
+ * nothing alive after the hand-out (decoding again later is only slower, never different).
  */
 export function decodeMessage(message: MqttMessage): DecodedPayload {
-  let decoded = decodedMessages.get(message);
-  if (decoded === undefined) {
-    decoded = decodeBuffer(message.payload);
-    decodedMessages.set(message, decoded);
+  if (message !== lastMessage || lastDecoded === undefined) {
+    lastDecoded = decodeBuffer(message.payload);
+    lastMessage = message;
   }
-  return decoded;
+  return lastDecoded;
 }
 
 function decodeBuffer(payload: Buffer): DecodedPayload {

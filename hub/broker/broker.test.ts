@@ -38,6 +38,22 @@ describe('Broker', () => {
     },
   );
 
+  it('accepts a QoS 0 message of its own at once and still refuses one aedes cannot route', async () => {
+    const listener = await pool.connect(tcpUrl(), { clientId: 'listener' });
+    await listener.subscribeAsync('actuators/#');
+    const arrived = nextMessage(listener, 'actuators/fan-1/set');
+    const accepted = broker.publish({ topic: 'actuators/fan-1/set', payload: '{"on":true}' });
+    // Settled before the subscriber's socket write: a rule run publishing it finishes meanwhile.
+    let settled = false;
+    void accepted.then(() => (settled = true));
+    await Promise.resolve();
+    expect(settled).toBe(true);
+    expect((await arrived).payload.toString()).toBe('{"on":true}');
+    await expect(broker.publish({ topic: 'a/'.repeat(150) + 'b', payload: 'x' })).rejects.toThrow(
+      /too many levels/,
+    );
+  });
+
   it('delivers at QoS 2 and keeps retained messages for later subscribers', async () => {
     const pub = await pool.connect(tcpUrl(), { protocolVersion: 5 });
     await pub.publishAsync('devices/x/availability', 'online', { qos: 2, retain: true });

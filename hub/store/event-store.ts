@@ -8,7 +8,7 @@ import type { EventHistory, EventQuery, LatestValue, StoredEvent } from './event
 import { EventQueries } from './event-queries.js';
 import { openWriter } from './open-writer.js';
 import { configureReader, registerFunctions } from './schema.js';
-import type { WriteError, WriterReply } from './writer-protocol.js';
+import type { BatchMessage, WriteError, WriterReply } from './writer-protocol.js';
 import { WriterThread } from './writer-thread.js';
 
 export interface EventStoreOptions {
@@ -92,7 +92,10 @@ export class EventStore implements EventHistory {
   private writer: WriterThread | undefined;
   private readonly encoder = new BatchEncoder();
   private state: 'new' | 'running' | 'stopped' = 'new';
-  private pending: MqttMessage[] = [];
+  /** Batches sealed at `batchSize` that wait for the writer, oldest first; the encoder holds the rest. */
+  private sealed: { batch: BatchMessage; transfer: ArrayBuffer[] }[] = [];
+  /** Events in `sealed` and in the encoder. */
+  private pendingRows = 0;
   private readonly holds: AckHolds;
   private seq = 0;
   /** Rows handed to the writer and not yet committed or dropped. */
@@ -142,7 +145,7 @@ export class EventStore implements EventHistory {
     if (message.qos > 0 && this.durable.delete(message.payload)) return;
     if (!this.accepting()) return;
     this.buffer(message);
-    if (this.pending.length >= this.deps.options.batchSize) this.dispatch();
+    if (this.sealed.length > 0) this.dispatch();
   }
 
   /**
@@ -160,7 +163,7 @@ export class EventStore implements EventHistory {
       return undefined;
     }
     const held = this.holds.hold();
-    if (this.pending.length >= this.deps.options.batchSize) this.dispatch();
+    if (this.sealed.length > 0) this.dispatch();
     else this.immediate ??= setImmediate(() => this.dispatch());
     return held;
   }
@@ -219,8 +222,10 @@ export class EventStore implements EventHistory {
         });
       }
     }
-    lost += this.pending.length;
-    this.pending = [];
+    lost += this.pendingRows;
+    this.sealed = [];
+    this.encoder.reset();
+    this.pendingRows = 0;
     this.unsettled = 0;
     this.holds.releaseAll();
     if (lost > 0) {
@@ -239,7 +244,7 @@ export class EventStore implements EventHistory {
   stats(): EventStoreStats {
     return {
       ...this.counts,
-      buffered: this.pending.length + this.unsettled,
+      buffered: this.pendingRows + this.unsettled,
       ackedBeforeStored: this.holds.sentBeforeStored,
     };
   }
@@ -296,12 +301,19 @@ export class EventStore implements EventHistory {
   }
 
   private buffer(message: MqttMessage): void {
-    this.pending.push(message);
+    this.encoder.add(message);
+    this.pendingRows++;
+    if (this.encoder.size >= Math.max(1, this.deps.options.batchSize)) {
+      this.sealed.push(this.encoder.seal(++this.seq));
+    }
     const cap = this.deps.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED;
-    // The writer holds the outage backlog and drops its oldest; this bounds only what waits here.
-    if (this.pending.length > cap) {
-      this.pending.shift();
-      this.countDropped(1);
+    // The writer holds the outage backlog and drops its oldest; this bounds only what waits here
+    // (while there is no writer), a sealed batch at a time.
+    while (this.pendingRows > cap && this.sealed.length > 0) {
+      const oldest = this.sealed.shift();
+      const rows = oldest?.batch.count ?? 0;
+      this.pendingRows -= rows;
+      this.countDropped(rows);
     }
   }
 
@@ -319,17 +331,14 @@ export class EventStore implements EventHistory {
   }
 
   private dispatchTo(writer: WriterThread): void {
-    const messages = this.pending;
-    if (messages.length === 0) return;
-    this.pending = [];
-    const batchSize = Math.max(1, this.deps.options.batchSize);
-    for (let start = 0; start < messages.length; start += batchSize) {
-      const count = Math.min(batchSize, messages.length - start);
-      const seq = ++this.seq;
-      const { batch, transfer } = this.encoder.encode(seq, messages, start, count);
+    if (this.encoder.size > 0) this.sealed.push(this.encoder.seal(++this.seq));
+    if (this.sealed.length === 0) return;
+    for (const { batch, transfer } of this.sealed) {
       writer.post(batch, transfer);
-      this.unsettled += count;
+      this.unsettled += batch.count;
     }
+    this.sealed = [];
+    this.pendingRows = 0;
     // Batches commit in order, so the acknowledgements need only wait for the last one.
     this.holds.attach(this.seq);
   }
@@ -370,7 +379,7 @@ export class EventStore implements EventHistory {
         code: 'STORE_WRITE_FAILED',
         file: this.deps.file,
         sqliteCode: error.code,
-        buffered: backlog + this.pending.length,
+        buffered: backlog + this.pendingRows,
       },
     );
   }

@@ -1,4 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { compiledServer } from './compiled-server.js';
+import { productNodeEnv, productNodeFlags } from './node-flags.js';
 import type { ChildMessage, Usage } from './servers/server-process.js';
 
 /** A broker under test, running in its own process so its RSS and CPU are its own. */
@@ -8,22 +10,26 @@ export class BrokerProcess {
     readonly port: number,
   ) {}
 
-  /** `nodeFlags` go to the broker's node, e.g. the memory flags the README recommends for a Pi. */
-  static async start(script: URL, nodeFlags: readonly string[] = []): Promise<BrokerProcess> {
+  /**
+   * Runs bench/servers/`name`.ts compiled, under plain node with the `edgehub` command's node flags
+   * and environment, so the two brokers compared differ only in their code.
+   */
+  static async start(name: string): Promise<BrokerProcess> {
+    const script = compiledServer(name);
     // EDGEHUB_BENCH_PROFILE=DIR writes a CPU profile of each broker process there.
     const profile = process.env.EDGEHUB_BENCH_PROFILE;
-    const child = fork(script, [], {
+    const child = fork(script.url, [], {
       execArgv: [
-        '--import',
-        'tsx',
-        ...nodeFlags,
+        ...script.execArgv,
+        ...productNodeFlags(),
         ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
       ],
+      env: { ...process.env, ...productNodeEnv() },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const port = await new Promise<number>((resolve, reject) => {
       child.once('error', reject);
-      child.once('exit', (code) => reject(new Error(`${script.pathname} exited with ${code}`)));
+      child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
       child.on('message', (m: ChildMessage) => {
         if ('ready' in m) resolve(m.ready);
       });

@@ -5,12 +5,11 @@
  * EDGEHUB_BENCH_SECONDS shrink it for a quick look).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import ts from 'typescript';
+import { pathToFileURL } from 'node:url';
 import { Fleet, defaultDemoFleet, type SimSpec } from '../firmware-sim/index.js';
 import { MemoryLogger, SystemClock } from '../kernel/index.js';
-import { productNodeFlags } from './node-flags.js';
+import { compiledServer } from './compiled-server.js';
+import { productNodeEnv, productNodeFlags } from './node-flags.js';
 import type { BenchResult } from './result.js';
 import type { DevicesServerReply, DevicesServerRequest } from './servers/devices-server.js';
 
@@ -19,9 +18,9 @@ const RSS_TARGET_MB = 150;
 /**
  * The V8 flags the `edgehub` command runs with (its shebang). The live heap at 1,000 devices is about
  * 30 MB after a full GC, but with default flags V8 lets the heap grow to about 100 MB of garbage
- * before collecting (RSS ≈ 210 MB after 60 s). `--optimize-for-size` lowers the heap growing factor
- * and a 2 MB semi-space bounds the young generation, for about 1 % more CPU.
- * EDGEHUB_BENCH_HUB_FLAGS overrides them ("" runs with V8's defaults).
+ * before collecting (RSS ≈ 210 MB after 60 s). A lower heap growing percentage and a 4 MB
+ * semi-space bound both generations. EDGEHUB_BENCH_HUB_FLAGS overrides them ("" runs with V8's
+ * defaults).
  */
 function hubNodeFlags(): string[] {
   const flags = process.env.EDGEHUB_BENCH_HUB_FLAGS;
@@ -35,9 +34,10 @@ class DevicesServer {
   ) {}
 
   static async start(devices: number): Promise<DevicesServer> {
-    const script = serverScript();
+    const script = compiledServer('devices-server');
     const child = fork(script.url, [String(devices)], {
       execArgv: [...script.execArgv, ...hubNodeFlags()],
+      env: { ...process.env, ...productNodeEnv() },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const port = await new Promise<number>((resolve, reject) => {
@@ -78,34 +78,6 @@ class DevicesServer {
     await exited;
     return stored;
   }
-}
-
-/**
- * The hub process runs the compiled hub from `dist/` (as `npm run bench` builds it) under plain node:
- * tsx's loader and in-memory sources alone would cost the hub about 50 MB of the 150 MB budget, which
- * a deployed hub does not pay. The server script is transpiled next to `dist/hub/`, so its relative
- * imports resolve to the build. Without a build it falls back to tsx and says so.
- */
-function serverScript(): { url: URL; execArgv: string[] } {
-  const source = new URL('./servers/devices-server.ts', import.meta.url);
-  const dist = new URL('../dist/', import.meta.url);
-  if (!existsSync(new URL('hub/index.js', dist))) {
-    process.stderr.write(
-      'devices bench: no dist/ build (npm run build); the hub runs under tsx, RSS includes it\n',
-    );
-    return { url: source, execArgv: ['--import', 'tsx'] };
-  }
-  const out = new URL('bench/servers/devices-server.js', dist);
-  mkdirSync(new URL('.', out), { recursive: true });
-  const js = ts.transpileModule(readFileSync(fileURLToPath(source), 'utf8'), {
-    compilerOptions: {
-      module: ts.ModuleKind.ESNext,
-      target: ts.ScriptTarget.ES2023,
-      verbatimModuleSyntax: true,
-    },
-  }).outputText;
-  writeFileSync(out, js);
-  return { url: out, execArgv: [] };
 }
 
 function waitMs(ms: number): Promise<void> {

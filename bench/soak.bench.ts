@@ -11,7 +11,6 @@
 import { pathToFileURL } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { BrokerProcess } from './broker-process.js';
-import { productNodeFlags } from './node-flags.js';
 import type { BenchResult } from './result.js';
 import { MiB, percentile, round } from './stats.js';
 
@@ -168,10 +167,7 @@ class SoakLoad {
 export async function soakBench(opts: SoakOptions = {}): Promise<BenchResult[]> {
   const minutes = Math.max(1, Math.round(opts.minutes ?? 10));
   const clients = opts.clients ?? 500;
-  const broker = await BrokerProcess.start(
-    new URL('./servers/edgehub-server.ts', import.meta.url),
-    productNodeFlags(),
-  );
+  const broker = await BrokerProcess.start('edgehub-server');
   const load = await SoakLoad.connect(broker.port, clients);
   const rate = clients * READINGS_PER_CLIENT_PER_SEC;
   process.stdout.write(`soak: ${clients} clients, ${rate} readings/s, ${minutes} min\n`);

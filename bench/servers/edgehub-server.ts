@@ -3,23 +3,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type * as HubModule from '../../hub/index.js';
-import type * as KernelModule from '../../kernel/index.js';
+import { Hub, loadConfig } from '../../hub/index.js';
+import { ConsoleLogger } from '../../kernel/index.js';
 import { serveParent } from './server-process.js';
 
-// The hub runs from the compiled dist/ (`npm run bench` builds it), as `edgehub start` does, so the
-// measured memory and CPU are not the TypeScript loader's.
-const dist = (path: string): string => new URL(`../../dist/${path}`, import.meta.url).href;
-const { Hub, loadConfig } = (await import(dist('hub/index.js'))) as typeof HubModule;
-const { ConsoleLogger } = (await import(dist('kernel/index.js'))) as typeof KernelModule;
-
+// Run compiled next to dist/hub/ (see bench/compiled-server.ts), so these imports are the build's.
+const rules = import.meta.url.includes('/dist/bench/') ? '../../../bench/rules' : '../rules';
 const dataDir = mkdtempSync(join(tmpdir(), 'edgehub-bench-'));
 const config = loadConfig(undefined, {
   mqttPort: 0,
   wsPort: null,
   dataDir,
   demo: false,
-  rulesDir: fileURLToPath(new URL('../rules', import.meta.url)),
+  rulesDir: fileURLToPath(new URL(rules, import.meta.url)),
 });
 // The benchmark's rule fires on every reading by design; the loop breaker would suspend it within 10 s.
 const measured = {

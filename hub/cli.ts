@@ -1,3 +1,5 @@
+// First: it must run before any dependency loads `debug` (see the module).
+import '../kernel/quiet-debug.js';
 import type * as FirmwareSimModule from '../firmware-sim/index.js';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';

@@ -1,3 +1,5 @@
+// First: it must run before any dependency loads `debug` (see the module).
+import '../kernel/quiet-debug.js';
 export { Broker, type BrokerStats, type ListenAddress } from './broker/index.js';
 export { main } from './cli.js';
 export { loadConfig, type ConfigOverrides } from './config/load.js';

@@ -386,6 +386,9 @@ export class Broker implements MessageSource, Publisher {
   }
 
   private acceptSocket(socket: Socket, kind: ListenerKind): void {
+    // MQTT packets are small and a rule's reply to a reading is one: Nagle's algorithm would hold
+    // it until the peer acknowledges the previous segment, which a delayed ACK can make 40 ms.
+    socket.setNoDelay(true);
     this.accept(socket, { listener: kind, remoteAddress: socket.remoteAddress });
   }
 

@@ -14,7 +14,7 @@ import {
 } from 'node:tls';
 import { Aedes, type AedesOptions, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
 import { writeToStream } from 'mqtt-packet';
-import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import {
   errorMessage,
   type Clock,
@@ -197,7 +197,7 @@ export class Broker implements MessageSource, Publisher {
     this.mqttAddress = await listen(tcp, options.host, options.port, 'MQTT', '--mqtt-port');
     if (options.wsPort !== null) {
       const http = this.track(createHttpServer(upgradeOnly));
-      this.attachWebSocket(http, 'ws');
+      await this.attachWebSocket(http, 'ws');
       this.wsAddress = await listen(http, options.host, options.wsPort, 'MQTT over WebSocket', '--ws-port');
     }
     if (tls && secure) await this.startTls(tls, secure);
@@ -333,7 +333,7 @@ export class Broker implements MessageSource, Publisher {
     if (tls.wsPort !== null) {
       const server = this.track(createHttpsServer(serverOptions, upgradeOnly));
       this.watchTls(server);
-      this.attachWebSocket(server, 'wss');
+      await this.attachWebSocket(server, 'wss');
       this.wssAddress = await listen(
         server,
         host,
@@ -357,7 +357,9 @@ export class Broker implements MessageSource, Publisher {
     return server;
   }
 
-  private attachWebSocket(server: HttpServer | HttpsServer, kind: ListenerKind): void {
+  private async attachWebSocket(server: HttpServer | HttpsServer, kind: ListenerKind): Promise<void> {
+    // Loaded only when a WebSocket listener is on: a hub without one saves the module's memory.
+    const { WebSocketServer, createWebSocketStream } = await import('ws');
     const wss = new WebSocketServer({
       server,
       // MQTT clients ask for the `mqtt` subprotocol (older ones `mqttv3.1`); answer with what they asked.

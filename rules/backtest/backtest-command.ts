@@ -1,4 +1,3 @@
-import { SingleBar } from 'cli-progress';
 import {
   EdgehubError,
   EdgehubErrors,
@@ -66,9 +65,10 @@ export async function runBacktestCommand(
   const inForce =
     options.againstDir !== undefined ? await loadSet(options.againstDir, 'the rules in force') : undefined;
   const span = Math.max(1, options.untilMs - options.sinceMs);
+  // Loaded here, not with the module: the hub imports the rules context and never draws a bar.
   const bar =
     options.progress?.isTTY === true
-      ? new SingleBar({
+      ? new (await import('cli-progress')).SingleBar({
           stream: options.progress,
           format: 'backtest [{bar}] {percentage}% of the window | {events} events',
           hideCursor: true,

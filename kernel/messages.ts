@@ -34,6 +34,11 @@ export interface Publisher {
    * that is not retained is accepted when handed over; the others once stored and routed.
    */
   publish(message: OutgoingMessage): Promise<void>;
+  /**
+   * Optional: hands over a QoS 0 message that is not retained, which the broker accepts or refuses
+   * at once; throws when it refuses it. A caller that can finish without waiting uses it when present.
+   */
+  publishNow?(message: OutgoingMessage): void;
 }
 
 /**

@@ -26,7 +26,7 @@ type Handler<A extends ImmediateAction> = (
   scope: Scope,
   rule: Rule,
   ctx: ActionContext,
-) => Promise<Omit<ActionResult, 'at'>>;
+) => Omit<ActionResult, 'at'> | Promise<Omit<ActionResult, 'at'>>;
 
 /** Strings go as they are; everything else as JSON, so `{{ payload.value }}` alone sends `21.5`. */
 export function serialisePayload(value: unknown): string {
@@ -40,28 +40,26 @@ function clip(text: string, max = 200): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
-// Not async: a run waits on every publish until the broker has delivered it, and an async
-// function's suspended state is held all that time on top of the publish itself.
+// Not async: a QoS 0 message that is not retained is accepted (or refused) the moment the broker
+// has it, so the run goes on without a promise; the others wait until the broker accepted them.
 const publish: Handler<Extract<Action, { kind: 'publish' }>> = (action, scope, _rule, ctx) => {
-  let topic: string;
-  let payload: string;
-  try {
-    topic = toText(action.topic.render(scope));
-    const problem = publishTopicProblem(topic);
-    if (problem) throw new Error(`cannot publish to "${topic}": ${problem}`);
-    payload = action.payload ? serialisePayload(action.payload.render(scope)) : '';
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  const topic = toText(action.topic.render(scope));
+  const problem = publishTopicProblem(topic);
+  if (problem) throw new Error(`cannot publish to "${topic}": ${problem}`);
+  const payload = action.payload ? serialisePayload(action.payload.render(scope)) : '';
+  const message = { topic, payload, qos: action.qos, retain: action.retain };
+  const result = { kind: 'publish', ok: true, detail: `${topic} ${clip(payload)}`, error: null } as const;
+  if (action.qos === 0 && !action.retain && ctx.publisher.publishNow) {
+    ctx.publisher.publishNow(message);
+    return result;
   }
-  return ctx.publisher
-    .publish({ topic, payload, qos: action.qos, retain: action.retain })
-    .then(() => ({ kind: 'publish', ok: true, detail: `${topic} ${clip(payload)}`, error: null }));
+  return ctx.publisher.publish(message).then(() => result);
 };
 
 const log: Handler<Extract<Action, { kind: 'log' }>> = (action, scope, rule, ctx) => {
   const message = toText(action.message.render(scope));
   ctx.logger.info(message, { rule: rule.id });
-  return Promise.resolve({ kind: 'log', ok: true, detail: clip(message), error: null });
+  return { kind: 'log', ok: true, detail: clip(message), error: null };
 };
 
 const command: Handler<Extract<Action, { kind: 'command' }>> = async (action, scope, rule, ctx) => {
@@ -145,12 +143,13 @@ const HANDLERS: { readonly [K in ImmediateAction['kind']]: Handler<Extract<Immed
     http,
   };
 
+/** Runs one action: its result at once when it finished at once, else a promise of it; throws or rejects on failure. */
 export function runAction(
   action: ImmediateAction,
   scope: Scope,
   rule: Rule,
   ctx: ActionContext,
-): Promise<Omit<ActionResult, 'at'>> {
+): Omit<ActionResult, 'at'> | Promise<Omit<ActionResult, 'at'>> {
   const handler = HANDLERS[action.kind] as Handler<ImmediateAction>;
   return handler(action, scope, rule, ctx);
 }

@@ -34,15 +34,23 @@ export class FakePublisher implements Publisher {
   constructor(private readonly failOn: readonly string[] = []) {}
 
   publish(message: OutgoingMessage): Promise<void> {
-    if (this.failOn.includes(message.topic))
-      return Promise.reject(new Error(`broker refused ${message.topic}`));
+    try {
+      this.publishNow(message);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** Like the hub's broker, which accepts or refuses a message at once. */
+  publishNow(message: OutgoingMessage): void {
+    if (this.failOn.includes(message.topic)) throw new Error(`broker refused ${message.topic}`);
     this.sent.push({
       topic: message.topic,
       payload: message.payload.toString(),
       qos: message.qos ?? 0,
       retain: message.retain ?? false,
     });
-    return Promise.resolve();
   }
 
   topics(): string[] {

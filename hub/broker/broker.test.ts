@@ -54,6 +54,22 @@ describe('Broker', () => {
     );
   });
 
+  it('hands each listener messages in routing order, also those a listener publishes in reaction', async () => {
+    const first: string[] = [];
+    const second: string[] = [];
+    broker.onMessage(first, (m) => {
+      first.push(m.topic);
+      // A rule reacting at once: the reply is routed while the listeners still handle the reading.
+      if (m.topic === 'sensors/a/temperature') broker.publishNow({ topic: 'actuators/a/fan', payload: 'on' });
+    });
+    broker.onMessage(second, (m) => second.push(m.topic));
+    const sensor = await pool.connect(tcpUrl(), { clientId: 'sensor-a' });
+    await sensor.publishAsync('sensors/a/temperature', '{"value":31}', { qos: 1 });
+    const expected = ['sensors/a/temperature', 'actuators/a/fan'];
+    expect(first).toEqual(expected);
+    expect(second).toEqual(expected);
+  });
+
   it('delivers at QoS 2 and keeps retained messages for later subscribers', async () => {
     const pub = await pool.connect(tcpUrl(), { protocolVersion: 5 });
     await pub.publishAsync('devices/x/availability', 'online', { qos: 2, retain: true });

@@ -23,6 +23,7 @@ import {
   type MqttMessage,
   type OutgoingMessage,
   type Publisher,
+  type QoS,
 } from '../../kernel/index.js';
 import type { BrokerAuth } from './auth-port.js';
 import type { ConnectionInfo, ListenerKind } from './connection-info.js';
@@ -137,6 +138,13 @@ export class Broker implements MessageSource, Publisher {
   private readonly socketServers: WebSocketServer[] = [];
   private tlsServers: (TlsServer | HttpsServer)[] = [];
   private listeners: { owner: object; fn: MessageListener }[] = [];
+  /**
+   * Messages routed while the listeners were still busy with an earlier one (a rule publishing
+   * in reaction to it): each waits its turn, so every listener sees messages one at a time and in
+   * the order the broker routed them.
+   */
+  private readonly queued: MqttMessage[] = [];
+  private dispatching = false;
   private stopping: Promise<void> | undefined;
   private open = 0;
   private readonly counters = {
@@ -250,43 +258,45 @@ export class Broker implements MessageSource, Publisher {
   }
 
   publish(message: OutgoingMessage): Promise<void> {
-    const aedes = this.aedes;
-    if (!aedes || aedes.closed) return Promise.reject(new Error('broker is not running'));
     const qos = message.qos ?? 0;
     const retain = message.retain ?? false;
+    if (qos === 0 && !retain) {
+      try {
+        this.publishNow(message);
+        return Promise.resolve();
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    const aedes = this.aedes;
+    if (!aedes || aedes.closed) return Promise.reject(new Error('broker is not running'));
     return new Promise((resolve, reject) => {
-      let settled = false;
-      aedes.publish(
-        {
-          cmd: 'publish',
+      aedes.publish(packetOf(message, qos, retain), (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /**
+   * aedes refuses a message synchronously or not at all, and routes QoS 0 messages that are not
+   * retained in the order it was handed them, with nothing to store first. So such a message is
+   * accepted once handed over: the caller (a rule run) need not wait for every subscriber's socket
+   * write, which kept each run alive for a turn of the event loop.
+   */
+  publishNow(message: OutgoingMessage): void {
+    const aedes = this.aedes;
+    if (!aedes || aedes.closed) throw new Error('broker is not running');
+    let handedOver = false;
+    let refusal: Error | undefined;
+    aedes.publish(packetOf(message, 0, false), (err) => {
+      if (!handedOver) refusal = err ?? undefined;
+      else if (err) {
+        this.deps.logger.error('delivering a message the hub published failed', {
           topic: message.topic,
-          payload: typeof message.payload === 'string' ? Buffer.from(message.payload) : message.payload,
-          qos,
-          retain,
-          dup: false,
-        },
-        (err) => {
-          if (!settled) {
-            settled = true;
-            if (err) reject(err);
-            else resolve();
-          } else if (err) {
-            this.deps.logger.error('delivering a message the hub published failed', {
-              topic: message.topic,
-              error: err.message,
-            });
-          }
-        },
-      );
-      // aedes refuses a message synchronously or not at all, and routes QoS 0 messages that are not
-      // retained in the order it was handed them, with nothing to store first. So such a message is
-      // accepted once handed over: the caller (a rule run, a bridge) need not wait for every
-      // subscriber's socket write, which kept each rule run alive for a turn of the event loop.
-      if (!settled && qos === 0 && !retain) {
-        settled = true;
-        resolve();
+          error: err.message,
+        });
       }
     });
+    handedOver = true;
+    if (refusal) throw refusal;
   }
 
   stats(): BrokerStats {
@@ -419,6 +429,20 @@ export class Broker implements MessageSource, Publisher {
       clientId: client ? client.id : null,
       receivedAt: this.deps.clock.now(),
     };
+    if (this.dispatching) {
+      this.queued.push(message);
+      return;
+    }
+    this.dispatching = true;
+    try {
+      this.dispatch(message);
+      for (let next = this.queued.shift(); next; next = this.queued.shift()) this.dispatch(next);
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  private dispatch(message: MqttMessage): void {
     for (const l of this.listeners) {
       try {
         l.fn(message);
@@ -464,4 +488,15 @@ function upgradeOnly(_req: IncomingMessage, res: ServerResponse): void {
 
 function show(address: ListenAddress | undefined): string {
   return address ? `${address.host}:${address.port}` : 'off';
+}
+
+function packetOf(message: OutgoingMessage, qos: QoS, retain: boolean): PublishPacket {
+  return {
+    cmd: 'publish',
+    topic: message.topic,
+    payload: typeof message.payload === 'string' ? Buffer.from(message.payload) : message.payload,
+    qos,
+    retain,
+    dup: false,
+  };
 }

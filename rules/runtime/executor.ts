@@ -99,8 +99,15 @@ function renderWaitTrigger(action: Extract<Action, { kind: 'wait' }>, scope: Sco
 /**
  * Runs a rule's actions from `from` until the end, a failure, a cancellation, or a delay/wait
  * (which parks the run: the engine stores the position and calls this again when it wakes).
+ * Synchronous while every action finishes at once (a QoS 0 publish, a log, a choose, a set), so a
+ * run that does only such things starts and ends within the message that triggered it; from the
+ * first action that returns a promise on, the rest runs when it settles and the outcome is a promise.
  */
-export async function execute(run: RunState, from: RunPosition, host: ExecutorHost): Promise<ExecuteOutcome> {
+export function execute(
+  run: RunState,
+  from: RunPosition,
+  host: ExecutorHost,
+): ExecuteOutcome | Promise<ExecuteOutcome> {
   const rule = run.runtime.rule;
   const frames = framesFor(from);
   for (;;) {
@@ -177,23 +184,39 @@ export async function execute(run: RunState, from: RunPosition, host: ExecutorHo
           break;
         }
         default: {
-          // An http call may take seconds (timeouts, retries): the run holds its key meanwhile.
-          run.busy = action.kind === 'http';
-          try {
-            const result = await runAction(action, scope, rule, host.actions);
-            run.actions.push({ ...result, at });
-          } finally {
-            run.busy = false;
+          const result = runAction(action, scope, rule, host.actions);
+          if (result instanceof Promise) {
+            // An http call may take seconds (timeouts, retries): the run holds its key meanwhile.
+            run.busy = action.kind === 'http';
+            const next = { list: frame.list, index: frame.index + 1 };
+            return result.then(
+              (done) => {
+                run.busy = false;
+                run.actions.push({ ...done, at });
+                return execute(run, next, host);
+              },
+              (err: unknown) => {
+                run.busy = false;
+                return failed(run, action.kind, at, err);
+              },
+            );
           }
+          run.actions.push({ ...result, at });
           frame.index++;
         }
       }
     } catch (err) {
-      // The rest of this run's actions may depend on the failed one, so they are skipped; other
-      // rules and other runs are unaffected.
-      run.error = `${action.kind} failed: ${errorMessage(err)}`;
-      run.actions.push({ kind: action.kind, at, ok: false, detail: '', error: errorMessage(err) });
-      return 'done';
+      return failed(run, action.kind, at, err);
     }
   }
+}
+
+/**
+ * Ends a run at a failed action. The rest of its actions may depend on the failed one, so they are
+ * skipped; other rules and other runs are unaffected.
+ */
+function failed(run: RunState, kind: Action['kind'], at: string, err: unknown): 'done' {
+  run.error = `${kind} failed: ${errorMessage(err)}`;
+  run.actions.push({ kind, at, ok: false, detail: '', error: errorMessage(err) });
+  return 'done';
 }

@@ -184,10 +184,20 @@ export class Runner implements ExecutorHost {
   }
 
   private continue(run: RunState, position: RunPosition): void {
+    let outcome: ReturnType<typeof execute>;
+    try {
+      outcome = execute(run, position, this);
+    } catch (err) {
+      run.error = `rule run failed: ${errorMessage(err)}`;
+      this.finish(run);
+      return;
+    }
+    if (outcome === 'done') this.finish(run);
+    if (typeof outcome === 'string') return;
     this.deps.track(
-      execute(run, position, this).then(
-        (outcome) => {
-          if (outcome === 'done') this.finish(run);
+      outcome.then(
+        (settled) => {
+          if (settled === 'done') this.finish(run);
         },
         (err: unknown) => {
           run.error = `rule run failed: ${errorMessage(err)}`;

@@ -30,6 +30,7 @@ export class BatchWriter {
   settledThrough = 0;
   private droppedSinceReport = 0;
   private readonly insert: Statement;
+  private readonly insertText: Statement;
   private readonly upsert: Statement;
   private readonly writeRows: Transaction<(held: readonly Held[]) => void>;
 
@@ -39,6 +40,11 @@ export class BatchWriter {
   ) {
     this.insert = db.prepare(
       'INSERT INTO events (time, client_id, topic, device_id, metric, payload, qos, retain) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    // JSON payloads are bound as their UTF-8 bytes and stored as TEXT by SQLite itself, rather than
+    // decoded into a JS string that the binding then encodes back to UTF-8.
+    this.insertText = db.prepare(
+      'INSERT INTO events (time, client_id, topic, device_id, metric, payload, qos, retain) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?)',
     );
     this.upsert = db.prepare(
       `INSERT INTO latest (device_id, metric, value, time, event_id) VALUES (?, ?, ?, ?, ?)
@@ -103,14 +109,13 @@ export class BatchWriter {
       const flags = b.flags[row] ?? 0;
       const t = b.topic[row] ?? 0;
       const c = b.client[row] ?? -1;
-      const payload = this.payload(b, row);
-      const result = this.insert.run(
+      const result = (flags & FLAG_JSON ? this.insertText : this.insert).run(
         b.times[row],
         c < 0 ? null : b.clients[c],
         b.topics[t],
         b.devices[t] ?? null,
         b.metrics[t] ?? null,
-        payload,
+        this.bytes(b, row),
         flags & FLAG_QOS_MASK,
         flags & FLAG_RETAIN ? 1 : 0,
       );
@@ -136,11 +141,14 @@ export class BatchWriter {
 
   /** JSON text as TEXT, anything else as the exact bytes (BLOB). */
   private payload(b: BatchMessage, row: number): string | Buffer {
+    const bytes = this.bytes(b, row);
+    return (b.flags[row] ?? 0) & FLAG_JSON ? text.decode(bytes) : bytes;
+  }
+
+  private bytes(b: BatchMessage, row: number): Buffer {
     const start = row === 0 ? 0 : (b.ends[row - 1] ?? 0);
     const end = b.ends[row] ?? start;
-    const bytes = b.payload.subarray(start, end);
-    if ((b.flags[row] ?? 0) & FLAG_JSON) return text.decode(bytes);
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return Buffer.from(b.payload.buffer, b.payload.byteOffset + start, end - start);
   }
 
   private trim(): void {

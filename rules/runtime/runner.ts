@@ -179,7 +179,6 @@ export class Runner implements ExecutorHost {
       stored: false,
       finished: false,
     };
-    k.active.add(run);
     this.continue(run, { list: branch, index: 0 });
   }
 
@@ -192,8 +191,14 @@ export class Runner implements ExecutorHost {
       this.finish(run);
       return;
     }
-    if (outcome === 'done') this.finish(run);
-    if (typeof outcome === 'string') return;
+    if (outcome === 'done') {
+      this.finish(run);
+      return;
+    }
+    // A run that ended within its message never joins its key's active runs: adding and removing
+    // it would only reallocate the set, which lives as long as the key.
+    run.runtime.key(run.input.key).active.add(run);
+    if (outcome === 'parked') return;
     this.deps.track(
       outcome.then(
         (settled) => {

@@ -137,6 +137,9 @@ export async function devicesBench(): Promise<BenchResult[]> {
       'hub CPU %': Number(cpuPercent.toFixed(1)),
       'hub peak RSS MB': Number(rssMb.toFixed(1)),
       'hub node flags': hubNodeFlags().join(' ') || '(defaults)',
+      'hub environment': Object.entries(productNodeEnv())
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
     },
     target: `no reading lost, hub RSS ≤ ${RSS_TARGET_MB} MB`,
     pass: stored === sent && rssMb <= RSS_TARGET_MB,

@@ -115,7 +115,7 @@ export class RuleEngine {
 
   constructor(private readonly deps: RuleEngineDeps) {
     this.store = deps.state ?? new MemoryRuleStateStore();
-    this.place = { timezone: deps.timezone ?? systemTimeZone(), location: deps.location ?? null };
+    this.place = hubPlace(deps.timezone, deps.location ?? null);
     this.book = new RunBook({ traceLimit: deps.traceLimit ?? 20, logger: deps.logger, onRun: deps.onRun });
     this.alerts = new AlertBook({
       clock: deps.clock,
@@ -481,3 +481,19 @@ export class RuleEngine {
 }
 
 const defaultFetch: FetchLike = (url, init) => fetch(url, init);
+
+/**
+ * The hub's place, with the machine's zone looked up only when a rule first needs local time:
+ * asking Intl for it loads ICU's locale data, about 6 MB of memory a hub whose rules never read
+ * the clock's local time does not need.
+ */
+function hubPlace(timezone: string | undefined, location: HubPlace['location']): HubPlace {
+  let zone = timezone;
+  return {
+    get timezone(): string {
+      zone ??= systemTimeZone();
+      return zone;
+    },
+    location,
+  };
+}

@@ -4,14 +4,10 @@ import {
   type Server as HttpServer,
   type ServerResponse,
 } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import {
-  createServer as createTlsServer,
-  type SecureContextOptions,
-  type Server as TlsServer,
-} from 'node:tls';
+import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
 import { Aedes, type AedesOptions, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
 import { writeToStream } from 'mqtt-packet';
 import type { WebSocketServer } from 'ws';
@@ -329,6 +325,11 @@ export class Broker implements MessageSource, Publisher {
   }
 
   private async startTls(tls: BrokerTlsOptions, secure: SecureContextOptions): Promise<void> {
+    // Loaded only for a TLS listener: importing node:tls from a module reads its root certificates.
+    const [{ createServer: createTlsServer }, { createServer: createHttpsServer }] = await Promise.all([
+      import('node:tls'),
+      import('node:https'),
+    ]);
     const host = tls.host ?? this.deps.options.host;
     const serverOptions = {
       ...secure,

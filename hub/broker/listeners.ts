@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
-import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import type { SecureContextOptions } from 'node:tls';
 import { EdgehubError } from '../../kernel/index.js';
 
 export interface ListenAddress {
@@ -38,6 +38,8 @@ export async function loadTlsOptions(files: TlsFiles): Promise<SecureContextOpti
     key: await read('key', files.keyFile),
   };
   if (files.caFile !== undefined) options.ca = await read('CA bundle', files.caFile);
+  // Loaded here, not with the module: only a hub with a TLS listener needs it.
+  const { createSecureContext } = await import('node:tls');
   try {
     createSecureContext(options);
   } catch (err) {

@@ -356,5 +356,8 @@ export function openRulesDb(file: string): SqliteDatabase {
   // NORMAL in WAL mode fsyncs only at checkpoints; losing the last traces on power loss is acceptable.
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 1000');
+  // KiB when negative. Traces are appended and pruned, rule state is a handful of rows: SQLite's
+  // default 2 MiB cache would only fill with trace pages written once.
+  db.pragma('cache_size = -512');
   return db;
 }

@@ -37,8 +37,10 @@ interface LoadFigures {
   pacedP50Ms: number;
   pacedP99Ms: number;
   pacedRate: number;
-  /** After the paced phase. */
+  /** The highest of the samples taken each second of the paced phase (after its warm-up). */
   pacedRssMiB: number;
+  /** Their median. */
+  pacedRssMedianMiB: number;
   /** After the saturating closed loop. */
   rssMiB: number;
   cpuPercent: number;
@@ -140,10 +142,16 @@ async function measure(server: string): Promise<LoadFigures> {
   // The paced phase comes first, so the memory read after it is what a hub at 2,000 events/s holds,
   // not what a saturating burst left behind; the figure after the closed loop is printed too.
   await load.paced(PACED_RATE, WARMUP_MS);
+  // RSS moves by a few MB with where the garbage collector is in its cycle: sampled every second.
+  const rssSamples: number[] = [];
+  const sampler = setInterval(() => {
+    void broker.usage().then(({ rss }) => rssSamples.push(rss));
+  }, 1000);
   await load.paced(PACED_RATE, PACED_MS);
+  clearInterval(sampler);
+  rssSamples.push((await broker.usage()).rss);
   const paced = [...load.latencies];
   const pacedRate = Math.round(load.completed / (PACED_MS / 1000));
-  const pacedUsage = await broker.usage();
   await load.closedLoop(WARMUP_MS);
   const runs: { eventsPerSec: number; latencies: number[]; cpuPercent: number }[] = [];
   for (let i = 0; i < CLOSED_LOOP_RUNS; i++) {
@@ -172,7 +180,8 @@ async function measure(server: string): Promise<LoadFigures> {
     pacedP50Ms: round(percentile(paced, 50)),
     pacedP99Ms: round(percentile(paced, 99)),
     pacedRate,
-    pacedRssMiB: round(pacedUsage.rss / MiB, 1),
+    pacedRssMiB: round(Math.max(...rssSamples) / MiB, 1),
+    pacedRssMedianMiB: round(percentile(rssSamples, 50) / MiB, 1),
     rssMiB: round(usage.rss / MiB, 1),
     cpuPercent: median.cpuPercent,
   };
@@ -247,8 +256,9 @@ export async function pipelineBench(): Promise<BenchResult[]> {
     {
       name: 'pipeline: memory',
       figures: {
-        'edgehub RSS MiB at 2,000/s': edgehub.pacedRssMiB,
-        'baseline RSS MiB at 2,000/s': baseline.pacedRssMiB,
+        'edgehub RSS MiB at 2,000/s, peak': edgehub.pacedRssMiB,
+        'edgehub RSS MiB at 2,000/s, median': edgehub.pacedRssMedianMiB,
+        'baseline RSS MiB at 2,000/s, peak': baseline.pacedRssMiB,
         'edgehub RSS MiB after saturation': edgehub.rssMiB,
         'baseline RSS MiB after saturation': baseline.rssMiB,
         'node flags (both)': [
@@ -256,7 +266,7 @@ export async function pipelineBench(): Promise<BenchResult[]> {
           ...productNodeFlags(),
         ].join(' '),
       },
-      target: 'RSS ≤ 100 MB at 2,000 events/s',
+      target: 'RSS ≤ 100 MB (95.4 MiB) at 2,000 events/s, judged on the peak of 1 s samples',
       pass: edgehub.pacedRssMiB * MiB <= 100e6,
     },
     {

@@ -301,12 +301,13 @@ export class EventStore implements EventHistory {
   }
 
   private buffer(message: MqttMessage): void {
+    const cap = this.deps.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED;
     this.encoder.add(message);
     this.pendingRows++;
-    if (this.encoder.size >= Math.max(1, this.deps.options.batchSize)) {
+    // Sealed at the cap at the latest, so what waits here stays under twice the cap.
+    if (this.encoder.size >= Math.max(1, Math.min(this.deps.options.batchSize, cap))) {
       this.sealed.push(this.encoder.seal(++this.seq));
     }
-    const cap = this.deps.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED;
     // The writer holds the outage backlog and drops its oldest; this bounds only what waits here
     // (while there is no writer), a sealed batch at a time.
     while (this.pendingRows > cap && this.sealed.length > 0) {

@@ -70,6 +70,27 @@ describe('Broker', () => {
     expect(second).toEqual(expected);
   });
 
+  it('keeps the event loop turning while a listener answers its own messages', async () => {
+    // The listener gives up after 20,000 answers, so a broker that never yields still ends the test.
+    let answered = 0;
+    broker.onMessage({}, (m) => {
+      if (m.topic !== 'loop/x' || answered >= 20_000) return;
+      answered++;
+      broker.publishNow({ topic: 'loop/x', payload: String(answered) });
+    });
+    let answeredWhenTurned = -1;
+    const turned = new Promise<void>((resolve) =>
+      setImmediate(() => {
+        answeredWhenTurned = answered;
+        resolve();
+      }),
+    );
+    broker.publishNow({ topic: 'loop/x', payload: 'start' });
+    await turned;
+    expect(answeredWhenTurned).toBeGreaterThan(0);
+    expect(answeredWhenTurned).toBeLessThan(20_000);
+  });
+
   it('delivers at QoS 2 and keeps retained messages for later subscribers', async () => {
     const pub = await pool.connect(tcpUrl(), { protocolVersion: 5 });
     await pub.publishAsync('devices/x/availability', 'online', { qos: 2, retain: true });

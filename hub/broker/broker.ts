@@ -118,6 +118,9 @@ export interface BrokerStats extends GuardCounters, Mqtt5Stats {
 }
 
 type MessageListener = (message: MqttMessage) => void;
+
+/** Queued messages handed out in one turn of the event loop before the rest wait for the next. */
+const MAX_HANDED_OUT_AT_ONCE = 1000;
 type AnyServer = NetServer | HttpServer;
 
 /**
@@ -435,12 +438,23 @@ export class Broker implements MessageSource, Publisher {
       return;
     }
     this.dispatching = true;
-    try {
-      this.dispatch(message);
-      for (let next = this.queued.shift(); next; next = this.queued.shift()) this.dispatch(next);
-    } finally {
-      this.dispatching = false;
+    this.dispatch(message);
+    this.drain();
+  }
+
+  /** Hands out the queued messages; after a long run of them, the rest on the next turn. */
+  private drain(): void {
+    let handed = 0;
+    for (let next = this.queued.shift(); next; next = this.queued.shift()) {
+      this.dispatch(next);
+      if (++handed >= MAX_HANDED_OUT_AT_ONCE && this.queued.length > 0) {
+        // A rule answering its own messages (with the loop breaker off) must not hold the event
+        // loop for ever; messages routed meanwhile queue behind these, so the order holds.
+        setImmediate(() => this.drain());
+        return;
+      }
     }
+    this.dispatching = false;
   }
 
   private dispatch(message: MqttMessage): void {

@@ -259,6 +259,25 @@ describe('write failures', () => {
     expect(errors()).toHaveLength(1);
   });
 
+  it('keeps the newest events up to the cap when acknowledged messages pour in during an outage', async () => {
+    const store = makeStore({ batchSize: 1000, maxBufferedEvents: 50 }, grab);
+    store.start();
+    handle?.pragma('query_only = ON');
+    // The first attempt fails and starts the outage; from then on nothing waits for a commit.
+    const first = store.appendDurable({ ...reading(0), qos: 1 });
+    await first;
+    await store.idle();
+    for (let i = 1; i < 80; i++) expect(store.appendDurable({ ...reading(i), qos: 1 })).toBeUndefined();
+    clock.advance(FLUSH_MS);
+    await store.idle();
+    expect(store.stats()).toMatchObject({ buffered: 50, dropped: 30 });
+
+    handle?.pragma('query_only = OFF');
+    clock.advance(FLUSH_MS);
+    await store.idle();
+    expect(seqsOnDisk()).toEqual(range(30, 80));
+  });
+
   it('survives a full disk and logs each new outage once', async () => {
     const store = makeStore({ batchSize: 10 }, grab);
     store.start();

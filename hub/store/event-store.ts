@@ -160,6 +160,8 @@ export class EventStore implements EventHistory {
     this.buffer(message);
     if (this.outage !== undefined || this.state !== 'running') {
       this.holds.notHeld();
+      // A sealed batch goes to the writer, which keeps the newest rows of an outage up to the cap.
+      if (this.sealed.length > 0) this.dispatch();
       return undefined;
     }
     const held = this.holds.hold();

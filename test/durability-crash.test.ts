@@ -4,7 +4,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventsDbPath, openEventReader } from '../hub/index.js';
 import { brokerDbPath } from '../hub/persistence/index.js';
-import { ClientPool } from './support/mqtt-client.js';
+import { ClientPool, closed } from './support/mqtt-client.js';
 import { signalAndWait, startHubProcess, until } from './support/hub-process.js';
 import { TempDirs } from './support/temp.js';
 
@@ -115,9 +115,10 @@ describe('SIGKILL in the middle of a stream of QoS 1 messages', () => {
       () => [...acked.values()].every((s) => s.length >= 200),
       '200 acknowledged messages per publisher',
     );
+    // A client's socket closes only after it has read what the hub had sent: every PUBACK on its way.
+    const allClosed = Promise.all(publishers.map((client) => closed(client)));
     await kill(first.hub, 'SIGKILL');
-    // PUBACKs already on their way are read before the clients close.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await allClosed;
     stop = true;
     await pool.closeAll();
     void Promise.allSettled(loops);

@@ -2,6 +2,12 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const entry = fileURLToPath(new URL('./edgehub-cli.ts', import.meta.url));
+const clockAhead = new URL('./clock-ahead.ts', import.meta.url).href;
+
+export interface SpawnOptions {
+  /** ms the process's wall clock (Date.now) runs ahead of the test's (see clock-ahead.ts). */
+  clockAheadMs?: number;
+}
 
 export interface CliResult {
   code: number | null;
@@ -15,8 +21,16 @@ export function runCli(args: readonly string[]): Promise<CliResult> {
   return collect(child);
 }
 
-export function spawnCli(args: readonly string[]): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: 'pipe' });
+export function spawnCli(
+  args: readonly string[],
+  options: SpawnOptions = {},
+): ChildProcessWithoutNullStreams {
+  if (options.clockAheadMs === undefined)
+    return spawn(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: 'pipe' });
+  return spawn(process.execPath, ['--import', 'tsx', '--import', clockAhead, entry, ...args], {
+    stdio: 'pipe',
+    env: { ...process.env, EDGEHUB_TEST_CLOCK_AHEAD_MS: String(options.clockAheadMs) },
+  });
 }
 
 export function collect(child: ChildProcessWithoutNullStreams): Promise<CliResult> {
@@ -46,22 +60,56 @@ export function waitForLog(child: ChildProcessWithoutNullStreams, pattern: RegEx
   });
 }
 
+/** Every stderr line of a hub process from now on, with a wait that is woken by each new line. */
+export class HubLog {
+  readonly lines: string[] = [];
+  private partial = '';
+  private readonly waiting = new Set<() => void>();
+
+  constructor(child: ChildProcessWithoutNullStreams) {
+    child.stderr.on('data', (chunk: Buffer) => {
+      const parts = (this.partial + chunk.toString()).split('\n');
+      this.partial = parts.pop() ?? '';
+      this.lines.push(...parts);
+      for (const wake of [...this.waiting]) wake();
+    });
+  }
+
+  /** Lines containing `text`. */
+  matching(text: string): string[] {
+    return this.lines.filter((l) => l.includes(text));
+  }
+
+  /** Resolves with the first line containing `text`, logged already or when it is logged. */
+  waitFor(text: string, timeoutMs = 15_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        const line = this.lines.find((l) => l.includes(text));
+        if (line === undefined) return;
+        this.waiting.delete(check);
+        clearTimeout(timer);
+        resolve(line);
+      };
+      const timer = setTimeout(() => {
+        this.waiting.delete(check);
+        reject(new Error(`the hub did not log "${text}" within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting.add(check);
+      check();
+    });
+  }
+}
+
 /** `edgehub start` in its own process on free ports; resolves with its MQTT URL once it listens. */
 export async function startHubProcess(
   data: string,
   extraArgs: readonly string[] = [],
+  options: SpawnOptions = {},
 ): Promise<{ hub: ChildProcessWithoutNullStreams; url: string }> {
-  const hub = spawnCli([
-    'start',
-    '--no-demo',
-    '--mqtt-port',
-    '0',
-    '--ws-port',
-    '0',
-    '--data',
-    data,
-    ...extraArgs,
-  ]);
+  const hub = spawnCli(
+    ['start', '--no-demo', '--mqtt-port', '0', '--ws-port', '0', '--data', data, ...extraArgs],
+    options,
+  );
   const line = await waitForLog(hub, /MQTT broker listening/);
   const port = /mqtt=[\d.]+:(\d+)/.exec(line)?.[1];
   return { hub, url: `mqtt://127.0.0.1:${port}` };
@@ -79,14 +127,4 @@ export function signalAndWait(child: ChildProcessWithoutNullStreams, signal: Nod
   });
 }
 
-/**
- * Resolves once `check` holds. For conditions another process drives through many network events
- * (acknowledgements from a killed hub, rows in its database): re-checked every 20 ms, up to a deadline.
- */
-export async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+export { until } from './until.js';

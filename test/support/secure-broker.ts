@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client, PublishPacket } from 'aedes';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { Broker, type BrokerLimits, type BrokerTlsOptions } from '../../hub/broker/index.js';
+import { Broker, type BrokerDeps, type BrokerLimits, type BrokerTlsOptions } from '../../hub/broker/index.js';
 import { hashPassword, Security, type SecurityOptions } from '../../hub/security/index.js';
 import { MemoryLogger, type Clock } from '../../kernel/index.js';
 
@@ -29,6 +29,8 @@ export interface SecureBrokerOptions {
   beforePublish?: (packet: PublishPacket, client: Client) => Promise<void> | void;
   /** Share one policy between brokers (to see per-source state across "addresses"). */
   sharedSecurity?: Security;
+  /** To watch the bytes a connection carries. */
+  wrapConnection?: BrokerDeps['wrapConnection'];
 }
 
 export interface SecureBroker {
@@ -70,6 +72,7 @@ export async function startSecureBroker(opts: SecureBrokerOptions): Promise<Secu
     logger,
     auth: security,
     ...(opts.beforePublish && { beforePublish: opts.beforePublish }),
+    ...(opts.wrapConnection && { wrapConnection: opts.wrapConnection }),
     ...(opts.remoteAddress !== undefined && { testing: { remoteAddress: opts.remoteAddress } }),
   });
   await broker.start();
@@ -94,14 +97,7 @@ export async function connackCode(url: string, opts: IClientOptions): Promise<nu
   });
 }
 
-/** Polls (on real I/O turns, not timers under test) until `predicate` holds. */
-export async function until(predicate: () => boolean, what = 'condition', timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { until } from './until.js';
 
 /** Resolves with the SUBACK granted codes of one SUBSCRIBE. */
 export async function subackCodes(client: MqttClient, filters: string[]): Promise<number[]> {

@@ -1,11 +1,11 @@
-import { execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventsDbPath, openEventReader } from '../hub/index.js';
 import { ClientPool } from './support/mqtt-client.js';
-import { spawnCli, until, waitForLog } from './support/hub-process.js';
+import { HubLog, signalAndWait, startHubProcess, until } from './support/hub-process.js';
 import { TempDirs, writeFiles } from './support/temp.js';
 
 const temp = new TempDirs();
@@ -44,17 +44,6 @@ function fill(dir: string): string {
   return filler;
 }
 
-function logLines(hub: ChildProcessWithoutNullStreams): string[] {
-  const lines: string[] = [];
-  let partial = '';
-  hub.stderr.on('data', (chunk: Buffer) => {
-    const parts = (partial + chunk.toString()).split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts);
-  });
-  return lines;
-}
-
 function reading(seq: number): string {
   // About 2 KB each, so the outage's messages cannot hide in space the database already has.
   return JSON.stringify({ value: 20, seq, pad: 'x'.repeat(2000) });
@@ -69,21 +58,8 @@ describe('a data directory that fills up while the hub runs', () => {
     writeFiles(config, {
       'edgehub.yaml': 'store:\n  max_buffered_events: 300\n  ack_timeout: 2s\n',
     });
-    const hub = spawnCli([
-      'start',
-      '--config',
-      join(config, 'edgehub.yaml'),
-      '--no-demo',
-      '--mqtt-port',
-      '0',
-      '--ws-port',
-      '0',
-      '--data',
-      data,
-    ]);
-    const log = logLines(hub);
-    const line = await waitForLog(hub, /MQTT broker listening/);
-    const url = `mqtt://127.0.0.1:${/mqtt=[\d.]+:(\d+)/.exec(line)?.[1]}`;
+    const { hub, url } = await startHubProcess(data, ['--config', join(config, 'edgehub.yaml')]);
+    const log = new HubLog(hub);
     const listener: MqttClient = await pool.connect(url, { clientId: 'listener' });
     let routed = 0;
     listener.on('message', () => routed++);
@@ -101,29 +77,21 @@ describe('a data directory that fills up while the hub runs', () => {
     for (let seq = 20; seq < 520; seq++) await publish(seq);
     const outageMs = Date.now() - started;
     await until(() => routed === 520, 'every message routed');
-    await until(() => log.some((l) => l.includes('STORE_WRITE_FAILED')), 'the store error');
-    expect(log.filter((l) => l.includes('cannot write events')).length).toBe(1);
-    expect(log.some((l) => l.includes('event buffer is full'))).toBe(true);
+    await log.waitFor('STORE_WRITE_FAILED');
+    expect(log.matching('cannot write events')).toHaveLength(1);
+    expect(log.matching('event buffer is full')).not.toHaveLength(0);
     // Held acknowledgements were let go when the writer failed, not each after the 2 s timeout.
     expect(outageMs).toBeLessThan(20_000);
 
     rmSync(filler);
     // The gap: the availability message and seq 20..219, the oldest of the outage.
-    await until(
-      () => log.some((l) => l.includes('event writes work again; 201 events were dropped')),
-      'the store to recover',
-    );
-    expect(log.filter((l) => l.includes('BROKER_STATE_WRITE_FAILED')).length).toBe(1);
-    await until(
-      () => log.some((l) => l.includes('broker state is saved again')),
-      'the broker state to be saved',
-    );
+    const recovered = await log.waitFor('event writes work again');
+    expect(recovered).toContain('201 events were dropped');
+    expect(log.matching('BROKER_STATE_WRITE_FAILED')).toHaveLength(1);
+    await log.waitFor('broker state is saved again');
     for (let seq = 520; seq < 530; seq++) await publish(seq);
     await pool.closeAll();
-    await new Promise<void>((resolve) => {
-      hub.once('exit', () => resolve());
-      hub.kill('SIGTERM');
-    });
+    await signalAndWait(hub, 'SIGTERM');
 
     const reader = openEventReader(eventsDbPath(data));
     try {
@@ -138,19 +106,15 @@ describe('a data directory that fills up while the hub runs', () => {
     }
 
     // The retained message that arrived during the outage was saved once space came back.
-    const again = spawnCli(['start', '--no-demo', '--mqtt-port', '0', '--ws-port', '0', '--data', data]);
-    const port = /mqtt=[\d.]+:(\d+)/.exec(await waitForLog(again, /MQTT broker listening/))?.[1];
-    const checker = await pool.connect(`mqtt://127.0.0.1:${port}`, { clientId: 'checker' });
+    const again = await startHubProcess(data);
+    const checker = await pool.connect(again.url, { clientId: 'checker' });
     const retained = new Promise<string>((resolve) =>
       checker.once('message', (_t, p) => resolve(p.toString())),
     );
     await checker.subscribeAsync('devices/#');
     expect(await retained).toBe('online');
     await pool.closeAll();
-    await new Promise<void>((resolve) => {
-      again.once('exit', () => resolve());
-      again.kill('SIGTERM');
-    });
+    await signalAndWait(again.hub, 'SIGTERM');
   }, 120_000);
 });
 

@@ -1,32 +1,23 @@
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import BetterSqlite from 'better-sqlite3';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventsDbPath, openEventReader } from '../hub/index.js';
 import { brokerDbPath } from '../hub/persistence/index.js';
 import { ClientPool, closed } from './support/mqtt-client.js';
-import { signalAndWait, startHubProcess, until } from './support/hub-process.js';
+import { HubProcesses, signalAndWait, until } from './support/hub-process.js';
 import { TempDirs } from './support/temp.js';
 
 const temp = new TempDirs();
 const pool = new ClientPool();
-const hubs: ChildProcessWithoutNullStreams[] = [];
-const raw: MqttClient[] = [];
+const hubs = new HubProcesses();
 
 afterEach(async () => {
   await pool.closeAll();
-  await Promise.all(raw.splice(0).map((c) => c.endAsync(true)));
-  for (const hub of hubs.splice(0))
-    if (hub.exitCode === null && hub.signalCode === null) await kill(hub, 'SIGKILL');
+  await hubs.killAll();
   temp.cleanup();
 });
 
-async function startHub(data: string): Promise<{ hub: ChildProcessWithoutNullStreams; url: string }> {
-  const started = await startHubProcess(data);
-  hubs.push(started.hub);
-  return started;
-}
-
+const startHub = (data: string) => hubs.start(data);
 const kill = signalAndWait;
 
 function integrity(file: string): unknown {
@@ -38,23 +29,7 @@ function integrity(file: string): unknown {
   }
 }
 
-/**
- * Connects with listeners in place before the CONNACK, so messages a session had queued (sent right
- * after it) are all seen; resolves with the client, its CONNACK's session-present flag and its inbox.
- */
-async function reconnect(
-  url: string,
-  opts: IClientOptions,
-): Promise<{ client: MqttClient; sessionPresent: boolean; got: { topic: string; payload: string }[] }> {
-  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
-  raw.push(client);
-  const got = received(client);
-  const sessionPresent = await new Promise<boolean>((resolve, reject) => {
-    client.once('connect', (ack) => resolve(ack.sessionPresent));
-    client.once('error', reject);
-  });
-  return { client, sessionPresent, got };
-}
+const reconnect = (url: string, opts: IClientOptions) => pool.connectWithInbox(url, opts);
 
 function received(client: MqttClient): { topic: string; payload: string }[] {
   const got: { topic: string; payload: string }[] = [];
@@ -155,7 +130,7 @@ describe('SIGKILL in the middle of a stream of QoS 1 messages', () => {
     // The sessions come back with their subscriptions and what was queued for them.
     const ha = await reconnect(second.url, { clientId: 'ha', ...session });
     expect(ha.sessionPresent).toBe(true);
-    const early = () => ha.got.filter((m) => m.topic === 'sensors/gh-1/early').map((m) => m.payload);
+    const early = () => ha.got.filter((m) => m.topic === 'sensors/gh-1/early').map((m) => String(m.payload));
     await until(() => early().length === 20, 'the messages queued for the MQTT 5 session');
     expect(early()).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
     const legacy = await reconnect(second.url, { clientId: 'legacy', protocolVersion: 4, clean: false });

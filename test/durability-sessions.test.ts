@@ -1,49 +1,22 @@
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { IClientOptions, IPublishPacket } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClientPool } from './support/mqtt-client.js';
-import { signalAndWait, startHubProcess, until, type SpawnOptions } from './support/hub-process.js';
+import { HubProcesses, signalAndWait, until, type SpawnOptions } from './support/hub-process.js';
 import { TempDirs } from './support/temp.js';
 
 const temp = new TempDirs();
 const pool = new ClientPool();
-const hubs: ChildProcessWithoutNullStreams[] = [];
-const raw: MqttClient[] = [];
+const hubs = new HubProcesses();
 
 afterEach(async () => {
   await pool.closeAll();
-  await Promise.all(raw.splice(0).map((c) => c.endAsync(true)));
-  for (const hub of hubs.splice(0))
-    if (hub.exitCode === null && hub.signalCode === null) await stop(hub, 'SIGKILL');
+  await hubs.killAll();
   temp.cleanup();
 });
 
-async function startHub(
-  data: string,
-  options: SpawnOptions = {},
-): Promise<{ hub: ChildProcessWithoutNullStreams; url: string }> {
-  const started = await startHubProcess(data, [], options);
-  hubs.push(started.hub);
-  return started;
-}
-
+const startHub = (data: string, options: SpawnOptions = {}) => hubs.start(data, [], options);
 const stop = signalAndWait;
-
-/** Connects with the inbox listening before CONNACK, so queued messages sent right after it are seen. */
-async function connect(
-  url: string,
-  opts: IClientOptions,
-): Promise<{ client: MqttClient; sessionPresent: boolean; got: IPublishPacket[] }> {
-  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
-  raw.push(client);
-  const got: IPublishPacket[] = [];
-  client.on('message', (_topic, _payload, packet) => got.push(packet));
-  const sessionPresent = await new Promise<boolean>((resolve, reject) => {
-    client.once('connect', (ack) => resolve(ack.sessionPresent));
-    client.once('error', reject);
-  });
-  return { client, sessionPresent, got };
-}
+const connect = (url: string, opts: IClientOptions) => pool.connectWithInbox(url, opts);
 
 const BARRIER = 'sensors/barrier';
 

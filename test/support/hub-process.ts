@@ -115,6 +115,25 @@ export async function startHubProcess(
   return { hub, url: `mqtt://127.0.0.1:${port}` };
 }
 
+/** The hub processes a test file starts; `killAll()` (after each test) ends those still running. */
+export class HubProcesses {
+  private readonly started: ChildProcessWithoutNullStreams[] = [];
+
+  async start(
+    data: string,
+    extraArgs: readonly string[] = [],
+    options: SpawnOptions = {},
+  ): Promise<{ hub: ChildProcessWithoutNullStreams; url: string }> {
+    const started = await startHubProcess(data, extraArgs, options);
+    this.started.push(started.hub);
+    return started;
+  }
+
+  async killAll(): Promise<void> {
+    for (const hub of this.started.splice(0)) await signalAndWait(hub, 'SIGKILL');
+  }
+}
+
 /** Sends `signal` and resolves once the process has exited. */
 export function signalAndWait(child: ChildProcessWithoutNullStreams, signal: NodeJS.Signals): Promise<void> {
   return new Promise((resolve) => {

@@ -10,6 +10,25 @@ export class ClientPool {
     return client;
   }
 
+  /**
+   * Connects with the inbox listening before the CONNACK, so the messages a session had queued (sent
+   * right after it) are all seen; resolves with the client, the session-present flag and the inbox.
+   */
+  async connectWithInbox(
+    url: string,
+    opts: IClientOptions,
+  ): Promise<{ client: MqttClient; sessionPresent: boolean; got: IPublishPacket[] }> {
+    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+    this.clients.push(client);
+    const got: IPublishPacket[] = [];
+    client.on('message', (_topic, _payload, packet) => got.push(packet));
+    const sessionPresent = await new Promise<boolean>((resolve, reject) => {
+      client.once('connect', (ack) => resolve(ack.sessionPresent));
+      client.once('error', reject);
+    });
+    return { client, sessionPresent, got };
+  }
+
   async closeAll(): Promise<void> {
     await Promise.all(this.clients.splice(0).map((c) => c.endAsync(true)));
   }

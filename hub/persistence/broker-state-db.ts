@@ -1,11 +1,9 @@
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import type { Clock, Logger, TimerHandle } from '../../kernel/index.js';
-import { EdgehubError, errorMessage } from '../../kernel/index.js';
+import { errorMessage } from '../../kernel/index.js';
 import type { Packet, SubscriptionOptions } from './packets.js';
+import { openWritableSqlite } from '../open-sqlite.js';
 import { configureBrokerDb, createBrokerSchema } from './schema.js';
 
 /** Everything the file holds, in the order it was written. */
@@ -276,43 +274,13 @@ function load(db: SqliteDatabase): LoadedState {
 
 /** Opens the state file, turning "cannot write here" into one actionable error. */
 function openStateDb(file: string): SqliteDatabase {
-  const dir = dirname(resolve(file));
-  const unwritable = (err: unknown) =>
-    new EdgehubError(
-      'DATA_DIR_UNWRITABLE',
-      `cannot write the broker state database ${file} (${errorMessage(err)}). Make ${dir} writable by the user running edgehub, or set hub.data_dir to a writable directory`,
-      { cause: err },
-    );
-  try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
-    if (existsSync(file)) accessSync(file, constants.W_OK);
-  } catch (err) {
-    throw unwritable(err);
-  }
-  let db: SqliteDatabase | undefined;
-  try {
-    db = new Database(file);
-    configureBrokerDb(db);
-    createBrokerSchema(db);
-    return db;
-  } catch (err) {
-    db?.close();
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && /^SQLITE_(CANTOPEN|READONLY|PERM|IOERR|FULL)/.test(code)) {
-      throw unwritable(err);
-    }
-    if (code === 'SQLITE_BUSY') {
-      throw new EdgehubError(
-        'BROKER_STATE_WRITE_FAILED',
-        `${file} is locked by another writer; is another edgehub running with the same hub.data_dir?`,
-        { cause: err },
-      );
-    }
-    throw new EdgehubError(
-      'BROKER_STATE_WRITE_FAILED',
-      `cannot use ${file} as the broker state database (${errorMessage(err)}); move the file aside and restart to start with empty sessions`,
-      { cause: err },
-    );
-  }
+  return openWritableSqlite(file, {
+    what: 'the broker state database',
+    failCode: 'BROKER_STATE_WRITE_FAILED',
+    unusable: 'restart to start with empty sessions',
+    prepare: (db) => {
+      configureBrokerDb(db);
+      createBrokerSchema(db);
+    },
+  });
 }

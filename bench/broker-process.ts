@@ -51,6 +51,26 @@ export class BrokerProcess {
     });
   }
 
+  /**
+   * Samples RSS every `everyMs` (it moves by a few MB with where the garbage collector is in its
+   * cycle); `take()` returns the samples so far, with one read now, and starts a new set.
+   */
+  sampleRss(everyMs: number): { take(): Promise<number[]>; stop(): void } {
+    let samples: number[] = [];
+    const timer = setInterval(() => {
+      void this.usage().then(({ rss }) => samples.push(rss));
+    }, everyMs);
+    return {
+      take: async () => {
+        const { rss } = await this.usage();
+        const taken = [...samples, rss];
+        samples = [];
+        return taken;
+      },
+      stop: () => clearInterval(timer),
+    };
+  }
+
   stop(): Promise<void> {
     return new Promise((resolve) => {
       this.child.once('exit', () => resolve());

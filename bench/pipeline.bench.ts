@@ -142,14 +142,10 @@ async function measure(server: string): Promise<LoadFigures> {
   // The paced phase comes first, so the memory read after it is what a hub at 2,000 events/s holds,
   // not what a saturating burst left behind; the figure after the closed loop is printed too.
   await load.paced(PACED_RATE, WARMUP_MS);
-  // RSS moves by a few MB with where the garbage collector is in its cycle: sampled every second.
-  const rssSamples: number[] = [];
-  const sampler = setInterval(() => {
-    void broker.usage().then(({ rss }) => rssSamples.push(rss));
-  }, 1000);
+  const sampler = broker.sampleRss(1000);
   await load.paced(PACED_RATE, PACED_MS);
-  clearInterval(sampler);
-  rssSamples.push((await broker.usage()).rss);
+  const rssSamples = await sampler.take();
+  sampler.stop();
   const paced = [...load.latencies];
   const pacedRate = Math.round(load.completed / (PACED_MS / 1000));
   await load.closedLoop(WARMUP_MS);

@@ -172,14 +172,11 @@ export async function soakBench(opts: SoakOptions = {}): Promise<BenchResult[]> 
   const rate = clients * READINGS_PER_CLIENT_PER_SEC;
   process.stdout.write(`soak: ${clients} clients, ${rate} readings/s, ${minutes} min\n`);
   const rows: MinuteFigures[] = [];
-  let samples: number[] = [];
-  const sampler = setInterval(() => {
-    void broker.usage().then(({ rss }) => samples.push(rss));
-  }, RSS_SAMPLE_MS);
+  const sampler = broker.sampleRss(RSS_SAMPLE_MS);
   await load.run(minutes * MINUTE_MS, async (w) => {
-    const { rss: now } = await broker.usage();
-    const rss = percentile([...samples, now], 50);
-    samples = [];
+    const samples = await sampler.take();
+    const rss = percentile(samples, 50);
+    const now = samples.at(-1) ?? rss;
     const row: MinuteFigures = {
       minute: rows.length + 1,
       sent: Math.round(w.sent / 60),
@@ -193,7 +190,7 @@ export async function soakBench(opts: SoakOptions = {}): Promise<BenchResult[]> 
       `  minute ${String(row.minute).padStart(2)}: ${row.received}/s of ${row.sent}/s, p99 ${row.p99Ms} ms, RSS ${row.rssMiB} MiB\n`,
     );
   });
-  clearInterval(sampler);
+  sampler.stop();
   await load.close();
   await broker.stop();
 

@@ -11,19 +11,14 @@ export class BrokerProcess {
   ) {}
 
   /**
-   * Runs bench/servers/`name`.ts compiled, under plain node with the `edgehub` command's node flags
+   * Runs bench/servers/`name`.ts bundled, under plain node with the `edgehub` command's node flags
    * and environment, so the two brokers compared differ only in their code.
    */
   static async start(name: string): Promise<BrokerProcess> {
-    const script = compiledServer(name);
     // EDGEHUB_BENCH_PROFILE=DIR writes a CPU profile of each broker process there.
     const profile = process.env.EDGEHUB_BENCH_PROFILE;
-    const child = fork(script.url, [], {
-      execArgv: [
-        ...script.execArgv,
-        ...productNodeFlags(),
-        ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
-      ],
+    const child = fork(compiledServer(name), [], {
+      execArgv: [...productNodeFlags(), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
       env: { ...process.env, ...productNodeEnv() },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -34,9 +34,8 @@ class DevicesServer {
   ) {}
 
   static async start(devices: number): Promise<DevicesServer> {
-    const script = compiledServer('devices-server');
-    const child = fork(script.url, [String(devices)], {
-      execArgv: [...script.execArgv, ...hubNodeFlags()],
+    const child = fork(compiledServer('devices-server'), [String(devices)], {
+      execArgv: hubNodeFlags(),
       env: { ...process.env, ...productNodeEnv() },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const compiled = new URL('../dist/hub/cli.js', import.meta.url);
+const compiled = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(fileURLToPath(compiled))) {
   console.error('edgehub: dist/ is missing; run `npm run build` (npm install does it for you).');
   process.exit(1);

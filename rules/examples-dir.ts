@@ -3,9 +3,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The example rules ship as YAML beside this file in the source tree. Compiled code runs from
- * `dist/rules/`, where the build copies no YAML, so from there the package root is found by
- * walking up to `package.json`.
+ * The example rules ship as YAML beside this file in the source tree. The bundle runs from `dist/`,
+ * where the build copies no YAML, so from there the package root is found by walking up to
+ * `package.json`.
  */
 function findExamplesDir(): string {
   const beside = fileURLToPath(new URL('./examples', import.meta.url));

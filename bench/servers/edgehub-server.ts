@@ -7,8 +7,8 @@ import { Hub, loadConfig } from '../../hub/index.js';
 import { ConsoleLogger } from '../../kernel/index.js';
 import { serveParent } from './server-process.js';
 
-// Run compiled next to dist/hub/ (see bench/compiled-server.ts), so these imports are the build's.
-const rules = import.meta.url.includes('/dist/bench/') ? '../../../bench/rules' : '../rules';
+// Bundled into dist/bench/ (see bench/compiled-server.ts) or run from source under tsx.
+const rules = import.meta.url.includes('/dist/bench/') ? '../../bench/rules' : '../rules';
 const dataDir = mkdtempSync(join(tmpdir(), 'edgehub-bench-'));
 const config = loadConfig(undefined, {
   mqttPort: 0,

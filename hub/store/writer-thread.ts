@@ -132,7 +132,8 @@ export class WriterThread {
 }
 
 /**
- * Starts `writer-worker` next to this file: `.js` in the compiled `dist/`, `.ts` under tsx and vitest.
+ * Starts `writer-worker` next to this file: `.js` in the bundled `dist/` (its own entry point, beside
+ * whichever chunk holds this code), `.ts` under tsx and vitest.
  * A `.ts` worker needs tsx's loader, which Node 20 does not pass on to workers even when the process
  * was started with `--import tsx`, so a small bootstrap registers it first.
  */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isDuration } from '../kernel/index.js';
 import { firmataPinIssues, firmataSettingsSchema } from './firmata/firmata-settings.js';
 import { serialSettingsSchema } from './serial/serial-settings.js';

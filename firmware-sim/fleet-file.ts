@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EdgehubError, EdgehubErrors, isDuration, parseDuration, YamlSource } from '../kernel/index.js';
 import type { ProfileSpec } from './fleet.js';
 import { SIM_PROFILES } from './profiles.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { actionSchema } from './schema/actions.js';
 import { durationSchema, expressionSchema } from './schema/common.js';
 import { conditionListSchema } from './schema/conditions.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isDuration } from '../../kernel/index.js';
 import { portPathSchema, reconnectSettingsSchema } from '../serial/serial-settings.js';
 

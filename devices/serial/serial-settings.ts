@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EdgehubError, isDuration, parseDuration } from '../../kernel/index.js';
 import type { ReconnectOptions } from './reconnecting-port.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { deviceListSchema, type DeviceDefinition } from '../../devices/index.js';
 import { isDuration } from '../../kernel/index.js';
 

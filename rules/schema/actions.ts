@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { deviceIdSchema, durationSchema, keyIssue, requireOneKind } from './common.js';
 import { conditionListSchema, type ConditionDefinition } from './conditions.js';
 import { waitTriggerSchema, type TriggerDefinition } from './triggers.js';

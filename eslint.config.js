@@ -18,6 +18,15 @@ export default tseslint.config(
       ],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // zod's `z` export holds all of zod; the bundle can drop what is unused only from a namespace import.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "ImportDeclaration[source.value='zod'][importKind='value'] > ImportSpecifier[imported.name='z'][importKind='value']",
+          message: "import * as z from 'zod' (scripts/build.ts: tree-shaking)",
+        },
+      ],
     },
   },
   {

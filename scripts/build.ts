@@ -56,15 +56,19 @@ export function bundle(entries: Record<string, string>, outdir: string): void {
     chunkNames: 'chunk-[hash]',
     external: EXTERNAL,
     // Bundled CommonJS dependencies call require() for Node's own modules and the externals.
+    // The import is renamed so that it cannot clash with a module's own import of createRequire.
     banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      js: "import { createRequire as bundleCreateRequire } from 'node:module'; const require = bundleCreateRequire(import.meta.url);",
     },
     logLevel: 'warning',
   };
   buildSync(options);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+/** `dist/` afresh: what `bin/edgehub.js` runs. */
+export function buildProduct(): void {
   rmSync(`${ROOT}dist`, { recursive: true, force: true });
   bundle({ cli: 'hub/cli.ts', 'writer-worker': WRITER_WORKER_ENTRY }, 'dist');
 }
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) buildProduct();

@@ -5,6 +5,7 @@ import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SystemClock, VirtualClock } from '../kernel/index.js';
 import { ClientPool } from './support/mqtt-client.js';
+import { packetTypes } from './support/wire.js';
 import {
   connackCode,
   pubackCode,
@@ -116,11 +117,11 @@ describe('max_inflight and beforePublish', () => {
       clock: new SystemClock(),
       limits: { maxInflight: 2 },
       beforePublish: () => new Promise<void>((resolve) => held.push(resolve)),
-      // An MQTT 5 client's packets reach the socket one whole packet per write.
+      // Each write to the socket holds whole packets, one or several.
       wrapConnection: (stream) => {
         const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
         const counting = (chunk: unknown, ...rest: unknown[]): boolean => {
-          if (Buffer.isBuffer(chunk) && chunk[0] !== undefined && chunk[0] >> 4 === 4) pubacksWritten++;
+          if (Buffer.isBuffer(chunk)) pubacksWritten += packetTypes(chunk).filter((t) => t === 4).length;
           return write(chunk, ...rest);
         };
         stream.write = counting as typeof stream.write;

@@ -20,10 +20,10 @@ const WINDOW = 8;
 const WARMUP_MS = 2000;
 const CLOSED_LOOP_MS = 10_000;
 /**
- * Closed-loop runs per broker; the median is the figure. On two cores shared with the load
- * generator, one 10 s run of the same build varies by ±10 %.
+ * Closed-loop runs per broker, taken in turns; the median is the figure. On two cores shared with
+ * the load generator, one 10 s run of the same build varies by ±10 %.
  */
-const CLOSED_LOOP_RUNS = 3;
+const CLOSED_LOOP_RUNS = 5;
 const PACED_RATE = 2000;
 const PACED_MS = 10_000;
 
@@ -135,52 +135,92 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function measure(server: string): Promise<LoadFigures> {
-  // Both brokers run compiled, with the node flags and environment the `edgehub` command uses.
-  const broker = await BrokerProcess.start(server);
-  const load = await Load.connect(broker.port);
-  // The paced phase comes first, so the memory read after it is what a hub at 2,000 events/s holds,
-  // not what a saturating burst left behind; the figure after the closed loop is printed too.
-  await load.paced(PACED_RATE, WARMUP_MS);
-  const sampler = broker.sampleRss(1000);
-  await load.paced(PACED_RATE, PACED_MS);
-  const rssSamples = await sampler.take();
-  sampler.stop();
-  const paced = [...load.latencies];
-  const pacedRate = Math.round(load.completed / (PACED_MS / 1000));
-  await load.closedLoop(WARMUP_MS);
-  const runs: { eventsPerSec: number; latencies: number[]; cpuPercent: number }[] = [];
-  for (let i = 0; i < CLOSED_LOOP_RUNS; i++) {
-    const cpu0 = (await broker.usage()).cpuUs;
+/**
+ * One broker under measurement with its load. The two brokers run side by side and take turns, so a
+ * slow stretch of the shared machine falls on both rather than on whichever was measured then.
+ */
+class Subject {
+  private readonly runs: { eventsPerSec: number; latencies: number[]; cpuPercent: number }[] = [];
+  private paced: { latencies: number[]; rate: number; rss: number[] } | undefined;
+
+  private constructor(
+    private readonly broker: BrokerProcess,
+    private readonly load: Load,
+  ) {}
+
+  static async start(server: string): Promise<Subject> {
+    // Both brokers run bundled, with the node flags and environment the `edgehub` command uses.
+    const broker = await BrokerProcess.start(server);
+    return new Subject(broker, await Load.connect(broker.port));
+  }
+
+  /**
+   * The paced phase comes first, so the memory read during it is what a hub at 2,000 events/s holds,
+   * not what a saturating burst left behind; the figure after the closed loop is printed too.
+   */
+  async measurePaced(): Promise<void> {
+    await this.load.paced(PACED_RATE, WARMUP_MS);
+    const sampler = this.broker.sampleRss(1000);
+    await this.load.paced(PACED_RATE, PACED_MS);
+    const rss = await sampler.take();
+    sampler.stop();
+    this.paced = {
+      latencies: [...this.load.latencies],
+      rate: Math.round(this.load.completed / (PACED_MS / 1000)),
+      rss,
+    };
+  }
+
+  warmUp(): Promise<void> {
+    return this.load.closedLoop(WARMUP_MS);
+  }
+
+  async closedRun(): Promise<void> {
+    const cpu0 = (await this.broker.usage()).cpuUs;
     const t0 = performance.now();
-    await load.closedLoop(CLOSED_LOOP_MS);
+    await this.load.closedLoop(CLOSED_LOOP_MS);
     const elapsed = performance.now() - t0 - 200;
-    const cpu1 = (await broker.usage()).cpuUs;
-    runs.push({
-      eventsPerSec: Math.round(load.completed / (CLOSED_LOOP_MS / 1000)),
-      latencies: load.latencies,
+    const cpu1 = (await this.broker.usage()).cpuUs;
+    this.runs.push({
+      eventsPerSec: Math.round(this.load.completed / (CLOSED_LOOP_MS / 1000)),
+      latencies: this.load.latencies,
       cpuPercent: round(((cpu1 - cpu0) / 1000 / elapsed) * 100, 0),
     });
   }
-  const median = [...runs].sort((a, b) => a.eventsPerSec - b.eventsPerSec)[Math.floor(runs.length / 2)];
-  if (!median) throw new Error('no closed-loop run');
-  const closed = median.latencies;
-  const usage = await broker.usage();
-  await load.close();
-  await broker.stop();
-  return {
-    eventsPerSec: median.eventsPerSec,
-    runs: runs.map((r) => r.eventsPerSec),
-    closedP50Ms: round(percentile(closed, 50)),
-    closedP99Ms: round(percentile(closed, 99)),
-    pacedP50Ms: round(percentile(paced, 50)),
-    pacedP99Ms: round(percentile(paced, 99)),
-    pacedRate,
-    pacedRssMiB: round(Math.max(...rssSamples) / MiB, 1),
-    pacedRssMedianMiB: round(percentile(rssSamples, 50) / MiB, 1),
-    rssMiB: round(usage.rss / MiB, 1),
-    cpuPercent: median.cpuPercent,
-  };
+
+  async finish(): Promise<LoadFigures> {
+    const median = [...this.runs].sort((a, b) => a.eventsPerSec - b.eventsPerSec)[
+      Math.floor(this.runs.length / 2)
+    ];
+    const paced = this.paced;
+    if (!median || !paced) throw new Error('no closed-loop run or no paced phase');
+    const usage = await this.broker.usage();
+    await this.load.close();
+    await this.broker.stop();
+    return {
+      eventsPerSec: median.eventsPerSec,
+      runs: this.runs.map((r) => r.eventsPerSec),
+      closedP50Ms: round(percentile(median.latencies, 50)),
+      closedP99Ms: round(percentile(median.latencies, 99)),
+      pacedP50Ms: round(percentile(paced.latencies, 50)),
+      pacedP99Ms: round(percentile(paced.latencies, 99)),
+      pacedRate: paced.rate,
+      pacedRssMiB: round(Math.max(...paced.rss) / MiB, 1),
+      pacedRssMedianMiB: round(percentile(paced.rss, 50) / MiB, 1),
+      rssMiB: round(usage.rss / MiB, 1),
+      cpuPercent: median.cpuPercent,
+    };
+  }
+}
+
+async function measureBoth(): Promise<{ baseline: LoadFigures; edgehub: LoadFigures }> {
+  const baseline = await Subject.start('aedes-baseline');
+  const edgehub = await Subject.start('edgehub-server');
+  const both = [baseline, edgehub];
+  for (const s of both) await s.measurePaced();
+  for (const s of both) await s.warmUp();
+  for (let i = 0; i < CLOSED_LOOP_RUNS; i++) for (const s of both) await s.closedRun();
+  return { baseline: await baseline.finish(), edgehub: await edgehub.finish() };
 }
 
 /** Milliseconds from `edgehub start` to the MQTT listener being up, median of runs. */
@@ -218,13 +258,12 @@ async function startToListening(runs = 5): Promise<number> {
 }
 
 export async function pipelineBench(): Promise<BenchResult[]> {
-  const baseline = await measure('aedes-baseline');
-  const edgehub = await measure('edgehub-server');
+  const { baseline, edgehub } = await measureBoth();
   const ratio = round(edgehub.eventsPerSec / baseline.eventsPerSec);
   const startMs = await startToListening();
   return [
     {
-      name: `pipeline: ${SENSORS} sensors, rule V > 30 → fan (closed loop, ${WINDOW} in flight each, median of ${CLOSED_LOOP_RUNS} × ${CLOSED_LOOP_MS / 1000} s)`,
+      name: `pipeline: ${SENSORS} sensors, rule V > 30 → fan (closed loop, ${WINDOW} in flight each, median of ${CLOSED_LOOP_RUNS} × ${CLOSED_LOOP_MS / 1000} s, brokers in turns)`,
       figures: {
         'edgehub events/s': edgehub.eventsPerSec,
         'baseline events/s': baseline.eventsPerSec,

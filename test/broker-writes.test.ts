@@ -14,7 +14,7 @@ afterEach(async () => {
 
 describe('writes to a subscriber', () => {
   it.each([4, 5] as const)(
-    'put what one turn of the event loop sends it in one socket write, in order (MQTT %i)',
+    'send the first message of a turn at once and the rest of the turn in one write, in order (MQTT %i)',
     async (protocolVersion) => {
       const writes: number[][] = [];
       const b = await startSecureBroker({
@@ -41,9 +41,9 @@ describe('writes to a subscriber', () => {
       await until(() => got.length === topics.length, 'every message to arrive');
 
       expect(got).toEqual(topics);
+      // The first goes out at once; the other 99, queued during the same turn, in one write.
       const publishWrites = writes.filter((types) => types.includes(3));
-      expect(publishWrites).toHaveLength(1);
-      expect(publishWrites[0]).toHaveLength(100);
+      expect(publishWrites.map((types) => types.length)).toEqual([1, 99]);
     },
   );
 });

@@ -66,6 +66,22 @@ export class BrokerProcess {
     };
   }
 
+  /**
+   * Resolves once the process is idle (under 5 % of a core over 250 ms), or after `maxMs`: after a
+   * saturating load the hub's store still writes what it buffered, and that must not land on the
+   * next broker's turn.
+   */
+  async settle(maxMs = 10_000): Promise<void> {
+    const every = 250;
+    let last = (await this.usage()).cpuUs;
+    for (let waited = 0; waited < maxMs; waited += every) {
+      await new Promise((resolve) => setTimeout(resolve, every));
+      const now = (await this.usage()).cpuUs;
+      if (now - last < every * 1000 * 0.05) return;
+      last = now;
+    }
+  }
+
   stop(): Promise<void> {
     return new Promise((resolve) => {
       this.child.once('exit', () => resolve());

@@ -181,6 +181,7 @@ class Subject {
     await this.load.closedLoop(CLOSED_LOOP_MS);
     const elapsed = performance.now() - t0 - 200;
     const cpu1 = (await this.broker.usage()).cpuUs;
+    await this.broker.settle();
     this.runs.push({
       eventsPerSec: Math.round(this.load.completed / (CLOSED_LOOP_MS / 1000)),
       latencies: this.load.latencies,

@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { compiledServer } from './compiled-server.js';
 import { productNodeEnv, productNodeFlags } from './node-flags.js';
 import type { ChildMessage, Usage } from './servers/server-process.js';
@@ -67,9 +67,9 @@ export class BrokerProcess {
   }
 
   /**
-   * Resolves once the process is idle (under 5 % of a core over 250 ms), or after `maxMs`: after a
-   * saturating load the hub's store still writes what it buffered, and that must not land on the
-   * next broker's turn.
+   * Resolves once the process is idle (under 5 % of a core over 250 ms), or after `maxMs`, and what
+   * it wrote is on disk: after a saturating load the hub's store still writes what it buffered, and
+   * the kernel writes the dirty pages back some 30 s later. Neither may land on the next broker's turn.
    */
   async settle(maxMs = 10_000): Promise<void> {
     const every = 250;
@@ -77,9 +77,10 @@ export class BrokerProcess {
     for (let waited = 0; waited < maxMs; waited += every) {
       await new Promise((resolve) => setTimeout(resolve, every));
       const now = (await this.usage()).cpuUs;
-      if (now - last < every * 1000 * 0.05) return;
+      if (now - last < every * 1000 * 0.05) break;
       last = now;
     }
+    execFileSync('sync');
   }
 
   stop(): Promise<void> {

@@ -377,9 +377,11 @@ export class Hub {
     if (!this.broker.mqttAddress) return;
     this.broker
       .publish({ topic: RULES_STATUS_TOPIC, payload: JSON.stringify(status), qos: 1, retain: true })
-      .catch((err: unknown) =>
-        this.deps.logger.warn('publishing the rules status failed', { error: errorMessage(err) }),
-      );
+      .catch((err: unknown) => {
+        // A hub stopped while the status was being stored: the next start publishes it again.
+        if (this.stopping) return;
+        this.deps.logger.warn('publishing the rules status failed', { error: errorMessage(err) });
+      });
   }
 
   private async startHttp(): Promise<void> {

@@ -299,6 +299,11 @@ export class RuleEngine {
    * Resolves once every run started so far (and any started meanwhile) has finished or parked on a
    * delay or wait. Runs waiting on the clock (a delay, an http retry) need the clock moved first.
    */
+  /** No tracked promise is pending: {@link whenIdle} would resolve at once. */
+  get idle(): boolean {
+    return this.inFlight === 0;
+  }
+
   whenIdle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));

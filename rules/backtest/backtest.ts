@@ -137,7 +137,8 @@ export async function backtest(options: BacktestOptions): Promise<BacktestResult
       }
       firstAt ??= event.time;
       lastAt = event.time;
-      await replay(event, sides);
+      const replaying = replay(event, sides);
+      if (replaying) await replaying;
       if (differences && inForce) compare(event, candidate, inForce, differences);
       else if (candidate.runs.length > 0) tally(candidate, false);
     }
@@ -161,13 +162,41 @@ export async function backtest(options: BacktestOptions): Promise<BacktestResult
   };
 }
 
-async function replay(event: RecordedEvent, sides: readonly Side[]): Promise<void> {
+/**
+ * Hands one event to every side. Synchronous, without a promise, while no timer falls due and no
+ * run waits on anything (most events); otherwise the promise to await. The sides are independent
+ * harnesses, so settling one before the next is given the event changes nothing.
+ */
+function replay(event: RecordedEvent, sides: readonly Side[]): Promise<void> | undefined {
   // The same message object for both sides: its payload is decoded once and cached for every consumer.
-  for (const s of sides) {
+  for (let i = 0; i < sides.length; i++) {
+    const s = sides[i] as Side;
     const moving = s.harness.moveTo(event.time);
-    if (moving) await moving;
+    if (moving) return replayAfter(moving, event, sides, i);
     s.harness.deliverInput(event);
   }
+  if (sides.every((s) => s.harness.settleNow())) return undefined;
+  return settleAll(sides);
+}
+
+/** The rest of {@link replay} once side `from` has moved its clock on; then every side settles. */
+async function replayAfter(
+  moving: Promise<void>,
+  event: RecordedEvent,
+  sides: readonly Side[],
+  from: number,
+): Promise<void> {
+  await moving;
+  for (const [i, s] of sides.entries()) {
+    if (i < from) continue;
+    const next = i === from ? undefined : s.harness.moveTo(event.time);
+    if (next) await next;
+    s.harness.deliverInput(event);
+  }
+  await settleAll(sides);
+}
+
+async function settleAll(sides: readonly Side[]): Promise<void> {
   for (const s of sides) await s.harness.settle();
 }
 
@@ -214,6 +243,20 @@ function initialDifferences(candidate: RuleSet, inForce: RuleSet): Map<string, R
 
 const fired = (runs: readonly RuleRun[] | undefined) => (runs ?? []).filter((r) => outcomeOf(r) === 'fired');
 
+/** Whether two lists of fired runs did the same: each action's kind, result and detail ({@link effect}). */
+function sameEffect(a: readonly RuleRun[], b: readonly RuleRun[]): boolean {
+  return a.every((run, i) => {
+    const other = b[i]?.actions;
+    return (
+      other !== undefined &&
+      run.actions.length === other.length &&
+      run.actions.every(
+        (x, j) => x.kind === other[j]?.kind && x.ok === other[j]?.ok && x.detail === other[j]?.detail,
+      )
+    );
+  });
+}
+
 /** What fired runs did, comparable across the two sets: each action's kind, result and detail. */
 function effect(runs: readonly RuleRun[]): string {
   return runs
@@ -228,29 +271,45 @@ function compare(
   differences: Map<string, RuleDifference>,
 ): void {
   if (candidate.runs.length === 0 && inForce.runs.length === 0) return;
+  // Most often one rule ran once on each side: compared without grouping.
+  const [a, b] = [candidate.runs[0], inForce.runs[0]];
+  if (candidate.runs.length === 1 && inForce.runs.length === 1 && a && b && a.ruleId === b.ruleId) {
+    tally(candidate, false);
+    tally(inForce, false);
+    compareRule(a.ruleId, event, [a], [b], differences);
+    return;
+  }
   const now = tally(candidate, true);
   const before = tally(inForce, true);
-  if (now.size === 0 && before.size === 0) return;
-  for (const id of new Set([...now.keys(), ...before.keys()])) {
-    const diff = differences.get(id);
-    if (!diff) continue;
-    const a = fired(now.get(id));
-    const b = fired(before.get(id));
-    let what: string | null = null;
-    if (a.length > b.length) {
-      diff.firedMore += a.length - b.length;
-      what = `fires (${effect(a) || 'no actions'})${b.length > 0 ? `; in force ${b.length}×` : '; in force it did not'}`;
-    } else if (a.length < b.length) {
-      diff.firedLess += b.length - a.length;
-      what = `${a.length > 0 ? `fires ${a.length}×` : 'does not fire'}; in force it did (${effect(b) || 'no actions'})`;
-    } else if (a.length > 0 && effect(a) !== effect(b)) {
-      diff.differently++;
-      what = `fires differently: ${effect(a) || 'no actions'}; in force: ${effect(b) || 'no actions'}`;
-    }
-    if (what !== null && diff.examples.length < EXAMPLES_KEPT) {
-      diff.examples.push(
-        `${showTime(event.time)} ${event.topic} ${showValue(decodePayload(event.payload), 60)}: ${what}`,
-      );
-    }
+  for (const [id, runs] of now) compareRule(id, event, runs, before.get(id), differences);
+  for (const [id, runs] of before) if (!now.has(id)) compareRule(id, event, undefined, runs, differences);
+}
+
+function compareRule(
+  id: string,
+  event: RecordedEvent,
+  now: readonly RuleRun[] | undefined,
+  before: readonly RuleRun[] | undefined,
+  differences: Map<string, RuleDifference>,
+): void {
+  const diff = differences.get(id);
+  if (!diff) return;
+  const a = fired(now);
+  const b = fired(before);
+  let what: string | null = null;
+  if (a.length > b.length) {
+    diff.firedMore += a.length - b.length;
+    what = `fires (${effect(a) || 'no actions'})${b.length > 0 ? `; in force ${b.length}×` : '; in force it did not'}`;
+  } else if (a.length < b.length) {
+    diff.firedLess += b.length - a.length;
+    what = `${a.length > 0 ? `fires ${a.length}×` : 'does not fire'}; in force it did (${effect(b) || 'no actions'})`;
+  } else if (a.length > 0 && !sameEffect(a, b)) {
+    diff.differently++;
+    what = `fires differently: ${effect(a) || 'no actions'}; in force: ${effect(b) || 'no actions'}`;
+  }
+  if (what !== null && diff.examples.length < EXAMPLES_KEPT) {
+    diff.examples.push(
+      `${showTime(event.time)} ${event.topic} ${showValue(decodePayload(event.payload), 60)}: ${what}`,
+    );
   }
 }

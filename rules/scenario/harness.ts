@@ -218,6 +218,18 @@ export class RuleHarness {
     this.engine.handleEvent(name, data);
   }
 
+  /**
+   * {@link settle} without a promise while nothing the rules started is pending (the common case:
+   * runs that publish at once); false when something is, and `settle()` must be awaited.
+   */
+  settleNow(): boolean {
+    while (this.engine.idle) {
+      if (this.queue.length === 0) return true;
+      for (const message of this.queue.splice(0)) this.deliver(message);
+    }
+    return false;
+  }
+
   /** Runs everything the last inputs started, feeding what rules publish back in, until quiet. */
   async settle(): Promise<void> {
     await this.engine.whenIdle();

@@ -161,7 +161,15 @@ export class RuleHarness {
       onReading: (r) => this.engine.handleReading(r),
       onStatus: (s) => this.engine.handleStatus(s),
     });
-    const publisher: Publisher = { publish: (m) => this.published(m, record) };
+    // Like the hub's broker: a QoS 0 message that is not retained is accepted at once (publishNow),
+    // so a run that only publishes such messages ends within the input that started it.
+    const publisher: Publisher = {
+      publish: (m) => {
+        this.published(m, record);
+        return Promise.resolve();
+      },
+      publishNow: (m) => this.published(m, record),
+    };
     const actuators: Actuators = {
       command: (device, set, origin): Promise<CommandResult> => {
         if (record) this.commands.push({ at: this.clock.now(), device, set: { ...set }, origin });
@@ -267,7 +275,7 @@ export class RuleHarness {
     this.engine.handle(message);
   }
 
-  private published(m: OutgoingMessage, record: boolean): Promise<void> {
+  private published(m: OutgoingMessage, record: boolean): void {
     const payload = typeof m.payload === 'string' ? Buffer.from(m.payload) : m.payload;
     const at = this.clock.now();
     if (record) {
@@ -292,7 +300,6 @@ export class RuleHarness {
     } else {
       this.runaway = true;
     }
-    return Promise.resolve();
   }
 
   /** Alerts as the engine announces them (`alert.raised`, `alert.cleared`, with the alert record). */

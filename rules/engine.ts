@@ -295,15 +295,15 @@ export class RuleEngine {
     return this.alerts.acknowledge(key);
   }
 
-  /**
-   * Resolves once every run started so far (and any started meanwhile) has finished or parked on a
-   * delay or wait. Runs waiting on the clock (a delay, an http retry) need the clock moved first.
-   */
   /** No tracked promise is pending: {@link whenIdle} would resolve at once. */
   get idle(): boolean {
     return this.inFlight === 0;
   }
 
+  /**
+   * Resolves once every run started so far (and any started meanwhile) has finished or parked on a
+   * delay or wait. Runs waiting on the clock (a delay, an http retry) need the clock moved first.
+   */
   whenIdle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));

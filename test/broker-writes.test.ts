@@ -38,7 +38,7 @@ describe('writes to a subscriber', () => {
 
       const topics = Array.from({ length: 100 }, (_, i) => `out/${i}`);
       for (const topic of topics) b.broker.publishNow({ topic, payload: 'x' });
-      await until(() => got.length === topics.length, 'every message to arrive');
+      await until(() => got.length === topics.length, 'every message to arrive', [[subscriber, 'message']]);
 
       expect(got).toEqual(topics);
       // The first goes out at once; the other 99, queued during the same turn, in one write.

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import BetterSqlite from 'better-sqlite3';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -63,6 +64,7 @@ describe('SIGKILL in the middle of a stream of QoS 1 messages', () => {
 
     // Six publishers, eight messages in flight each, until the hub is killed.
     const acked = new Map<string, number[]>();
+    const acks = new EventEmitter();
     let stop = false;
     const publishers = await Promise.all(
       Array.from({ length: 6 }, (_, p) => pool.connect(first.url, { clientId: `pub-${p}` })),
@@ -83,12 +85,14 @@ describe('SIGKILL in the middle of a stream of QoS 1 messages', () => {
           }
           // A resolved publish is a PUBACK the hub sent, even one read after the hub died.
           seqs.push(seq);
+          acks.emit('ack');
         }
       });
     });
     await until(
       () => [...acked.values()].every((s) => s.length >= 200),
       '200 acknowledged messages per publisher',
+      [[acks, 'ack']],
     );
     // A client's socket closes only after it has read what the hub had sent: every PUBACK on its way.
     const allClosed = Promise.all(publishers.map((client) => closed(client)));
@@ -124,14 +128,16 @@ describe('SIGKILL in the middle of a stream of QoS 1 messages', () => {
     const retained = await pool.connect(second.url, { clientId: 'checker' });
     const got = received(retained);
     await retained.subscribeAsync('devices/#', { qos: 1 });
-    await until(() => got.length > 0, 'the retained availability');
+    await until(() => got.length > 0, 'the retained availability', [[retained, 'message']]);
     expect(got).toEqual([{ topic: 'devices/gh-1/availability', payload: 'online' }]);
 
     // The sessions come back with their subscriptions and what was queued for them.
     const ha = await reconnect(second.url, { clientId: 'ha', ...session });
     expect(ha.sessionPresent).toBe(true);
     const early = () => ha.got.filter((m) => m.topic === 'sensors/gh-1/early').map((m) => String(m.payload));
-    await until(() => early().length === 20, 'the messages queued for the MQTT 5 session');
+    await until(() => early().length === 20, 'the messages queued for the MQTT 5 session', [
+      [ha.client, 'message'],
+    ]);
     expect(early()).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
     const legacy = await reconnect(second.url, { clientId: 'legacy', protocolVersion: 4, clean: false });
     expect(legacy.sessionPresent).toBe(true);
@@ -141,6 +147,10 @@ describe('SIGKILL in the middle of a stream of QoS 1 messages', () => {
     await until(
       () => legacy.got.length >= 2 && ha.got.some((m) => m.topic === 'sensors/gh-2/temperature'),
       'delivery on the restored subscriptions',
+      [
+        [legacy.client, 'message'],
+        [ha.client, 'message'],
+      ],
     );
     expect(legacy.got.map((m) => m.topic)).toEqual([
       'devices/gh-1/availability',

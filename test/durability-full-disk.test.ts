@@ -76,7 +76,7 @@ describe('a data directory that fills up while the hub runs', () => {
     await sensor.publishAsync('devices/gh-1/availability', 'online', { qos: 1, retain: true });
     for (let seq = 20; seq < 520; seq++) await publish(seq);
     const outageMs = Date.now() - started;
-    await until(() => routed === 520, 'every message routed');
+    await until(() => routed === 520, 'every message routed', [[listener, 'message']]);
     await log.waitFor('STORE_WRITE_FAILED');
     expect(log.matching('cannot write events')).toHaveLength(1);
     expect(log.matching('event buffer is full')).not.toHaveLength(0);

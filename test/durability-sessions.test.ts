@@ -1,4 +1,4 @@
-import type { IClientOptions, IPublishPacket } from 'mqtt';
+import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClientPool } from './support/mqtt-client.js';
 import { HubProcesses, signalAndWait, until, type SpawnOptions } from './support/hub-process.js';
@@ -24,10 +24,10 @@ const BARRIER = 'sensors/barrier';
  * Publishes a marker from another client and waits until `to` receives it: the hub writes what it
  * had queued for a connection before anything routed later, so nothing of the queue is still to come.
  */
-async function barrier(url: string, to: { got: IPublishPacket[] }): Promise<void> {
+async function barrier(url: string, to: { client: MqttClient; got: IPublishPacket[] }): Promise<void> {
   const marker = await pool.connect(url, { clientId: 'barrier', protocolVersion: 5 });
   await marker.publishAsync(BARRIER, 'x', { qos: 1 });
-  await until(() => to.got.some((p) => p.topic === BARRIER), 'the barrier message');
+  await until(() => to.got.some((p) => p.topic === BARRIER), 'the barrier message', [[to.client, 'message']]);
   await marker.endAsync();
 }
 
@@ -68,7 +68,7 @@ describe('a persistent session across a hub restart', () => {
     const second = await startHub(data, { clockAheadMs: 5_000 });
     const after = await connect(second.url, session);
     expect(after.sessionPresent).toBe(true);
-    await until(() => after.got.length >= 31, 'the queued messages');
+    await until(() => after.got.length >= 31, 'the queued messages', [[after.client, 'message']]);
     await barrier(second.url, after);
     // In order within each QoS; MQTT orders a topic's messages only among those of one QoS.
     const readings = after.got.filter((p) => p.topic === 'sensors/gh-1/temperature');
@@ -116,7 +116,7 @@ describe('a persistent session across a hub restart', () => {
     const second = await startHub(data);
     const after = await connect(second.url, session);
     expect(after.sessionPresent).toBe(true);
-    await until(() => after.got.length === 1, 'the queued availability');
+    await until(() => after.got.length === 1, 'the queued availability', [[after.client, 'message']]);
     // Retain as published: the queued copy of a retained message still says retain.
     expect(after.got[0]).toMatchObject({ topic: 'devices/gh-1/availability', retain: true });
     // No local: its own message on ha/# does not come back; another client's does.
@@ -130,6 +130,7 @@ describe('a persistent session across a hub restart', () => {
         after.got.some((p) => p.topic === 'ha/other') &&
         after.got.some((p) => p.topic === 'devices/gh-2/state'),
       'the other client’s messages',
+      [[after.client, 'message']],
     );
     expect(after.got.map((p) => p.topic)).not.toContain('ha/status');
     expect(
@@ -154,7 +155,7 @@ describe('a persistent session across a hub restart', () => {
     const second = await startHub(data);
     const after = await connect(second.url, session);
     expect(after.sessionPresent).toBe(true);
-    await until(() => after.got.length === 1, 'the queued command');
+    await until(() => after.got.length === 1, 'the queued command', [[after.client, 'message']]);
     expect(String(after.got[0]?.payload)).toBe('{"on":true}');
   }, 60_000);
 });

@@ -56,31 +56,35 @@ const connect = (user: 'admin' | 'gh-1', v: 4 | 5 = 4, clientId?: string): Promi
   });
 
 /** Subscribes an admin to everything and returns the topics it receives, in order. */
-async function watchAll(): Promise<string[]> {
+/** Every topic routed, as an admin subscribed to `#` receives them, and waits on them. */
+async function watchAll(): Promise<{
+  seen: string[];
+  seenCount: (n: number, what: string) => Promise<void>;
+}> {
   const admin = await connect('admin');
   const seen: string[] = [];
   admin.on('message', (topic) => seen.push(topic));
   await admin.subscribeAsync('#', { qos: 1 });
-  return seen;
+  return { seen, seenCount: (n, what) => until(() => seen.length === n, what, [[admin, 'message']]) };
 }
 
 describe('ACL on publish', () => {
   it('routes what a user may write', async () => {
-    const seen = await watchAll();
+    const { seen, seenCount } = await watchAll();
     const device = await connect('gh-1');
     await device.publishAsync('sensors/gh-1/temperature', '21', { qos: 1 });
-    await until(() => seen.length === 1, 'delivery');
+    await seenCount(1, 'delivery');
     expect(seen).toEqual(['sensors/gh-1/temperature']);
   });
 
   it('drops a denied MQTT 3.1.1 publish after acknowledging it (as Mosquitto does), counts it, and keeps the client', async () => {
-    const seen = await watchAll();
+    const { seen, seenCount } = await watchAll();
     const device = await connect('gh-1', 4);
     expect(await pubackCode(device, 'sensors/gh-2/temperature', 'forged')).toBe(0);
     // QoS 2 completes its PUBREC/PUBREL/PUBCOMP handshake too, and is dropped as well.
     await device.publishAsync('sensors/gh-2/humidity', 'forged', { qos: 2 });
     await device.publishAsync('sensors/gh-1/temperature', 'real', { qos: 1 });
-    await until(() => seen.length === 1, 'the allowed message');
+    await seenCount(1, 'the allowed message');
     expect(seen).toEqual(['sensors/gh-1/temperature']);
     expect(device.connected).toBe(true);
     expect(hub.broker.stats().publishDenied).toBe(2);
@@ -89,7 +93,7 @@ describe('ACL on publish', () => {
   });
 
   it('answers a denied MQTT 5 QoS 1 publish with PUBACK 0x87 and drops QoS 0 silently', async () => {
-    const seen = await watchAll();
+    const { seen, seenCount } = await watchAll();
     const device = await connect('gh-1', 5);
     expect(await pubackCode(device, 'sensors/gh-2/temperature', 'forged')).toBe(0x87);
     const qos2 = await device
@@ -98,7 +102,7 @@ describe('ACL on publish', () => {
     expect(qos2).toMatchObject({ code: 0x87 });
     await device.publishAsync('actuators/gh-1/fan', 'sneaky', { qos: 0 });
     await device.publishAsync('sensors/gh-1/temperature', 'real', { qos: 1 });
-    await until(() => seen.length === 1, 'the allowed message');
+    await seenCount(1, 'the allowed message');
     expect(seen).toEqual(['sensors/gh-1/temperature']);
     expect(device.connected).toBe(true);
     expect(hub.broker.stats().publishDenied).toBe(3);
@@ -141,10 +145,10 @@ describe('ACL on delivery', () => {
     const got: string[] = [];
     device.on('message', (topic) => got.push(topic));
     expect(await subackCodes(device, ['actuators/+/fan'])).toEqual([1]);
-    await until(() => got.length === 1, 'the readable retained message');
+    await until(() => got.length === 1, 'the readable retained message', [[device, 'message']]);
     await admin.publishAsync('actuators/gh-2/fan', 'live', { qos: 1 });
     await admin.publishAsync('actuators/gh-1/fan', 'live', { qos: 1 });
-    await until(() => got.length === 2, 'the readable live message');
+    await until(() => got.length === 2, 'the readable live message', [[device, 'message']]);
     expect(got).toEqual(['actuators/gh-1/fan', 'actuators/gh-1/fan']);
     expect(hub.broker.stats().deliveryDenied).toBe(2);
   });

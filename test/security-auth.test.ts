@@ -1,5 +1,6 @@
+import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SystemClock, VirtualClock } from '../kernel/index.js';
+import { SystemClock, VirtualClock, type TimerHandle } from '../kernel/index.js';
 import { ClientPool } from './support/mqtt-client.js';
 import {
   connackCode,
@@ -122,9 +123,20 @@ describe('password file', () => {
 });
 
 describe('slowing down guessing', () => {
+  /** A virtual clock that says when a timer is set, so a test can wait for one. */
+  class WatchedClock extends VirtualClock {
+    readonly timersSet = new EventEmitter();
+
+    override setTimer(name: string, delayMs: number, fn: () => void): TimerHandle {
+      const handle = super.setTimer(name, delayMs, fn);
+      this.timersSet.emit('set');
+      return handle;
+    }
+  }
+
   /** Starts a login and waits until its answer is held on the virtual clock; resolves the timer's name. */
   async function heldAttempt(
-    clock: VirtualClock,
+    clock: WatchedClock,
     url: string,
     password: string,
   ): Promise<{ timer: string; answer: Promise<number> }> {
@@ -133,13 +145,14 @@ describe('slowing down guessing', () => {
     await until(
       () => clock.pending().some((n) => !before.has(n) && n.startsWith('auth slowdown')),
       'a held answer',
+      [[clock.timersSet, 'set']],
     );
     const timer = clock.pending().find((n) => !before.has(n) && n.startsWith('auth slowdown')) ?? '';
     return { timer, answer };
   }
 
   it('delays each answer to a failing source exponentially, capped, and resets on success', async () => {
-    const clock = new VirtualClock(1_000_000);
+    const clock = new WatchedClock(1_000_000);
     const dir = temp.make();
     const passwordFile = await writePasswords(dir, { 'gh-1': 'right' });
     const { url } = await start({
@@ -177,7 +190,7 @@ describe('slowing down guessing', () => {
   });
 
   it('keeps a separate count per source address', async () => {
-    const clock = new VirtualClock(1_000_000);
+    const clock = new WatchedClock(1_000_000);
     const dir = temp.make();
     const passwordFile = await writePasswords(dir, { 'gh-1': 'right' });
     const a = await start({ clock, remoteAddress: '192.0.2.1', security: { passwordFile } });

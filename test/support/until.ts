@@ -1,12 +1,38 @@
+/** Something that emits events, and the event after which a condition may have changed. */
+export type Wake = readonly [
+  source: {
+    on(event: string, listener: () => void): unknown;
+    off(event: string, listener: () => void): unknown;
+  },
+  event: string,
+];
+
 /**
- * Resolves once `check` holds, for a condition another party drives through many network events
- * (a broker's acknowledgements, a hub process's log or database): re-checked every 10 ms up to a
- * deadline. Not a wait for time to pass: it returns as soon as the condition holds.
+ * Resolves once `check` holds: checked now and again after each `wake` event (a client's message, a
+ * socket's close, a callback the test emits). Nothing is polled; the deadline only turns a wait for
+ * something that never comes into an error that names it.
  */
-export async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+export function until(
+  check: () => boolean,
+  what: string,
+  wake: readonly Wake[],
+  timeoutMs = 15_000,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      for (const [source, event] of wake) source.off(event, recheck);
+    };
+    const recheck = (): void => {
+      if (!check()) return;
+      done();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`timed out waiting for ${what}`));
+    }, timeoutMs);
+    for (const [source, event] of wake) source.on(event, recheck);
+    recheck();
+  });
 }

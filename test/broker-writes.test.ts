@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SystemClock } from '../kernel/index.js';
 import { ClientPool } from './support/mqtt-client.js';
 import { startSecureBroker, until, type SecureBroker } from './support/secure-broker.js';
+import { PacketType } from '../hub/broker/mqtt5/index.js';
 import { packetTypes } from './support/wire.js';
 
 const pool = new ClientPool();
@@ -42,7 +43,7 @@ describe('writes to a subscriber', () => {
 
       expect(got).toEqual(topics);
       // The first goes out at once; the other 99, queued during the same turn, in one write.
-      const publishWrites = writes.filter((types) => types.includes(3));
+      const publishWrites = writes.filter((types) => types.includes(PacketType.PUBLISH));
       expect(publishWrites.map((types) => types.length)).toEqual([1, 99]);
     },
   );

@@ -7,6 +7,7 @@ import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SystemClock, VirtualClock } from '../kernel/index.js';
 import { ClientPool } from './support/mqtt-client.js';
+import { PacketType } from '../hub/broker/mqtt5/index.js';
 import { packetTypes } from './support/wire.js';
 import {
   connackCode,
@@ -138,7 +139,8 @@ describe('max_inflight and beforePublish', () => {
       wrapConnection: (stream) => {
         const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
         const counting = (chunk: unknown, ...rest: unknown[]): boolean => {
-          if (Buffer.isBuffer(chunk)) pubacksWritten += packetTypes(chunk).filter((t) => t === 4).length;
+          if (Buffer.isBuffer(chunk))
+            pubacksWritten += packetTypes(chunk).filter((t) => t === PacketType.PUBACK).length;
           return write(chunk, ...rest);
         };
         stream.write = counting as typeof stream.write;

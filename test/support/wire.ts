@@ -1,19 +1,10 @@
-/** The type of each whole MQTT packet in `bytes`, in order. */
+import { PacketFramer } from '../../hub/broker/mqtt5/index.js';
+
+/** The type of each whole MQTT packet in `bytes`, in order (the broker's own framer splits them). */
 export function packetTypes(bytes: Buffer): number[] {
+  const framer = new PacketFramer();
+  framer.push(bytes);
   const types: number[] = [];
-  let i = 0;
-  while (i < bytes.length) {
-    types.push((bytes[i] ?? 0) >> 4);
-    let remaining = 0;
-    let shift = 0;
-    let j = i + 1;
-    for (;;) {
-      const byte = bytes[j++] ?? 0;
-      remaining += (byte & 0x7f) << shift;
-      shift += 7;
-      if ((byte & 0x80) === 0) break;
-    }
-    i = j + remaining;
-  }
+  for (let r = framer.shift(); r.kind === 'packet'; r = framer.shift()) types.push(r.packet.type);
   return types;
 }

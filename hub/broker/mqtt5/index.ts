@@ -1,4 +1,5 @@
 export { MqttConnection, type ConnectionContext, type ViolationReport } from './connection.js';
+export { PacketFramer, PacketType, type RawPacket } from './frame.js';
 export { withMqtt5Hooks } from './hooks.js';
 export {
   Mqtt5Layer,

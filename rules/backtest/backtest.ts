@@ -187,9 +187,9 @@ async function replayAfter(
   from: number,
 ): Promise<void> {
   await moving;
-  for (const [i, s] of sides.entries()) {
-    if (i < from) continue;
-    const next = i === from ? undefined : s.harness.moveTo(event.time);
+  (sides[from] as Side).harness.deliverInput(event);
+  for (const s of sides.slice(from + 1)) {
+    const next = s.harness.moveTo(event.time);
     if (next) await next;
     s.harness.deliverInput(event);
   }
@@ -285,6 +285,7 @@ function compare(
   for (const [id, runs] of before) if (!now.has(id)) compareRule(id, event, undefined, runs, differences);
 }
 
+/** One rule's runs for one event in the two sets: a difference is counted, and kept as an example while there is room. */
 function compareRule(
   id: string,
   event: RecordedEvent,

@@ -240,11 +240,7 @@ export class RuleHarness {
 
   /** Runs everything the last inputs started, feeding what rules publish back in, until quiet. */
   async settle(): Promise<void> {
-    await this.engine.whenIdle();
-    while (this.queue.length > 0) {
-      for (const message of this.queue.splice(0)) this.deliver(message);
-      await this.engine.whenIdle();
-    }
+    while (!this.settleNow()) await this.engine.whenIdle();
   }
 
   /** Moves the clock to `target` (epoch ms) one due timer at a time, settling after each. */

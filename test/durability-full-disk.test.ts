@@ -79,7 +79,8 @@ describe('a data directory that fills up while the hub runs', () => {
     await until(() => routed === 520, 'every message routed', [[listener, 'message']]);
     await log.waitFor('STORE_WRITE_FAILED');
     expect(log.matching('cannot write events')).toHaveLength(1);
-    expect(log.matching('event buffer is full')).not.toHaveLength(0);
+    // Logged when the buffer reached its cap; the line may reach us after the last message did.
+    await log.waitFor('event buffer is full');
     // Held acknowledgements were let go when the writer failed, not each after the 2 s timeout.
     expect(outageMs).toBeLessThan(20_000);
 

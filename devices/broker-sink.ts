@@ -1,6 +1,6 @@
 import { errorMessage, type Logger, type Publisher } from '../kernel/index.js';
 import type { ActuatorState, AdapterSink } from './adapter.js';
-import { TOPICS } from './topics.js';
+import { TOPICS } from '../kernel/index.js';
 
 /**
  * The hub's {@link AdapterSink}: what serial and Firmata devices say is published on the embedded

@@ -1,3 +1,4 @@
+import { switchWord } from '../kernel/index.js';
 import type { ActuatorCommand } from './adapter.js';
 import type { ActuatorDefinition } from './definition.js';
 
@@ -37,15 +38,6 @@ export function parseActuatorValue(actuator: ActuatorDefinition, value: unknown)
   }
   const on = switchWord(value);
   return on === null ? `${actuator.name}: expected on or off, got ${JSON.stringify(value)}` : { on };
-}
-
-function switchWord(value: unknown): boolean | null {
-  if (typeof value === 'boolean') return value;
-  if (typeof value !== 'string') return null;
-  const word = value.trim().toUpperCase();
-  if (word === 'ON' || word === 'TRUE') return true;
-  if (word === 'OFF' || word === 'FALSE') return false;
-  return null;
 }
 
 /** % brightness, rounded to whole percent and held to 0–100. */

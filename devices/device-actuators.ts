@@ -13,7 +13,7 @@ import type { ActuatorCommand, AdapterKind, DeviceAdapter, DeviceCommandSet } fr
 import { parseActuatorValue } from './commands.js';
 import type { DeviceDefinition } from './definition.js';
 import { SafetyEnvelope, type RefusalKind } from './safety-envelope.js';
-import { TOPICS } from './topics.js';
+import { TOPICS } from '../kernel/index.js';
 
 /** Where Home Assistant (or anyone) asks for a guarded command: `<root>/<device>/<actuator>[/brightness]`. */
 export const DEFAULT_COMMAND_ROOT = 'edgehub/set';

@@ -9,7 +9,7 @@ import {
 import type { ActuatorDefinition, DeviceDefinition, SensorDefinition, SensorKind } from './definition.js';
 import { DEFAULT_COMMAND_ROOT } from './device-actuators.js';
 import { isDimmable, tasmotaKey, tasmotaTopic, z2mKey, z2mTopic } from './mqtt-conventions.js';
-import { TOPICS } from './topics.js';
+import { TOPICS } from '../kernel/index.js';
 
 /** One retained discovery message. */
 export interface DiscoveryConfig {

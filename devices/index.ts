@@ -1,4 +1,3 @@
-export { parseDeviceTopic, readingValue, TOPICS, type DeviceTopic, type TopicKind } from './topics.js';
 export type {
   ActuatorCommand,
   ActuatorState,
@@ -49,7 +48,6 @@ export {
   type SafetyVerdict,
 } from './safety-envelope.js';
 export { DeviceRuntime, type DeviceRuntimeDeps } from './device-runtime.js';
-export { LineFramer, type FramedChunk } from './serial/line-framer.js';
 export { MemoryPortPair, MemoryPorts } from './serial/memory-port.js';
 export { classifyOpenFailure, portOpenError, type PortOpenFailure } from './serial/port-errors.js';
 export { RecordingSink, type SinkEvent } from './serial/recording-sink.js';
@@ -63,7 +61,6 @@ export { SerialAdapter, type SerialAdapterOptions } from './serial/serial-adapte
 export type { SerialLineStats } from './serial/serial-line-device.js';
 export { serialSettingsSchema, type SerialSettings } from './serial/serial-settings.js';
 export {
-  loadSerialPorts,
   openSerialPort,
   type PortFactory,
   type PortHandle,

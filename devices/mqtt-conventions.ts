@@ -1,7 +1,7 @@
 import type { OutgoingMessage } from '../kernel/index.js';
 import type { ActuatorCommand, ActuatorState, DeviceCommandSet } from './adapter.js';
 import type { ActuatorDefinition, DeviceDefinition } from './definition.js';
-import { TOPICS } from './topics.js';
+import { TOPICS } from '../kernel/index.js';
 
 /**
  * The MQTT conventions edgehub maps into its own model, both ways:

@@ -1,4 +1,4 @@
-import { TOPICS } from '../devices/index.js';
+import { TOPICS } from '../kernel/index.js';
 import type { TimerHandle } from '../kernel/index.js';
 import { activityRate } from './ambient-signals.js';
 import type { SimDevicePort, SimPart } from './sim-device.js';

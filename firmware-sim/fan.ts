@@ -1,5 +1,4 @@
-import { TOPICS } from '../devices/index.js';
-import { decodePayload } from '../kernel/index.js';
+import { decodePayload, switchWord, TOPICS } from '../kernel/index.js';
 import type { SimDevicePort, SimPart } from './sim-device.js';
 
 /** A fan command, as understood from a payload on `actuators/<device>/<fan>`. */
@@ -24,22 +23,13 @@ export function parseFanCommand(payload: Buffer): FanCommand | null {
   const decoded = decodePayload(payload);
   if (decoded !== null && typeof decoded === 'object' && !Array.isArray(decoded)) {
     const record = decoded as Record<string, unknown>;
-    const on = switchValue(record.on);
+    const on = switchWord(record.on);
     if (on === null) return null;
     const seq = record.seq;
     return typeof seq === 'number' && Number.isFinite(seq) ? { on, seq } : { on };
   }
-  const on = switchValue(decoded);
+  const on = switchWord(decoded);
   return on === null ? null : { on };
-}
-
-function switchValue(value: unknown): boolean | null {
-  if (typeof value === 'boolean') return value;
-  if (typeof value !== 'string') return null;
-  const word = value.trim().toUpperCase();
-  if (word === 'ON' || word === 'TRUE') return true;
-  if (word === 'OFF' || word === 'FALSE') return false;
-  return null;
 }
 
 export interface FanOptions {

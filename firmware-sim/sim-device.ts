@@ -1,5 +1,5 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
-import { TOPICS } from '../devices/index.js';
+import { TOPICS } from '../kernel/index.js';
 import {
   EdgehubError,
   errorMessage,

@@ -1,5 +1,4 @@
-import { TOPICS } from '../devices/index.js';
-import { decodePayload } from '../kernel/index.js';
+import { decodePayload, switchWord, TOPICS } from '../kernel/index.js';
 import type { SimDevicePort, SimPart } from './sim-device.js';
 
 /** The state a switched load reports on `actuators/<device>/<name>/state`. */
@@ -33,15 +32,6 @@ export function parseLoadCommand(payload: Buffer, dimmable: boolean): Partial<Lo
   }
   const on = switchWord(decoded);
   return on === null ? null : { on };
-}
-
-function switchWord(value: unknown): boolean | null {
-  if (typeof value === 'boolean') return value;
-  if (typeof value !== 'string') return null;
-  const word = value.trim().toUpperCase();
-  if (word === 'ON' || word === 'TRUE') return true;
-  if (word === 'OFF' || word === 'FALSE') return false;
-  return null;
 }
 
 function clamp(value: number): number {

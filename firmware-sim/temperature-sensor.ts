@@ -1,4 +1,4 @@
-import { TOPICS } from '../devices/index.js';
+import { TOPICS } from '../kernel/index.js';
 import type { TimerHandle } from '../kernel/index.js';
 import type { RandomSource } from './random.js';
 import { profileSignal, type Signal, type TemperatureProfile } from './signals.js';

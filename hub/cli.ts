@@ -1,4 +1,5 @@
 // First: it must run before any dependency loads `debug` (see the module).
+// eslint-disable-next-line no-restricted-imports -- a side effect that must run before kernel/index.ts loads anything
 import '../kernel/quiet-debug.js';
 import type * as FirmwareSimModule from '../firmware-sim/index.js';
 import { resolve } from 'node:path';

@@ -1,5 +1,4 @@
-import type { TypedBus } from '../kernel/index.js';
-import type { DeviceReading, DeviceStatusChange } from './registry/registry.js';
+import type { DeviceReading, DeviceStatusChange, TypedBus } from '../kernel/index.js';
 
 /** Every event that crosses contexts inside the hub, by name. */
 export interface HubEvents {

@@ -29,3 +29,21 @@ export type {
   DeviceStatus as DeviceAvailability,
   DeviceView,
 } from './ports.js';
+export {
+  assertTopicFilter,
+  filterCovers,
+  filtersOverlap,
+  LineFramer,
+  parseDeviceTopic,
+  readingValue,
+  switchWord,
+  topicLevels,
+  topicMatches,
+  TOPICS,
+  type DeviceReading,
+  type DeviceStatusChange,
+  type DeviceTopic,
+  type FramedChunk,
+  type TopicKind,
+} from './protocol/index.js';
+export { loadSerialPorts } from './serial/load.js';

@@ -1,7 +1,7 @@
 import { errorMessage, type Clock, type CommandResult, type Logger } from '../../kernel/index.js';
 import type { ActuatorState, AdapterSink, DeviceCommandSet } from '../adapter.js';
 import type { DeviceDefinition } from '../definition.js';
-import { LineFramer } from './line-framer.js';
+import { LineFramer } from '../../kernel/index.js';
 import { ReconnectingPort } from './reconnecting-port.js';
 import { reconnectOptions, type SerialSettings } from './serial-settings.js';
 import type { PortFactory, PortHandle } from './transport.js';

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { SerialPort } from 'serialport';
-import type * as SerialPorts from './hangup-safe-binding.js';
+import { loadSerialPorts } from '../../kernel/index.js';
 import { portOpenError } from './port-errors.js';
 
 /** Where and how fast to open a port. */
@@ -26,14 +26,6 @@ export interface PortHandle {
  * integration test, an in-memory pair in a unit test.
  */
 export type PortFactory = (options: PortOpenOptions) => Promise<PortHandle>;
-
-/**
- * serialport and its native binding, loaded on the first port opened: a hub without serial or
- * Firmata devices never pays the memory (about 14 MB) or the start-up time for them.
- */
-export async function loadSerialPorts(): Promise<typeof SerialPorts> {
-  return import('./hangup-safe-binding.js');
-}
 
 /** Opens real serial ports (and pseudo-terminals) with serialport 13. */
 export const openSerialPort: PortFactory = async (options) => {

@@ -1,6 +1,5 @@
 import type { SerialPort } from 'serialport';
-import { loadSerialPorts } from '../../devices/index.js';
-import { EdgehubError } from '../../kernel/index.js';
+import { EdgehubError, loadSerialPorts } from '../../kernel/index.js';
 
 /**
  * Opens a simulator's end of a pty (or a real serial port) with serialport; the stream goes to a

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { LineFramer } from '../../devices/index.js';
+import { LineFramer } from '../../kernel/index.js';
 import type { Clock, TimerHandle } from '../../kernel/index.js';
 import type { Signal } from '../signals.js';
 

@@ -1,8 +1,1 @@
-export {
-  DeviceRegistry,
-  type DeviceReading,
-  type DeviceRecord,
-  type DeviceRegistryDeps,
-  type DeviceStatus,
-  type DeviceStatusChange,
-} from './registry.js';
+export { DeviceRegistry, type DeviceRecord, type DeviceRegistryDeps, type DeviceStatus } from './registry.js';

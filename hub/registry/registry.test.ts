@@ -2,7 +2,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { deviceDefinitionSchema } from '../../devices/index.js';
 import { MemoryLogger, TypedBus, VirtualClock, type MqttMessage } from '../../kernel/index.js';
 import type { HubEvents } from '../events.js';
-import { DeviceRegistry, type DeviceStatusChange } from './registry.js';
+import type { DeviceStatusChange } from '../../kernel/index.js';
+import { DeviceRegistry } from './registry.js';
 
 let clock: VirtualClock;
 let registry: DeviceRegistry;

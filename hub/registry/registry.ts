@@ -1,13 +1,9 @@
-import {
-  ConventionMapper,
-  parseDeviceTopic,
-  readingValue,
-  type DeviceDefinition,
-  type DeviceTopic,
-  type DeviceSignal,
-} from '../../devices/index.js';
+import { ConventionMapper, type DeviceDefinition, type DeviceSignal } from '../../devices/index.js';
 import {
   decodeMessage,
+  parseDeviceTopic,
+  readingValue,
+  type DeviceTopic,
   parseDuration,
   type Clock,
   type DeviceDirectory,
@@ -39,21 +35,6 @@ export interface DeviceRecord {
   /** Epoch ms at which each metric last changed value or was last reported, by name. */
   updatedAt: Record<string, number>;
   staleAfterMs: number | undefined;
-}
-
-export interface DeviceStatusChange {
-  deviceId: string;
-  status: DeviceStatus;
-  previous: DeviceStatus;
-  at: number;
-}
-
-export interface DeviceReading {
-  deviceId: string;
-  metric: string;
-  value: unknown;
-  previous: unknown;
-  at: number;
 }
 
 export interface DeviceRegistryDeps {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EdgehubError } from '../../kernel/index.js';
 import { EdgehubErrors } from '../../kernel/index.js';
 import { parseAclFile, SubjectAcl } from './acl.js';
-import { filterCovers, filtersOverlap, topicMatches } from './topic-match.js';
+import { filterCovers, filtersOverlap, topicMatches } from '../../kernel/index.js';
 
 const ACL = `# anonymous clients (no username)
 topic read public/#

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { EdgehubError, EdgehubErrors } from '../../kernel/index.js';
-import { filterCovers, filtersOverlap, topicMatches } from './topic-match.js';
+import { filterCovers, filtersOverlap, topicMatches } from '../../kernel/index.js';
 
 export type AclAccess = 'read' | 'write' | 'readwrite' | 'deny';
 

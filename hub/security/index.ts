@@ -31,5 +31,4 @@ export {
   type SecurityOptions,
   type SecurityStats,
 } from './security.js';
-export { filterCovers, filtersOverlap, topicLevels, topicMatches } from './topic-match.js';
 export { securityOptionsFromConfig } from './config.js';

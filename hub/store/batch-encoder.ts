@@ -1,4 +1,4 @@
-import { parseDeviceTopic, readingValue } from '../../devices/index.js';
+import { parseDeviceTopic, readingValue } from '../../kernel/index.js';
 import type { MqttMessage } from '../../kernel/index.js';
 import { decodeMessage } from '../../kernel/index.js';
 import type { BatchMessage } from './writer-protocol.js';

@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { QoS } from '../../kernel/index.js';
 import { EdgehubError } from '../../kernel/index.js';
 import { decodeStored } from './payload.js';
-import { assertTopicFilter } from './topic-filter.js';
+import { assertTopicFilter } from '../../kernel/index.js';
 
 /** One stored MQTT message. */
 export interface StoredEvent {

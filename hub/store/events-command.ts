@@ -3,7 +3,7 @@ import { EdgehubError, SystemClock, errorMessage, parseDuration } from '../../ke
 import type { EventQuery, StoredEvent } from './event-queries.js';
 import { openEventReader } from './event-reader.js';
 import { eventsDbPath } from './schema.js';
-import { assertTopicFilter } from './topic-filter.js';
+import { assertTopicFilter } from '../../kernel/index.js';
 
 export interface EventsCommandOptions {
   dataDir: string;

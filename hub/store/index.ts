@@ -11,4 +11,3 @@ export { openEventReader, type EventReader } from './event-reader.js';
 export type { EventHistory, EventQuery, LatestValue, StoredEvent } from './event-queries.js';
 export { runEventsCommand, type EventsCommandIo, type EventsCommandOptions } from './events-command.js';
 export { eventsDbPath } from './schema.js';
-export { topicMatches } from './topic-filter.js';

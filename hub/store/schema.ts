@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
-import { topicMatches } from './topic-filter.js';
+import { topicMatches } from '../../kernel/index.js';
 
 export { configureReader, configureWriter } from './pragmas.js';
 

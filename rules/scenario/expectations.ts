@@ -1,4 +1,4 @@
-import { formatDuration } from '../../kernel/index.js';
+import { formatDuration, topicMatches } from '../../kernel/index.js';
 import { jsonEqual } from '../expression/values.js';
 import { showValue } from '../trace/format.js';
 import type { RecordedAlert, RecordedCommand, RecordedPublish } from './harness.js';
@@ -32,24 +32,6 @@ export function differences(expected: unknown, actual: unknown, path: string): D
     return expected.flatMap((item: unknown, i) => differences(item, actual[i], `${path}[${i}]`));
   }
   return jsonEqual(expected, actual) ? [] : [{ path, expected, actual }];
-}
-
-/** MQTT filter matching; a topic without wildcards matches only itself. */
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const level = f[i];
-    if (level === '#') return !(i === 0 && topic.startsWith('$'));
-    const actual = t[i];
-    if (actual === undefined) return false;
-    if (level === '+') {
-      if (i === 0 && actual.startsWith('$')) return false;
-      continue;
-    }
-    if (level !== actual) return false;
-  }
-  return f.length === t.length;
 }
 
 /** What the rules did, as the scenario recorded it. */

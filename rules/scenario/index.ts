@@ -1,4 +1,4 @@
-export { differences, topicMatches, type Difference } from './expectations.js';
+export { differences, type Difference } from './expectations.js';
 export {
   RuleHarness,
   SteppingClock,
@@ -7,7 +7,7 @@ export {
   type RecordedPublish,
   type RuleHarnessOptions,
 } from './harness.js';
-export { MemoryDevices, type MemoryReading, type MemoryStatusChange } from './memory-devices.js';
+export { MemoryDevices } from './memory-devices.js';
 export {
   loadScenario,
   runScenario,

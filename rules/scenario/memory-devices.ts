@@ -1,28 +1,15 @@
-import { parseDeviceTopic, readingValue, type DeviceTopic } from '../../devices/index.js';
 import {
   decodeMessage,
+  parseDeviceTopic,
+  readingValue,
+  type DeviceReading,
+  type DeviceStatusChange,
+  type DeviceTopic,
   type DeviceAvailability,
   type DeviceDirectory,
   type DeviceView,
   type MqttMessage,
 } from '../../kernel/index.js';
-
-/** A reading as the registry reports it (`device.reading` on the hub bus). */
-export interface MemoryReading {
-  readonly deviceId: string;
-  readonly metric: string;
-  readonly value: unknown;
-  readonly previous: unknown;
-  /** Epoch ms. */
-  readonly at: number;
-}
-
-export interface MemoryStatusChange {
-  readonly deviceId: string;
-  readonly status: DeviceAvailability;
-  readonly previous: DeviceAvailability;
-  readonly at: number;
-}
 
 interface Device {
   id: string;
@@ -33,8 +20,8 @@ interface Device {
 }
 
 export interface MemoryDevicesListeners {
-  onReading?(reading: MemoryReading): void;
-  onStatus?(change: MemoryStatusChange): void;
+  onReading?(reading: DeviceReading): void;
+  onStatus?(change: DeviceStatusChange): void;
 }
 
 /**

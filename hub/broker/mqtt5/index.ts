@@ -8,4 +8,3 @@ export {
   type Mqtt5LayerOptions,
   type Mqtt5Stats,
 } from './mqtt5-layer.js';
-export { filterMatches } from './topic-match.js';

@@ -1,4 +1,4 @@
-import { filterMatches } from './topic-match.js';
+import { topicMatches } from '../../../kernel/index.js';
 
 /**
  * The Subscription Identifiers (MQTT 5 §3.8.2.1.2) of one session's subscriptions, by topic filter.
@@ -24,7 +24,7 @@ export class SessionSubscriptions {
   /** The identifiers of every subscription matching `topic`, ascending and without repeats. */
   matching(topic: string): number[] {
     const ids = new Set<number>();
-    for (const [filter, id] of this.byFilter) if (filterMatches(filter, topic)) ids.add(id);
+    for (const [filter, id] of this.byFilter) if (topicMatches(filter, topic)) ids.add(id);
     return [...ids].sort((a, b) => a - b);
   }
 }

@@ -48,9 +48,7 @@ export {
   type SafetyVerdict,
 } from './safety-envelope.js';
 export { DeviceRuntime, type DeviceRuntimeDeps } from './device-runtime.js';
-export { MemoryPortPair, MemoryPorts } from './serial/memory-port.js';
 export { classifyOpenFailure, portOpenError, type PortOpenFailure } from './serial/port-errors.js';
-export { RecordingSink, type SinkEvent } from './serial/recording-sink.js';
 export {
   DEFAULT_RECONNECT,
   ReconnectingPort,

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deviceDefinitionSchema, FirmataAdapter, RecordingSink, SerialAdapter } from '../devices/index.js';
+import { deviceDefinitionSchema, FirmataAdapter, SerialAdapter } from '../devices/index.js';
+import { RecordingSink } from './support/recording-sink.js';
 import { runSimBoardCommand } from '../firmware-sim/index.js';
 import { EdgehubError, MemoryLogger, SystemClock, type Publisher } from '../kernel/index.js';
 import { skipWithoutSocat } from './support/socat.js';

@@ -9,8 +9,8 @@ import {
 } from '../../kernel/index.js';
 import { FirmataBoardSim } from '../../firmware-sim/index.js';
 import { deviceDefinitionSchema } from '../definition.js';
-import { MemoryPorts } from '../serial/memory-port.js';
-import { RecordingSink } from '../serial/recording-sink.js';
+import { MemoryPorts } from '../../test/support/memory-port.js';
+import { RecordingSink } from '../../test/support/recording-sink.js';
 import { FirmataAdapter } from './firmata-adapter.js';
 
 const PATH = '/dev/serial/by-id/usb-Arduino_Uno_TEST-if00';

@@ -8,7 +8,7 @@ import { firmataSettingsSchema } from './firmata-settings.js';
 
 export interface FirmataAdapterOptions {
   testing?: {
-    /** Opens ports instead of serialport, e.g. `new MemoryPorts().factory`. */
+    /** Opens ports instead of serialport, e.g. the tests' in-memory ports (test/support/memory-port.ts). */
     portFactory?: PortFactory;
   };
 }

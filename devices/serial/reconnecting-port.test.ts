@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryLogger, VirtualClock, type EdgehubError } from '../../kernel/index.js';
-import { MemoryPorts } from './memory-port.js';
+import { MemoryPorts } from '../../test/support/memory-port.js';
 import { DEFAULT_RECONNECT, ReconnectingPort, reconnectDelay } from './reconnecting-port.js';
 
 const PATH = '/dev/ttyUSB0';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EdgehubError, MemoryLogger, VirtualClock, type Publisher } from '../../kernel/index.js';
 import { deviceDefinitionSchema, type DeviceDefinition } from '../definition.js';
-import { MemoryPorts } from './memory-port.js';
-import { RecordingSink } from './recording-sink.js';
+import { MemoryPorts } from '../../test/support/memory-port.js';
+import { RecordingSink } from '../../test/support/recording-sink.js';
 import { SerialAdapter } from './serial-adapter.js';
 
 const PATH = '/dev/serial/by-id/usb-edgehub-test-if00';

@@ -7,7 +7,7 @@ import { openSerialPort, type PortFactory } from './transport.js';
 
 export interface SerialAdapterOptions {
   testing?: {
-    /** Opens ports instead of serialport, e.g. `new MemoryPorts().factory`. */
+    /** Opens ports instead of serialport, e.g. the tests' in-memory ports (test/support/memory-port.ts). */
     portFactory?: PortFactory;
     /** Every chunk read from a device's port, before framing. */
     onData?: (deviceId: string, chunk: Buffer) => void;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MemoryPortPair } from '../../devices/index.js';
+import { MemoryPortPair } from '../../test/support/memory-port.js';
 import { VirtualClock } from '../../kernel/index.js';
 import { FirmataBoardSim } from './firmata-board-sim.js';
 import { FirmataParser, type HostMessage } from './firmata-parser.js';

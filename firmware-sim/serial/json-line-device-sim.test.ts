@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryPortPair } from '../../devices/index.js';
+import { MemoryPortPair } from '../../test/support/memory-port.js';
 import { VirtualClock } from '../../kernel/index.js';
 import { JsonLineDeviceSim } from './json-line-device-sim.js';
 

@@ -1,5 +1,5 @@
 import { Duplex } from 'node:stream';
-import type { PortFactory, PortHandle } from './transport.js';
+import type { PortFactory, PortHandle } from '../../devices/index.js';
 
 /**
  * Two connected in-memory byte streams, like the two ends of a serial cable: what one end writes,

@@ -1,4 +1,4 @@
-import type { ActuatorState, AdapterSink } from '../adapter.js';
+import type { ActuatorState, AdapterSink } from '../../devices/index.js';
 
 /** One thing an adapter reported. */
 export type SinkEvent =

@@ -31,6 +31,8 @@ export type {
 } from './ports.js';
 export {
   assertTopicFilter,
+  DeviceBook,
+  deviceEntry,
   filterCovers,
   filtersOverlap,
   LineFramer,
@@ -40,6 +42,9 @@ export {
   topicLevels,
   topicMatches,
   TOPICS,
+  type DeclaredDevice,
+  type DeviceBookDeps,
+  type DeviceEntry,
   type DeviceReading,
   type DeviceStatusChange,
   type DeviceTopic,

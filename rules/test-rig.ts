@@ -3,13 +3,14 @@
  * Not a test file itself (vitest picks up `*.test.ts` only).
  */
 import {
+  DeviceBook,
+  deviceEntry,
   EdgehubErrors,
   MemoryLogger,
   VirtualClock,
   type Actuators,
   type CommandResult,
-  type DeviceDirectory,
-  type DeviceView,
+  type DeviceAvailability,
   type MqttMessage,
   type OutgoingMessage,
   type Publisher,
@@ -63,51 +64,22 @@ export class FakePublisher implements Publisher {
   }
 }
 
-/** A device registry in memory that reports to the engine like the hub's registry does on the bus. */
-export class FakeDevices implements DeviceDirectory {
-  private readonly views = new Map<
-    string,
-    {
-      id: string;
-      status: DeviceView['status'];
-      lastSeen: number | null;
-      state: Record<string, unknown>;
-      updatedAt: Record<string, number>;
-    }
-  >();
-
-  get(id: string): DeviceView | undefined {
-    return this.views.get(id);
+/** A device book that the rig reports to the engine itself, as the hub's registry does on the bus. */
+export class FakeDevices extends DeviceBook {
+  constructor() {
+    super({ newEntry: deviceEntry });
   }
 
-  list(): readonly DeviceView[] {
-    return [...this.views.values()];
-  }
-
-  /** Sets a value; returns the previous one (undefined for the first). */
+  /** Sets a value as the device reported it, without changing its status; returns the previous one. */
   set(id: string, metric: string, value: unknown, at: number): unknown {
-    const view = this.ensure(id);
-    const previous = view.state[metric];
-    view.state[metric] = value;
-    view.updatedAt[metric] = at;
-    view.lastSeen = at;
+    const previous = this.record(id, metric, value, at);
+    this.entry(id).lastSeen = at;
     return previous;
   }
 
-  setStatus(id: string, status: DeviceView['status']): DeviceView['status'] {
-    const view = this.ensure(id);
-    const previous = view.status;
-    view.status = status;
-    return previous;
-  }
-
-  private ensure(id: string) {
-    let view = this.views.get(id);
-    if (!view) {
-      view = { id, status: 'unknown', lastSeen: null, state: {}, updatedAt: {} };
-      this.views.set(id, view);
-    }
-    return view;
+  /** Sets a status; returns the previous one. */
+  override setStatus(id: string, status: DeviceAvailability, at = 0): DeviceAvailability {
+    return super.setStatus(id, status, at);
   }
 }
 
@@ -193,7 +165,7 @@ export class EngineRig {
     }
   }
 
-  async status(deviceId: string, status: DeviceView['status']): Promise<void> {
+  async status(deviceId: string, status: DeviceAvailability): Promise<void> {
     const previous = this.devices.setStatus(deviceId, status);
     this.engine.handleStatus({ deviceId, status, previous, at: this.clock.now() });
     await this.engine.whenIdle();

@@ -1,11 +1,10 @@
 import { ConventionMapper, type DeviceDefinition, type DeviceSignal } from '../../devices/index.js';
 import {
   decodeMessage,
-  parseDeviceTopic,
-  readingValue,
-  type DeviceTopic,
+  DeviceBook,
   parseDuration,
   type Clock,
+  type DeviceAvailability,
   type DeviceDirectory,
   type Logger,
   type MessageSource,
@@ -15,12 +14,7 @@ import {
 import type { HubBus } from '../events.js';
 import { loadDeviceDefinitions } from './device-files.js';
 
-import type { DeviceAvailability } from '../../kernel/index.js';
-
 export type DeviceStatus = DeviceAvailability;
-
-/** Distinct topics whose reading is remembered; past it the cache starts over rather than grow without bound. */
-const TOPIC_CACHE_SIZE = 10_000;
 
 export interface DeviceRecord {
   id: string;
@@ -49,14 +43,23 @@ export interface DeviceRegistryDeps {
 }
 
 /**
- * Devices declared in the config and devices seen on topics: availability from retained
- * availability messages (set by last wills) and from each device's `stale_after`, and the latest
- * value of every metric.
+ * Devices declared in the config and devices seen on topics, kept in a {@link DeviceBook}: what the
+ * registry adds is the config's definitions, devices speaking foreign conventions (Tasmota,
+ * zigbee2mqtt), each device's `stale_after`, and the bus and log lines for what changed.
  */
 export class DeviceRegistry implements DeviceDirectory {
-  private readonly devices = new Map<string, DeviceRecord>();
-  /** What `parseDeviceTopic` made of each topic seen; null for topics that name no device. */
-  private readonly topics = new Map<string, Readonly<DeviceTopic> | null>();
+  private readonly book = new DeviceBook<DeviceRecord>({
+    newEntry: (id) => newRecord(id),
+    onNew: (device) => this.deps.logger.info('new device seen', { device: device.id }),
+    onSeen: (device) => this.armStaleTimer(device),
+    onReading: (reading) => this.deps.bus.emit('device.reading', reading),
+    onStatus: (change) => {
+      this.deps.logger.info(`device ${change.deviceId} is ${change.status}`, { was: change.previous });
+      this.deps.bus.emit('device.status', change);
+    },
+    onInvalidAvailability: (topic) =>
+      this.deps.logger.warn('availability payload is neither online nor offline', { topic }),
+  });
   private readonly staleTimers = new Map<string, TimerHandle>();
   private started = false;
   private defined: readonly DeviceDefinition[] = [];
@@ -71,12 +74,10 @@ export class DeviceRegistry implements DeviceDirectory {
     this.mapper = new ConventionMapper(this.defined);
     this.started = true;
     for (const d of this.defined) {
-      this.devices.set(d.id, {
-        ...emptyRecord(d.id),
-        name: d.name,
-        declared: true,
-        staleAfterMs: d.stale_after === undefined ? undefined : parseDuration(d.stale_after),
-      });
+      const record = this.book.declare(d.id);
+      record.name = d.name;
+      record.declared = true;
+      record.staleAfterMs = d.stale_after === undefined ? undefined : parseDuration(d.stale_after);
     }
     this.deps.source.onMessage(this, (m) => this.handle(m));
   }
@@ -95,95 +96,36 @@ export class DeviceRegistry implements DeviceDirectory {
   }
 
   get(id: string): Readonly<DeviceRecord> | undefined {
-    return this.devices.get(id);
+    return this.book.get(id);
   }
 
   list(): Readonly<DeviceRecord>[] {
-    return [...this.devices.values()];
+    return this.book.list();
   }
 
   handle(message: MqttMessage): void {
-    const parsed = this.parseTopic(message.topic);
-    if (!parsed) {
-      const signals = this.mapper.map(message.topic, decodeMessage(message).value);
-      if (signals) for (const signal of signals) this.apply(signal, message.receivedAt);
-      return;
-    }
-    const now = message.receivedAt;
-    const device = this.ensure(parsed.deviceId);
-    if (parsed.kind === 'availability') {
-      const text = message.payload.toString('utf8').trim().toLowerCase();
-      if (text === 'online' || text === 'offline') this.setStatus(device, text, now);
-      else
-        this.deps.logger.warn('availability payload is neither online nor offline', { topic: message.topic });
-      return;
-    }
-    if (parsed.kind === 'command') return;
-    device.lastSeen = now;
-    this.armStaleTimer(device);
-    if (device.status !== 'online') this.setStatus(device, 'online', now);
-    const name = parsed.name ?? 'value';
-    const value = readingValue(decodeMessage(message).value);
-    if (value === undefined) return;
-    this.record(device, name, value, now);
-  }
-
-  /** Devices publish the same few topics over and over; each is split and read once. */
-  private parseTopic(topic: string): Readonly<DeviceTopic> | null {
-    let parsed = this.topics.get(topic);
-    if (parsed === undefined) {
-      parsed = parseDeviceTopic(topic);
-      if (this.topics.size >= TOPIC_CACHE_SIZE) this.topics.clear();
-      this.topics.set(topic, parsed);
-    }
-    return parsed;
+    if (this.book.observe(message)) return;
+    const signals = this.mapper.map(message.topic, decodeMessage(message).value);
+    if (signals) for (const signal of signals) this.apply(signal, message.receivedAt);
   }
 
   /** A signal of a device speaking a foreign convention (Tasmota, zigbee2mqtt). */
   private apply(signal: DeviceSignal, now: number): void {
-    const device = this.ensure(signal.deviceId);
     if (signal.kind === 'availability') {
-      this.setStatus(device, signal.status, now);
+      this.book.setStatus(signal.deviceId, signal.status, now);
       return;
     }
-    device.lastSeen = now;
-    this.armStaleTimer(device);
-    if (device.status !== 'online') this.setStatus(device, 'online', now);
+    this.book.seen(signal.deviceId, now);
     // An actuator's state is kept as its on/off, as edgehub's own `{"on": b}` state reads.
     const value = signal.kind === 'state' ? signal.state.on : signal.value;
-    this.record(device, signal.name, value, now);
-  }
-
-  private record(device: DeviceRecord, name: string, value: unknown, now: number): void {
-    const previous = device.state[name];
-    device.state[name] = value;
-    device.updatedAt[name] = now;
-    this.deps.bus.emit('device.reading', { deviceId: device.id, metric: name, value, previous, at: now });
-  }
-
-  private ensure(id: string): DeviceRecord {
-    let device = this.devices.get(id);
-    if (!device) {
-      device = emptyRecord(id);
-      this.devices.set(id, device);
-      this.deps.logger.info('new device seen', { device: id });
-    }
-    return device;
-  }
-
-  private setStatus(device: DeviceRecord, status: DeviceStatus, at: number): void {
-    const previous = device.status;
-    if (previous === status) return;
-    device.status = status;
-    this.deps.logger.info(`device ${device.id} is ${status}`, { was: previous });
-    this.deps.bus.emit('device.status', { deviceId: device.id, status, previous, at });
+    this.book.record(signal.deviceId, signal.name, value, now);
   }
 
   /**
    * One timer per device, due `stale_after` after the last message. It is not re-armed on every
    * reading (the hot path): when it fires early because newer readings came, it re-arms itself.
    */
-  private armStaleTimer(device: DeviceRecord): void {
+  private armStaleTimer(device: Readonly<DeviceRecord>): void {
     const staleAfter = device.staleAfterMs;
     if (staleAfter === undefined || this.staleTimers.has(device.id)) return;
     const check = (): void => {
@@ -195,13 +137,14 @@ export class DeviceRegistry implements DeviceDirectory {
         this.staleTimers.set(device.id, this.deps.clock.setTimer(`stale:${device.id}`, due - now, check));
         return;
       }
-      if (device.status === 'online' || device.status === 'unknown') this.setStatus(device, 'stale', now);
+      if (device.status === 'online' || device.status === 'unknown')
+        this.book.setStatus(device.id, 'stale', now);
     };
     this.staleTimers.set(device.id, this.deps.clock.setTimer(`stale:${device.id}`, staleAfter, check));
   }
 }
 
-function emptyRecord(id: string): DeviceRecord {
+function newRecord(id: string): DeviceRecord {
   return {
     id,
     name: undefined,

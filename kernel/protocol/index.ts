@@ -2,6 +2,13 @@
  * The wire protocol both sides speak: the devices' adapters and the simulated firmware, the broker
  * and the rules. Nothing here knows either side.
  */
+export {
+  DeviceBook,
+  deviceEntry,
+  type DeclaredDevice,
+  type DeviceBookDeps,
+  type DeviceEntry,
+} from './device-book.js';
 export { LineFramer, type FramedChunk } from './line-framer.js';
 export type { DeviceReading, DeviceStatusChange } from './readings.js';
 export { switchWord } from './switch-word.js';

@@ -117,7 +117,7 @@ export async function runScenario(loaded: LoadedScenario, set: RuleSet): Promise
     ...(scenario.location !== undefined && { location: scenario.location }),
   });
   for (const d of scenario.devices ?? [])
-    harness.devices.declare(d.id, d.status ?? 'online', d.state ?? {}, startMs);
+    harness.devices.declare(d.id, { status: d.status ?? 'online', state: d.state ?? {} }, startMs);
 
   const problems: string[] = [];
   for (const [i, step] of scenario.steps.entries()) {

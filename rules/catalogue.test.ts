@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compileRuleFiles, type RuleLoadOptions } from './loader.js';
-import { FakeDevices } from './test-rig.js';
+import { FakeDevices } from '../test/support/engine-rig.js';
 
 /**
  * The catalogue of broken rule files: each fixture in `catalogue/` says in its first lines what

@@ -14,7 +14,7 @@ import { loadRuleDir, compileRuleFiles } from './loader.js';
 import { EXAMPLE_RULES_DIR } from './examples-dir.js';
 import type { RuleSet } from './rule.js';
 import type { RuleRun } from './trace.js';
-import { EngineRig } from './test-rig.js';
+import { EngineRig } from '../test/support/engine-rig.js';
 
 /** Collects what rules publish; topics listed in `failOn` reject like a broker that refused them. */
 class FakePublisher implements Publisher {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FetchLike } from './http.js';
-import { EngineRig, FakeActuators, T0 } from '../test-rig.js';
+import { EngineRig, FakeActuators, T0 } from '../../test/support/engine-rig.js';
 
 describe('command', () => {
   const RULE = `rules:

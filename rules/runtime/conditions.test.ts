@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EngineRig } from '../test-rig.js';
+import { EngineRig } from '../../test/support/engine-rig.js';
 
 /** A rule on `in` whose `if` is `cond`; the run's outcome says whether it held. */
 const withIf = (cond: string) => `rules:

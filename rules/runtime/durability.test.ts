@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../kernel/index.js';
 import { SqliteRuleStateStore } from '../state/sqlite-rule-state-store.js';
-import { EngineRig, FakeDevices, ruleSet, T0 } from '../test-rig.js';
+import { EngineRig, FakeDevices, ruleSet, T0 } from '../../test/support/engine-rig.js';
 
 const dirs: string[] = [];
 afterEach(() => {

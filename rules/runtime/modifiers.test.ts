@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EngineRig, T0 } from '../test-rig.js';
+import { EngineRig, T0 } from '../../test/support/engine-rig.js';
 
 describe('for: the trigger must keep holding', () => {
   const HOT_FOR = `rules:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EngineRig, T0 } from '../test-rig.js';
+import { EngineRig, T0 } from '../../test/support/engine-rig.js';
 
 const rule = (when: string, extra = '') => `rules:
   - id: r

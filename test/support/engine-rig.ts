@@ -1,6 +1,5 @@
 /**
  * A rule engine on a virtual clock with in-memory ports, for the tests of the rules context.
- * Not a test file itself (vitest picks up `*.test.ts` only).
  */
 import {
   DeviceBook,
@@ -14,11 +13,15 @@ import {
   type MqttMessage,
   type OutgoingMessage,
   type Publisher,
-} from '../kernel/index.js';
-import { RuleEngine, type RuleEngineDeps } from './engine.js';
-import { compileRuleFiles, type RuleLoadOptions } from './loader.js';
-import type { RuleSet } from './rule.js';
-import type { RuleRun } from './trace.js';
+} from '../../kernel/index.js';
+import {
+  compileRuleFiles,
+  RuleEngine,
+  type RuleEngineDeps,
+  type RuleLoadOptions,
+  type RuleRun,
+  type RuleSet,
+} from '../../rules/index.js';
 
 /** 2023-11-14T22:13:20Z, a Tuesday. */
 export const T0 = 1_700_000_000_000;

@@ -3,15 +3,8 @@
  * runs rules against messages, and the watcher that reloads a directory while the hub runs.
  * Other contexts import from this file only.
  */
-export {
-  checkRules,
-  formatProblem,
-  runCheckCommand,
-  toRuleProblem,
-  type CheckCommandOptions,
-  type CheckResult,
-  type RuleProblem,
-} from './check.js';
+export { checkRules, runCheckCommand, type CheckCommandOptions, type CheckResult } from './check.js';
+export { formatProblem, toRuleProblem, type RuleProblem } from './rule-problem.js';
 export { ALERT_TOPIC_PREFIX, AlertBook } from './alerts/alert-book.js';
 export type { RuleLoadOptions } from './compile/context.js';
 export {

@@ -7,7 +7,7 @@ import {
   type Logger,
   type TimerHandle,
 } from '../kernel/index.js';
-import { formatProblem, toRuleProblem, type RuleProblem } from './check.js';
+import { formatProblem, toRuleProblem, type RuleProblem } from './rule-problem.js';
 import {
   compileRuleDir,
   isRuleFileName,

@@ -5,7 +5,7 @@ import {
   isDuration,
   parseDuration,
 } from '../../kernel/index.js';
-import { formatProblem } from '../check.js';
+import { formatProblem } from '../rule-problem.js';
 import { tryLoadRuleDir } from '../loader.js';
 import type { RuleSet } from '../rule.js';
 import { showTime } from '../trace/format.js';

@@ -9,7 +9,7 @@ import {
   YamlSource,
   type SourceLocation,
 } from '../../kernel/index.js';
-import { formatProblem } from '../check.js';
+import { formatProblem } from '../rule-problem.js';
 import { isRuleFileName, tryLoadRuleDir } from '../loader.js';
 import { checkExpectation, type ExpectationOutcome } from './expectations.js';
 import type { RuleSet } from '../rule.js';

@@ -1,9 +1,9 @@
 import type { Actuators, Clock, Logger, Publisher } from '../kernel/index.js';
 import { alertKeyProblem, type AlertBook } from './alerts/alert-book.js';
-import { publishTopicProblem } from './compile/action.js';
-import type { Scope } from './expression/scope.js';
-import { toText } from './expression/values.js';
-import type { Action, Rule } from './rule.js';
+import { publishTopicProblem } from './language/compile/action.js';
+import type { Scope } from './language/expression/scope.js';
+import { toText } from './language/expression/values.js';
+import type { Action, Rule } from './language/rule.js';
 import { sendHttp, type HttpSettings } from './runtime/http.js';
 import type { ActionResult } from './trace.js';
 

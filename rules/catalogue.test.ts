@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compileRuleFiles, type RuleLoadOptions } from './loader.js';
+import { compileRuleFiles, type RuleLoadOptions } from './language/loader.js';
 import { FakeDevices } from '../test/support/engine-rig.js';
 
 /**

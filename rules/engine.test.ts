@@ -10,9 +10,9 @@ import {
   type Publisher,
 } from '../kernel/index.js';
 import { RuleEngine } from './engine.js';
-import { loadRuleDir, compileRuleFiles } from './loader.js';
+import { loadRuleDir, compileRuleFiles } from './language/loader.js';
 import { EXAMPLE_RULES_DIR } from './examples-dir.js';
-import type { RuleSet } from './rule.js';
+import type { RuleSet } from './language/rule.js';
 import type { RuleRun } from './trace.js';
 import { EngineRig } from '../test/support/engine-rig.js';
 

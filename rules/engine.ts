@@ -9,8 +9,8 @@ import {
   type Publisher,
 } from '../kernel/index.js';
 import { AlertBook } from './alerts/alert-book.js';
-import { jsonEqual, toText } from './expression/values.js';
-import { createRuleSet, type Rule, type RuleSet, type Trigger } from './rule.js';
+import { jsonEqual, toText } from './language/expression/values.js';
+import { createRuleSet, type Rule, type RuleSet, type Trigger } from './language/rule.js';
 import { HeldSinceTrackers, type ConditionEnv } from './runtime/conditions.js';
 import {
   detectReading,
@@ -20,12 +20,12 @@ import {
   type TriggerKeyState,
 } from './runtime/detect.js';
 import { DEFAULT_HTTP, type FetchLike, type HttpSettings } from './runtime/http.js';
-import { systemTimeZone } from './runtime/local-time.js';
+import { systemTimeZone } from './language/local-time.js';
 import { isPlain, TriggerPipeline } from './runtime/pipeline.js';
 import { RuleRuntime, SLOT, type ParkedRun } from './runtime/rule-runtime.js';
 import { RunBook, type RuleStats } from './runtime/run-book.js';
 import { DEFAULT_LOOP_BREAKER, Runner, type LoopBreakerSettings } from './runtime/runner.js';
-import type { HubPlace } from './runtime/schedule.js';
+import type { HubPlace } from './language/schedule.js';
 import {
   MemoryRuleStateStore,
   type AlertRecord,

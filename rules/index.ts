@@ -4,9 +4,9 @@
  * Other contexts import from this file only.
  */
 export { checkRules, runCheckCommand, type CheckCommandOptions, type CheckResult } from './check.js';
-export { formatProblem, toRuleProblem, type RuleProblem } from './rule-problem.js';
+export { formatProblem, toRuleProblem, type RuleProblem } from './language/rule-problem.js';
 export { ALERT_TOPIC_PREFIX, AlertBook } from './alerts/alert-book.js';
-export type { RuleLoadOptions } from './compile/context.js';
+export type { RuleLoadOptions } from './language/compile/context.js';
 export {
   RuleEngine,
   type ReadingInput,
@@ -15,9 +15,9 @@ export {
   type StatusInput,
 } from './engine.js';
 export { type FetchLike, type HttpSettings } from './runtime/http.js';
-export { isTimeZone, systemTimeZone } from './runtime/local-time.js';
+export { isTimeZone, systemTimeZone } from './language/local-time.js';
 export { DEFAULT_LOOP_BREAKER, type LoopBreakerSettings } from './runtime/runner.js';
-export type { HubPlace } from './runtime/schedule.js';
+export type { HubPlace } from './language/schedule.js';
 export {
   MemoryRuleStateStore,
   type AlertRecord,
@@ -31,9 +31,9 @@ export {
   type CompiledExpression,
   type Evaluator,
   type OffsetLocator,
-} from './expression/compile.js';
-export { makeScope, type Scope, type TriggerInfo } from './expression/scope.js';
-export { compileTemplate, type CompiledTemplate } from './expression/template.js';
+} from './language/expression/compile.js';
+export { makeScope, type Scope, type TriggerInfo } from './language/expression/scope.js';
+export { compileTemplate, type CompiledTemplate } from './language/expression/template.js';
 export {
   compileRuleFiles,
   isRuleFileName,
@@ -41,16 +41,16 @@ export {
   tryLoadRuleDir,
   type RuleFileText,
   type RuleLoadResult,
-} from './loader.js';
-export type { Action, Condition, MqttTrigger, Rule, RuleSet, Trigger, TriggerKind } from './rule.js';
+} from './language/loader.js';
+export type { Action, Condition, MqttTrigger, Rule, RuleSet, Trigger, TriggerKind } from './language/rule.js';
 export {
   ruleFileJsonSchema,
   ruleFileSchema,
   SEVERITIES,
   type RuleDefinition,
   type Severity,
-} from './schema.js';
-export { parseFilter, TopicIndex, type ParsedFilter, type TopicMatch } from './topic-index.js';
+} from './language/schema/rule-file.js';
+export { parseFilter, TopicIndex, type ParsedFilter, type TopicMatch } from './language/topic-index.js';
 export type { ActionResult, BlockReason, ConditionResult, RuleRun, RuleTrace, RunOutcome } from './trace.js';
 export {
   backtest,
@@ -70,7 +70,7 @@ export {
   type RuleActivity,
   type RuleDifference,
 } from './backtest/index.js';
-export { findRuleLoops, publishedLevels, topicsOverlap } from './loops.js';
+export { findRuleLoops, publishedLevels, topicsOverlap } from './language/loops.js';
 export {
   loadScenario,
   MemoryDevices,

@@ -9,7 +9,7 @@ import {
   type EdgehubError,
   type TimerHandle,
 } from '../kernel/index.js';
-import type { RuleSet } from './rule.js';
+import type { RuleSet } from './language/rule.js';
 import { RuleDirWatcher } from './watcher.js';
 
 const rule = (id: string, threshold = 30) =>

@@ -7,16 +7,16 @@ import {
   type Logger,
   type TimerHandle,
 } from '../kernel/index.js';
-import { formatProblem, toRuleProblem, type RuleProblem } from './rule-problem.js';
+import { formatProblem, toRuleProblem, type RuleProblem } from './language/rule-problem.js';
 import {
   compileRuleDir,
   isRuleFileName,
   readRuleDir,
   type RuleLoadOptions,
   type RuleLoadResult,
-} from './loader.js';
-import { findRuleLoops } from './loops.js';
-import type { RuleSet } from './rule.js';
+} from './language/loader.js';
+import { findRuleLoops } from './language/loops.js';
+import type { RuleSet } from './language/rule.js';
 
 /** What the hub tells about its rules (HTTP API, retained MQTT status topic). */
 export interface RulesStatus {

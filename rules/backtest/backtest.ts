@@ -1,5 +1,5 @@
 import { decodePayload, type Logger } from '../../kernel/index.js';
-import type { RuleSet } from '../rule.js';
+import type { RuleSet } from '../language/rule.js';
 import { RuleHarness } from '../scenario/harness.js';
 import type { RuleRun } from '../trace.js';
 import { showTime, showValue } from '../trace/format.js';

@@ -1,10 +1,10 @@
 import type { DeviceDirectory } from '../../kernel/index.js';
-import type { Scope } from '../expression/scope.js';
-import { jsonEqual, truthy } from '../expression/values.js';
-import type { Condition, Rule, Action } from '../rule.js';
+import type { Scope } from '../language/expression/scope.js';
+import { jsonEqual, truthy } from '../language/expression/values.js';
+import type { Condition, Rule, Action } from '../language/rule.js';
 import type { ConditionResult } from '../trace.js';
-import { localTime } from './local-time.js';
-import type { HubPlace } from './schedule.js';
+import { localTime } from '../language/local-time.js';
+import type { HubPlace } from '../language/schedule.js';
 
 type DeviceCondition = Extract<Condition, { kind: 'device' }>;
 

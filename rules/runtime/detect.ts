@@ -1,6 +1,6 @@
 import type { DeviceDirectory } from '../../kernel/index.js';
-import { jsonEqual } from '../expression/values.js';
-import type { ReadingTrigger, StatusTrigger, Trigger } from '../rule.js';
+import { jsonEqual } from '../language/expression/values.js';
+import type { ReadingTrigger, StatusTrigger, Trigger } from '../language/rule.js';
 
 /**
  * A trigger input as the engine keeps it: everything a run's scope is built from, as JSON, so a

@@ -1,9 +1,9 @@
 import { errorMessage } from '../../kernel/index.js';
 import { runAction, type ActionContext } from '../actions.js';
-import type { Scope } from '../expression/scope.js';
-import { toText } from '../expression/values.js';
-import type { Action, Rule } from '../rule.js';
-import type { TriggerDefinition } from '../schema/triggers.js';
+import type { Scope } from '../language/expression/scope.js';
+import { toText } from '../language/expression/values.js';
+import type { Action, Rule } from '../language/rule.js';
+import type { TriggerDefinition } from '../language/schema/triggers.js';
 import { evaluateConditions, type ConditionEnv } from './conditions.js';
 import type { RunPosition, RunState } from './rule-runtime.js';
 

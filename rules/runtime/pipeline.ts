@@ -1,5 +1,5 @@
 import type { Clock, DeviceDirectory } from '../../kernel/index.js';
-import type { Trigger } from '../rule.js';
+import type { Trigger } from '../language/rule.js';
 import { disarm, stillHolds, type Detection, type TriggerInput } from './detect.js';
 import type { RuleRuntime } from './rule-runtime.js';
 

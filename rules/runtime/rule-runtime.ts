@@ -1,5 +1,5 @@
 import { errorMessage, type Clock, type Logger, type TimerHandle } from '../../kernel/index.js';
-import type { Rule, Trigger } from '../rule.js';
+import type { Rule, Trigger } from '../language/rule.js';
 import type { RuleStateStore } from '../state/rule-state-store.js';
 import type { ActionResult, ConditionResult } from '../trace.js';
 import type { TriggerInput, TriggerKeyState } from './detect.js';

@@ -1,6 +1,6 @@
-import { jsonEqual } from '../expression/values.js';
-import type { Trigger } from '../rule.js';
-import { TopicIndex } from '../topic-index.js';
+import { jsonEqual } from '../language/expression/values.js';
+import type { Trigger } from '../language/rule.js';
+import { TopicIndex } from '../language/topic-index.js';
 
 /** An input a parked `wait` may be waiting for. */
 export type WaitInput =

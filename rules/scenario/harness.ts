@@ -12,7 +12,7 @@ import {
   type TimerHandle,
 } from '../../kernel/index.js';
 import { RuleEngine } from '../engine.js';
-import type { RuleSet } from '../rule.js';
+import type { RuleSet } from '../language/rule.js';
 import type { RuleRun } from '../trace.js';
 import { MemoryDevices } from './memory-devices.js';
 

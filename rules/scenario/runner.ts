@@ -9,10 +9,10 @@ import {
   YamlSource,
   type SourceLocation,
 } from '../../kernel/index.js';
-import { formatProblem } from '../rule-problem.js';
-import { isRuleFileName, tryLoadRuleDir } from '../loader.js';
+import { formatProblem } from '../language/rule-problem.js';
+import { isRuleFileName, tryLoadRuleDir } from '../language/loader.js';
 import { checkExpectation, type ExpectationOutcome } from './expectations.js';
-import type { RuleSet } from '../rule.js';
+import type { RuleSet } from '../language/rule.js';
 import { RuleHarness } from './harness.js';
 import { scenarioSchema, type Scenario, type ScenarioStep } from './schema.js';
 

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { isDuration } from '../../kernel/index.js';
+import { isDuration } from '../../../kernel/index.js';
 
 /**
  * Building blocks shared by the trigger, condition and action schemas. Messages are written for the

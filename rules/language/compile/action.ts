@@ -1,4 +1,4 @@
-import { parseDuration } from '../../kernel/index.js';
+import { parseDuration } from '../../../kernel/index.js';
 import { makeScope } from '../expression/scope.js';
 import { BLOCKED_NAMES } from '../expression/values.js';
 import { parseDevicePattern } from '../device-pattern.js';

@@ -1,4 +1,4 @@
-import { EdgehubError, type SourceLocation } from '../../kernel/index.js';
+import { EdgehubError, type SourceLocation } from '../../../kernel/index.js';
 import { compileExpression, type Evaluator } from './compile.js';
 import type { Scope } from './scope.js';
 import { toText } from './values.js';

@@ -1,7 +1,7 @@
-import { parseDuration, type ErrorCode } from '../../kernel/index.js';
+import { parseDuration, type ErrorCode } from '../../../kernel/index.js';
 import { parseDevicePattern } from '../device-pattern.js';
 import type { Trigger, TriggerTiming } from '../rule.js';
-import { compileSchedule } from '../runtime/schedule.js';
+import { compileSchedule } from '../schedule.js';
 import { THROTTLE } from '../schema/common.js';
 import type { TriggerDefinition } from '../schema/triggers.js';
 import { parseFilter } from '../topic-index.js';

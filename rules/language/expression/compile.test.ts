@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EdgehubError } from '../../kernel/index.js';
+import { EdgehubError } from '../../../kernel/index.js';
 import { compileExpression } from './compile.js';
 import { makeScope, type Scope } from './scope.js';
 

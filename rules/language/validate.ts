@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import { EdgehubError, formatPath } from '../kernel/index.js';
+import { EdgehubError, formatPath } from '../../kernel/index.js';
 import { suggestion } from './did-you-mean.js';
 import type { RuleSource } from './rule-source.js';
-import { ruleFileSchema, ruleSchema, type RuleDefinition } from './schema.js';
+import { ruleFileSchema, ruleSchema, type RuleDefinition } from './schema/rule-file.js';
 
 /**
  * A rule of a file with its position in the `rules:` list. `complete` rules passed the schema;

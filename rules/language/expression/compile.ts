@@ -1,5 +1,5 @@
 import type jsep from 'jsep';
-import { EdgehubError, type SourceLocation } from '../../kernel/index.js';
+import { EdgehubError, type SourceLocation } from '../../../kernel/index.js';
 import { FUNCTIONS, isFunctionName } from './functions.js';
 import { ExpressionSyntaxError, parseExpression, startOf, type ParsedExpression } from './parser.js';
 import type { Scope } from './scope.js';

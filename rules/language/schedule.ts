@@ -1,7 +1,7 @@
 import { Cron } from 'croner';
 import { getTimes, type SunTimeName } from 'suncalc';
 import { parseDuration } from '../../kernel/index.js';
-import type { ScheduleDefinition, SunEvent } from '../schema/triggers.js';
+import type { ScheduleDefinition, SunEvent } from './schema/triggers.js';
 
 /** Where and in which zone the hub runs; schedules and time windows read it. */
 export interface HubPlace {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EdgehubError } from '../../kernel/index.js';
+import { EdgehubError } from '../../../kernel/index.js';
 import { makeScope } from './scope.js';
 import { compileTemplate } from './template.js';
 

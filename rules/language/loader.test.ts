@@ -2,13 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EdgehubError } from '../kernel/index.js';
-import { EdgehubErrors } from '../kernel/index.js';
-import { checkRules, runCheckCommand } from './check.js';
-import { EXAMPLE_RULES_DIR } from './examples-dir.js';
+import type { EdgehubError } from '../../kernel/index.js';
+import { EdgehubErrors } from '../../kernel/index.js';
+import { checkRules, runCheckCommand } from '../check.js';
+import { EXAMPLE_RULES_DIR } from '../examples-dir.js';
 import { compileRuleFiles, loadRuleDir } from './loader.js';
 import type { RuleSet } from './rule.js';
-import { ruleFileJsonSchema } from './schema.js';
+import { ruleFileJsonSchema } from './schema/rule-file.js';
 
 /** Every problem of the files as `code file:line:col path`, the parts a user acts on. */
 function problems(files: Record<string, string>): string[] {
@@ -257,7 +257,7 @@ describe('edgehub check', () => {
 describe('the JSON Schema for editors', () => {
   it('is current with the rule file schema', async () => {
     await expect(JSON.stringify(ruleFileJsonSchema(), null, 2) + '\n').toMatchFileSnapshot(
-      '../schemas/rules.schema.json',
+      '../../schemas/rules.schema.json',
     );
   });
 });

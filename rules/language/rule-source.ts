@@ -1,5 +1,5 @@
 import { isMap, isScalar, type Node } from 'yaml';
-import { YamlSource, type SourceLocation, formatPath } from '../kernel/index.js';
+import { YamlSource, type SourceLocation, formatPath } from '../../kernel/index.js';
 
 /**
  * One rule file's text and YAML tree. Beyond {@link YamlSource.locate} it can point at a map key

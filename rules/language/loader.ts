@@ -7,7 +7,7 @@ import {
   errorMessage,
   formatLocation,
   type SourceLocation,
-} from '../kernel/index.js';
+} from '../../kernel/index.js';
 import type { RuleLoadOptions } from './compile/context.js';
 import { compileRule } from './compile/rule.js';
 import { createRuleSet, type Rule, type RuleSet } from './rule.js';

@@ -1,10 +1,10 @@
-import type { QoS, SourceLocation } from '../kernel/index.js';
+import type { QoS, SourceLocation } from '../../kernel/index.js';
 import type { CompiledExpression } from './expression/compile.js';
 import type { CompiledTemplate } from './expression/template.js';
 import { DeviceTriggerIndex } from './device-pattern.js';
 import type { DevicePattern } from './device-pattern.js';
-import type { Schedule } from './runtime/schedule.js';
-import type { RuleMode, Severity } from './schema.js';
+import type { Schedule } from './schedule.js';
+import type { RuleMode, Severity } from './schema/rule-file.js';
 import type { TriggerDefinition } from './schema/triggers.js';
 import { TopicIndex, type ParsedFilter } from './topic-index.js';
 

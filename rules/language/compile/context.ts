@@ -1,4 +1,4 @@
-import { EdgehubError, type DeviceDirectory, type ErrorCode } from '../../kernel/index.js';
+import { EdgehubError, type DeviceDirectory, type ErrorCode } from '../../../kernel/index.js';
 import { suggestion } from '../did-you-mean.js';
 import { compileExpression, type CompiledExpression } from '../expression/compile.js';
 import { compileTemplate, type CompiledTemplate } from '../expression/template.js';

@@ -1,4 +1,4 @@
-import { EdgehubError, type SourceLocation } from '../kernel/index.js';
+import { EdgehubError, type SourceLocation } from '../../kernel/index.js';
 import type { RuleFileText } from './loader.js';
 import { RuleSource } from './rule-source.js';
 import { parseFilter } from './topic-index.js';

@@ -1,8 +1,8 @@
 import * as z from 'zod';
-import { actionSchema } from './schema/actions.js';
-import { durationSchema, expressionSchema } from './schema/common.js';
-import { conditionListSchema } from './schema/conditions.js';
-import { triggerSchema } from './schema/triggers.js';
+import { actionSchema } from './actions.js';
+import { durationSchema, expressionSchema } from './common.js';
+import { conditionListSchema } from './conditions.js';
+import { triggerSchema } from './triggers.js';
 
 /**
  * The rule file language, validated once at load; the TypeScript types and the editors' JSON Schema
@@ -10,15 +10,9 @@ import { triggerSchema } from './schema/triggers.js';
  * Triggers, conditions and actions live in `schema/`.
  */
 
-export {
-  ACTION_KINDS,
-  actionSchema,
-  SEVERITIES,
-  type ActionDefinition,
-  type Severity,
-} from './schema/actions.js';
-export { conditionSchema, type ConditionDefinition } from './schema/conditions.js';
-export { SUN_EVENTS, triggerSchema, type SunEvent, type TriggerDefinition } from './schema/triggers.js';
+export { ACTION_KINDS, actionSchema, SEVERITIES, type ActionDefinition, type Severity } from './actions.js';
+export { conditionSchema, type ConditionDefinition } from './conditions.js';
+export { SUN_EVENTS, triggerSchema, type SunEvent, type TriggerDefinition } from './triggers.js';
 
 export const RULE_MODES = ['single', 'restart', 'queued', 'parallel'] as const;
 export type RuleMode = (typeof RULE_MODES)[number];

@@ -1,7 +1,7 @@
-import { parseDuration, type EdgehubError } from '../../kernel/index.js';
+import { parseDuration, type EdgehubError } from '../../../kernel/index.js';
 import type { Rule, Trigger } from '../rule.js';
 import type { RuleSource } from '../rule-source.js';
-import type { RuleDefinition } from '../schema.js';
+import type { RuleDefinition } from '../schema/rule-file.js';
 import type { CheckedRule } from '../validate.js';
 import { compileActions } from './action.js';
 import { compileConditionList } from './condition.js';

@@ -1,4 +1,4 @@
-import { formatLocation, type EdgehubError } from '../kernel/index.js';
+import { formatLocation, type EdgehubError } from '../../kernel/index.js';
 
 /** A load error or warning as data, for the HTTP API and the MQTT status topic. */
 export interface RuleProblem {

@@ -1,7 +1,7 @@
-import { formatDuration, parseDuration } from '../../kernel/index.js';
+import { formatDuration, parseDuration } from '../../../kernel/index.js';
 import { parseDevicePattern } from '../device-pattern.js';
 import type { Condition } from '../rule.js';
-import { parseTimeOfDay } from '../runtime/local-time.js';
+import { parseTimeOfDay } from '../local-time.js';
 import { WEEKDAYS } from '../schema/common.js';
 import type { ConditionDefinition } from '../schema/conditions.js';
 import type { CompileContext } from './context.js';

@@ -5,7 +5,7 @@
  */
 export { checkRules, runCheckCommand, type CheckCommandOptions, type CheckResult } from './check.js';
 export { formatProblem, toRuleProblem, type RuleProblem } from './language/rule-problem.js';
-export { ALERT_TOPIC_PREFIX, AlertBook } from './alerts/alert-book.js';
+export { ALERT_TOPIC_PREFIX, AlertBook } from './engine/alert-book.js';
 export type { RuleLoadOptions } from './language/compile/context.js';
 export {
   RuleEngine,
@@ -13,18 +13,18 @@ export {
   type RuleEngineDeps,
   type RuleStats,
   type StatusInput,
-} from './engine.js';
-export { type FetchLike, type HttpSettings } from './runtime/http.js';
+} from './engine/engine.js';
+export { type FetchLike, type HttpSettings } from './engine/http.js';
 export { isTimeZone, systemTimeZone } from './language/local-time.js';
-export { DEFAULT_LOOP_BREAKER, type LoopBreakerSettings } from './runtime/runner.js';
+export { DEFAULT_LOOP_BREAKER, type LoopBreakerSettings } from './engine/runner.js';
 export type { HubPlace } from './language/schedule.js';
 export {
   MemoryRuleStateStore,
   type AlertRecord,
   type RuleStateStore,
   type StoredState,
-} from './state/rule-state-store.js';
-export { SqliteRuleStateStore } from './state/sqlite-rule-state-store.js';
+} from './engine/state/rule-state-store.js';
+export { SqliteRuleStateStore } from './engine/state/sqlite-rule-state-store.js';
 export { EXAMPLE_RULES_DIR } from './examples-dir.js';
 export {
   compileExpression,
@@ -51,7 +51,14 @@ export {
   type Severity,
 } from './language/schema/rule-file.js';
 export { parseFilter, TopicIndex, type ParsedFilter, type TopicMatch } from './language/topic-index.js';
-export type { ActionResult, BlockReason, ConditionResult, RuleRun, RuleTrace, RunOutcome } from './trace.js';
+export type {
+  ActionResult,
+  BlockReason,
+  ConditionResult,
+  RuleRun,
+  RuleTrace,
+  RunOutcome,
+} from './engine/rule-run.js';
 export {
   backtest,
   formatBacktest,
@@ -100,4 +107,4 @@ export {
   type TraceStoreDeps,
   type TraceSummary,
 } from './trace/index.js';
-export { RuleDirWatcher, type RuleDirWatcherDeps, type RulesStatus } from './watcher.js';
+export { RuleDirWatcher, type RuleDirWatcherDeps, type RulesStatus } from './engine/watcher.js';

@@ -11,9 +11,9 @@ import {
   type QoS,
   type TimerHandle,
 } from '../../kernel/index.js';
-import { RuleEngine } from '../engine.js';
+import { RuleEngine } from '../engine/engine.js';
 import type { RuleSet } from '../language/rule.js';
-import type { RuleRun } from '../trace.js';
+import type { RuleRun } from '../engine/rule-run.js';
 import { MemoryDevices } from './memory-devices.js';
 
 /**

@@ -1,11 +1,11 @@
-import type { Actuators, Clock, Logger, Publisher } from '../kernel/index.js';
-import { alertKeyProblem, type AlertBook } from './alerts/alert-book.js';
-import { publishTopicProblem } from './language/compile/action.js';
-import type { Scope } from './language/expression/scope.js';
-import { toText } from './language/expression/values.js';
-import type { Action, Rule } from './language/rule.js';
-import { sendHttp, type HttpSettings } from './runtime/http.js';
-import type { ActionResult } from './trace.js';
+import type { Actuators, Clock, Logger, Publisher } from '../../kernel/index.js';
+import { alertKeyProblem, type AlertBook } from './alert-book.js';
+import { publishTopicProblem } from '../language/compile/action.js';
+import type { Scope } from '../language/expression/scope.js';
+import { toText } from '../language/expression/values.js';
+import type { Action, Rule } from '../language/rule.js';
+import { sendHttp, type HttpSettings } from './http.js';
+import type { ActionResult } from './rule-run.js';
 
 /** What actions may touch; the engine passes its own deps. */
 export interface ActionContext {

@@ -2,7 +2,7 @@ import type { DeviceDirectory } from '../../kernel/index.js';
 import type { Scope } from '../language/expression/scope.js';
 import { jsonEqual, truthy } from '../language/expression/values.js';
 import type { Condition, Rule, Action } from '../language/rule.js';
-import type { ConditionResult } from '../trace.js';
+import type { ConditionResult } from './rule-run.js';
 import { localTime } from '../language/local-time.js';
 import type { HubPlace } from '../language/schedule.js';
 

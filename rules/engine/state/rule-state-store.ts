@@ -1,4 +1,4 @@
-import type { Severity } from '../language/schema/rule-file.js';
+import type { Severity } from '../../language/schema/rule-file.js';
 
 /**
  * One piece of durable rule state. `slot` says what it is (`t0` the per-key state of trigger 0,

@@ -8,8 +8,8 @@ import {
   VirtualClock,
   type EdgehubError,
   type TimerHandle,
-} from '../kernel/index.js';
-import type { RuleSet } from './language/rule.js';
+} from '../../kernel/index.js';
+import type { RuleSet } from '../language/rule.js';
 import { RuleDirWatcher } from './watcher.js';
 
 const rule = (id: string, threshold = 30) =>

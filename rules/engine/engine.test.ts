@@ -8,13 +8,13 @@ import {
   type MqttMessage,
   type OutgoingMessage,
   type Publisher,
-} from '../kernel/index.js';
+} from '../../kernel/index.js';
 import { RuleEngine } from './engine.js';
-import { loadRuleDir, compileRuleFiles } from './language/loader.js';
-import { EXAMPLE_RULES_DIR } from './examples-dir.js';
-import type { RuleSet } from './language/rule.js';
-import type { RuleRun } from './trace.js';
-import { EngineRig } from '../test/support/engine-rig.js';
+import { loadRuleDir, compileRuleFiles } from '../language/loader.js';
+import { EXAMPLE_RULES_DIR } from '../examples-dir.js';
+import type { RuleSet } from '../language/rule.js';
+import type { RuleRun } from './rule-run.js';
+import { EngineRig } from '../../test/support/engine-rig.js';
 
 /** Collects what rules publish; topics listed in `failOn` reject like a broker that refused them. */
 class FakePublisher implements Publisher {

@@ -7,32 +7,32 @@ import {
   type Logger,
   type MqttMessage,
   type Publisher,
-} from '../kernel/index.js';
-import { AlertBook } from './alerts/alert-book.js';
-import { jsonEqual, toText } from './language/expression/values.js';
-import { createRuleSet, type Rule, type RuleSet, type Trigger } from './language/rule.js';
-import { HeldSinceTrackers, type ConditionEnv } from './runtime/conditions.js';
+} from '../../kernel/index.js';
+import { AlertBook } from './alert-book.js';
+import { jsonEqual, toText } from '../language/expression/values.js';
+import { createRuleSet, type Rule, type RuleSet, type Trigger } from '../language/rule.js';
+import { HeldSinceTrackers, type ConditionEnv } from './conditions.js';
 import {
   detectReading,
   detectStatus,
   type Detection,
   type TriggerInput,
   type TriggerKeyState,
-} from './runtime/detect.js';
-import { DEFAULT_HTTP, type FetchLike, type HttpSettings } from './runtime/http.js';
-import { systemTimeZone } from './language/local-time.js';
-import { isPlain, TriggerPipeline } from './runtime/pipeline.js';
-import { RuleRuntime, SLOT, type ParkedRun } from './runtime/rule-runtime.js';
-import { RunBook, type RuleStats } from './runtime/run-book.js';
-import { DEFAULT_LOOP_BREAKER, Runner, type LoopBreakerSettings } from './runtime/runner.js';
-import type { HubPlace } from './language/schedule.js';
+} from './detect.js';
+import { DEFAULT_HTTP, type FetchLike, type HttpSettings } from './http.js';
+import { systemTimeZone } from '../language/local-time.js';
+import { isPlain, TriggerPipeline } from './pipeline.js';
+import { RuleRuntime, SLOT, type ParkedRun } from './rule-runtime.js';
+import { RunBook, type RuleStats } from './run-book.js';
+import { DEFAULT_LOOP_BREAKER, Runner, type LoopBreakerSettings } from './runner.js';
+import type { HubPlace } from '../language/schedule.js';
 import {
   MemoryRuleStateStore,
   type AlertRecord,
   type RuleStateStore,
   type StoredState,
 } from './state/rule-state-store.js';
-import type { RuleRun, RuleTrace } from './trace.js';
+import type { RuleRun, RuleTrace } from './rule-run.js';
 
 export type { RuleStats };
 

@@ -1,5 +1,5 @@
 import { errorMessage } from '../../kernel/index.js';
-import { runAction, type ActionContext } from '../actions.js';
+import { runAction, type ActionContext } from './actions.js';
 import type { Scope } from '../language/expression/scope.js';
 import { toText } from '../language/expression/values.js';
 import type { Action, Rule } from '../language/rule.js';

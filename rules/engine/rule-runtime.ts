@@ -1,7 +1,7 @@
 import { errorMessage, type Clock, type Logger, type TimerHandle } from '../../kernel/index.js';
 import type { Rule, Trigger } from '../language/rule.js';
-import type { RuleStateStore } from '../state/rule-state-store.js';
-import type { ActionResult, ConditionResult } from '../trace.js';
+import type { RuleStateStore } from './state/rule-state-store.js';
+import type { ActionResult, ConditionResult } from './rule-run.js';
 import type { TriggerInput, TriggerKeyState } from './detect.js';
 
 /** Where a run continues: the action list (`then`, `else`, `then/2/choose/0`, `then/2/default`) and index. */

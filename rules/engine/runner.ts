@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { errorMessage, type Clock, type DeviceDirectory, type Logger } from '../../kernel/index.js';
-import type { ActionContext } from '../actions.js';
-import type { AlertBook } from '../alerts/alert-book.js';
+import type { ActionContext } from './actions.js';
+import type { AlertBook } from './alert-book.js';
 import { buildTrigger } from '../language/compile/trigger.js';
 import type { Scope, TriggerInfo } from '../language/expression/scope.js';
 import type { Trigger } from '../language/rule.js';
 import type { TriggerDefinition } from '../language/schema/triggers.js';
-import type { ActionResult, BlockReason, ConditionResult, RuleRun, RunOutcome } from '../trace.js';
+import type { ActionResult, BlockReason, ConditionResult, RuleRun, RunOutcome } from './rule-run.js';
 import { evaluateConditions, type ConditionEnv } from './conditions.js';
 import type { TriggerInput } from './detect.js';
 import { execute, type ExecutorHost } from './executor.js';

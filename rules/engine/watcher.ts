@@ -6,17 +6,17 @@ import {
   type Clock,
   type Logger,
   type TimerHandle,
-} from '../kernel/index.js';
-import { formatProblem, toRuleProblem, type RuleProblem } from './language/rule-problem.js';
+} from '../../kernel/index.js';
+import { formatProblem, toRuleProblem, type RuleProblem } from '../language/rule-problem.js';
 import {
   compileRuleDir,
   isRuleFileName,
   readRuleDir,
   type RuleLoadOptions,
   type RuleLoadResult,
-} from './language/loader.js';
-import { findRuleLoops } from './language/loops.js';
-import type { RuleSet } from './language/rule.js';
+} from '../language/loader.js';
+import { findRuleLoops } from '../language/loops.js';
+import type { RuleSet } from '../language/rule.js';
 
 /** What the hub tells about its rules (HTTP API, retained MQTT status topic). */
 export interface RulesStatus {

@@ -1,5 +1,5 @@
 import { errorMessage, type Logger } from '../../kernel/index.js';
-import { RunTraces, type BlockReason, type RuleRun, type RuleTrace } from '../trace.js';
+import { RunTraces, type BlockReason, type RuleRun, type RuleTrace } from './rule-run.js';
 
 /** Counters of one rule since it was first loaded; they survive reloads that keep the rule id. */
 export interface RuleStats {

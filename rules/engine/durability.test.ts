@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../kernel/index.js';
-import { SqliteRuleStateStore } from '../state/sqlite-rule-state-store.js';
+import { SqliteRuleStateStore } from './state/sqlite-rule-state-store.js';
 import { EngineRig, FakeDevices, ruleSet, T0 } from '../../test/support/engine-rig.js';
 
 const dirs: string[] = [];

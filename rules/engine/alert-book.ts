@@ -1,6 +1,6 @@
 import { errorMessage, type Clock, type Logger, type Publisher } from '../../kernel/index.js';
 import type { Severity } from '../language/schema/rule-file.js';
-import type { AlertRecord, RuleStateStore } from '../state/rule-state-store.js';
+import type { AlertRecord, RuleStateStore } from './state/rule-state-store.js';
 
 export interface AlertBookDeps {
   clock: Clock;

@@ -3,7 +3,12 @@
  * runs rules against messages, and the watcher that reloads a directory while the hub runs.
  * Other contexts import from this file only.
  */
-export { checkRules, runCheckCommand, type CheckCommandOptions, type CheckResult } from './check.js';
+export {
+  checkRules,
+  runCheckCommand,
+  type CheckCommandOptions,
+  type CheckResult,
+} from './tooling/check/check.js';
 export { formatProblem, toRuleProblem, type RuleProblem } from './language/rule-problem.js';
 export { ALERT_TOPIC_PREFIX, AlertBook } from './engine/alert-book.js';
 export type { RuleLoadOptions } from './language/compile/context.js';
@@ -76,7 +81,7 @@ export {
   type RecordedEvent,
   type RuleActivity,
   type RuleDifference,
-} from './backtest/index.js';
+} from './tooling/backtest/index.js';
 export { findRuleLoops, publishedLevels, topicsOverlap } from './language/loops.js';
 export {
   loadScenario,
@@ -89,7 +94,7 @@ export {
   type RuleHarnessOptions,
   type Scenario,
   type ScenarioResult,
-} from './scenario/index.js';
+} from './tooling/scenario/index.js';
 export {
   formatRun,
   openRulesDb,
@@ -106,5 +111,5 @@ export {
   type TraceRecord,
   type TraceStoreDeps,
   type TraceSummary,
-} from './trace/index.js';
+} from './tooling/trace/index.js';
 export { RuleDirWatcher, type RuleDirWatcherDeps, type RulesStatus } from './engine/watcher.js';

@@ -4,10 +4,10 @@ import {
   formatDuration,
   isDuration,
   parseDuration,
-} from '../../kernel/index.js';
-import { formatProblem } from '../language/rule-problem.js';
-import { tryLoadRuleDir } from '../language/loader.js';
-import type { RuleSet } from '../language/rule.js';
+} from '../../../kernel/index.js';
+import { formatProblem } from '../../language/rule-problem.js';
+import { tryLoadRuleDir } from '../../language/loader.js';
+import type { RuleSet } from '../../language/rule.js';
 import { showTime } from '../trace/format.js';
 import { backtest, type BacktestResult, type RuleActivity } from './backtest.js';
 import type { EventPages } from './event-pages.js';

@@ -8,11 +8,11 @@ import {
   parseDuration,
   YamlSource,
   type SourceLocation,
-} from '../../kernel/index.js';
-import { formatProblem } from '../language/rule-problem.js';
-import { isRuleFileName, tryLoadRuleDir } from '../language/loader.js';
+} from '../../../kernel/index.js';
+import { formatProblem } from '../../language/rule-problem.js';
+import { isRuleFileName, tryLoadRuleDir } from '../../language/loader.js';
 import { checkExpectation, type ExpectationOutcome } from './expectations.js';
-import type { RuleSet } from '../language/rule.js';
+import type { RuleSet } from '../../language/rule.js';
 import { RuleHarness } from './harness.js';
 import { scenarioSchema, type Scenario, type ScenarioStep } from './schema.js';
 

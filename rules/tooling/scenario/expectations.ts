@@ -1,5 +1,5 @@
-import { formatDuration, topicMatches } from '../../kernel/index.js';
-import { jsonEqual } from '../language/expression/values.js';
+import { formatDuration, topicMatches } from '../../../kernel/index.js';
+import { jsonEqual } from '../../language/expression/values.js';
 import { showValue } from '../trace/format.js';
 import type { RecordedAlert, RecordedCommand, RecordedPublish } from './harness.js';
 import type { ScenarioExpectation } from './schema.js';

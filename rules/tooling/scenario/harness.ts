@@ -10,10 +10,10 @@ import {
   type Publisher,
   type QoS,
   type TimerHandle,
-} from '../../kernel/index.js';
-import { RuleEngine } from '../engine/engine.js';
-import type { RuleSet } from '../language/rule.js';
-import type { RuleRun } from '../engine/rule-run.js';
+} from '../../../kernel/index.js';
+import { RuleEngine } from '../../engine/engine.js';
+import type { RuleSet } from '../../language/rule.js';
+import type { RuleRun } from '../../engine/rule-run.js';
 import { MemoryDevices } from './memory-devices.js';
 
 /**

@@ -1,7 +1,7 @@
-import { EdgehubError } from '../kernel/index.js';
-import { compileRuleDir, readRuleDirSync } from './language/loader.js';
-import { findRuleLoops } from './language/loops.js';
-import { formatProblem } from './language/rule-problem.js';
+import { EdgehubError } from '../../../kernel/index.js';
+import { compileRuleDir, readRuleDirSync } from '../../language/loader.js';
+import { findRuleLoops } from '../../language/loops.js';
+import { formatProblem } from '../../language/rule-problem.js';
 
 export interface CheckResult {
   readonly ok: boolean;

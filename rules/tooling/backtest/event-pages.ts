@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import { EdgehubError, errorMessage, type MqttMessage, type QoS } from '../../kernel/index.js';
+import { EdgehubError, errorMessage, type MqttMessage, type QoS } from '../../../kernel/index.js';
 
 /**
  * A recorded message with its payload as the bytes that were published; also the message handed to

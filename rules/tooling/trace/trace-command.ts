@@ -1,4 +1,4 @@
-import { EdgehubError } from '../../kernel/index.js';
+import { EdgehubError } from '../../../kernel/index.js';
 import { formatRun } from './format.js';
 import { viewRun, TRACE_OUTCOMES, type TraceOutcome } from './run-view.js';
 import { openTraceReader, rulesDbPath } from './trace-store.js';

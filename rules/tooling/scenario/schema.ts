@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { isDuration } from '../../kernel/index.js';
+import { isDuration } from '../../../kernel/index.js';
 
 /**
  * Scenario files for `edgehub test`: a rules directory, devices with their initial state, timed

@@ -1,4 +1,4 @@
-import { DeviceBook, deviceEntry, type DeviceBookDeps, type DeviceEntry } from '../../kernel/index.js';
+import { DeviceBook, deviceEntry, type DeviceBookDeps, type DeviceEntry } from '../../../kernel/index.js';
 
 export type MemoryDevicesListeners = Pick<DeviceBookDeps<DeviceEntry>, 'onReading' | 'onStatus'>;
 

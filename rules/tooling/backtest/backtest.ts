@@ -1,7 +1,7 @@
-import { decodePayload, type Logger } from '../../kernel/index.js';
-import type { RuleSet } from '../language/rule.js';
+import { decodePayload, type Logger } from '../../../kernel/index.js';
+import type { RuleSet } from '../../language/rule.js';
 import { RuleHarness } from '../scenario/harness.js';
-import type { RuleRun } from '../engine/rule-run.js';
+import type { RuleRun } from '../../engine/rule-run.js';
 import { showTime, showValue } from '../trace/format.js';
 import { outcomeOf } from '../trace/run-view.js';
 import type { EventPages, RecordedEvent } from './event-pages.js';

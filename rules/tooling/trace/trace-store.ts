@@ -2,8 +2,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import { EdgehubError, errorMessage, type Clock, type Logger, type TimerHandle } from '../../kernel/index.js';
-import type { RuleRun, RunOutcome } from '../engine/rule-run.js';
+import {
+  EdgehubError,
+  errorMessage,
+  type Clock,
+  type Logger,
+  type TimerHandle,
+} from '../../../kernel/index.js';
+import type { RuleRun, RunOutcome } from '../../engine/rule-run.js';
 import { outcomeOf, type TraceOutcome } from './run-view.js';
 
 /**

@@ -30,7 +30,7 @@ export {
   type StoredState,
 } from './engine/state/rule-state-store.js';
 export { SqliteRuleStateStore } from './engine/state/sqlite-rule-state-store.js';
-export { EXAMPLE_RULES_DIR } from './examples-dir.js';
+export { EXAMPLE_RULES_DIR } from './examples/examples-dir.js';
 export {
   compileExpression,
   type CompiledExpression,

@@ -11,7 +11,7 @@ import {
 } from '../../kernel/index.js';
 import { RuleEngine } from './engine.js';
 import { loadRuleDir, compileRuleFiles } from '../language/loader.js';
-import { EXAMPLE_RULES_DIR } from '../examples-dir.js';
+import { EXAMPLE_RULES_DIR } from '../examples/examples-dir.js';
 import type { RuleSet } from '../language/rule.js';
 import type { RuleRun } from './rule-run.js';
 import { EngineRig } from '../../test/support/engine-rig.js';

@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TempDirs, writeFiles } from '../../../test/support/temp.js';
-import { EXAMPLE_RULES_DIR } from '../../examples-dir.js';
+import { EXAMPLE_RULES_DIR } from '../../examples/examples-dir.js';
 import { checkRules, runCheckCommand } from './check.js';
 
 const temp = new TempDirs();

@@ -1,15 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compileRuleFiles, type RuleLoadOptions } from './language/loader.js';
-import { FakeDevices } from '../test/support/engine-rig.js';
+import { compileRuleFiles, type RuleLoadOptions } from '../language/loader.js';
+import { FakeDevices } from '../../test/support/engine-rig.js';
 
 /**
- * The catalogue of broken rule files: each fixture in `catalogue/` says in its first lines what
+ * The catalogue of broken rule files: each fixture in this directory says in its first lines what
  * the loader must report — `# expect: CODE LINE:COL KEY.PATH`, `# message: words it contains` —
  * and, when the check needs the hub's view, `# devices: a, b` or `# hub location: none`.
  */
-const DIR = fileURLToPath(new URL('./catalogue/', import.meta.url));
+const DIR = fileURLToPath(new URL('./', import.meta.url));
 
 interface Fixture {
   name: string;

@@ -1,44 +1,13 @@
 /**
- * The rules context: rule files (schema, loader, `check`), the expression language, the engine that
- * runs rules against messages, and the watcher that reloads a directory while the hub runs.
- * Other contexts import from this file only.
+ * The rules context, in three parts. `language/`: what a rule file says and means (schema,
+ * expressions and templates, the compiler and loader, the static checks). `engine/`: what runs the
+ * compiled rules against messages, readings and the clock (runs, alerts, durable state, the watcher
+ * that reloads a directory while the hub runs). `tooling/`: what helps write and understand rules
+ * (`edgehub check`, scenarios, stored traces, back-tests). The example rules and the catalogue of
+ * broken files are beside them. Other contexts import from this file only.
  */
-export {
-  checkRules,
-  runCheckCommand,
-  type CheckCommandOptions,
-  type CheckResult,
-} from './tooling/check/check.js';
-export { formatProblem, toRuleProblem, type RuleProblem } from './language/rule-problem.js';
-export { ALERT_TOPIC_PREFIX, AlertBook } from './engine/alert-book.js';
-export type { RuleLoadOptions } from './language/compile/context.js';
-export {
-  RuleEngine,
-  type ReadingInput,
-  type RuleEngineDeps,
-  type RuleStats,
-  type StatusInput,
-} from './engine/engine.js';
-export { type FetchLike, type HttpSettings } from './engine/http.js';
-export { isTimeZone, systemTimeZone } from './language/local-time.js';
-export { DEFAULT_LOOP_BREAKER, type LoopBreakerSettings } from './engine/runner.js';
-export type { HubPlace } from './language/schedule.js';
-export {
-  MemoryRuleStateStore,
-  type AlertRecord,
-  type RuleStateStore,
-  type StoredState,
-} from './engine/state/rule-state-store.js';
-export { SqliteRuleStateStore } from './engine/state/sqlite-rule-state-store.js';
-export { EXAMPLE_RULES_DIR } from './examples/examples-dir.js';
-export {
-  compileExpression,
-  type CompiledExpression,
-  type Evaluator,
-  type OffsetLocator,
-} from './language/expression/compile.js';
-export { makeScope, type Scope, type TriggerInfo } from './language/expression/scope.js';
-export { compileTemplate, type CompiledTemplate } from './language/expression/template.js';
+
+// The language
 export {
   compileRuleFiles,
   isRuleFileName,
@@ -47,6 +16,7 @@ export {
   type RuleFileText,
   type RuleLoadResult,
 } from './language/loader.js';
+export type { RuleLoadOptions } from './language/compile/context.js';
 export type { Action, Condition, MqttTrigger, Rule, RuleSet, Trigger, TriggerKind } from './language/rule.js';
 export {
   ruleFileJsonSchema,
@@ -55,7 +25,29 @@ export {
   type RuleDefinition,
   type Severity,
 } from './language/schema/rule-file.js';
+export { formatProblem, toRuleProblem, type RuleProblem } from './language/rule-problem.js';
+export {
+  compileExpression,
+  type CompiledExpression,
+  type Evaluator,
+  type OffsetLocator,
+} from './language/expression/compile.js';
+export { makeScope, type Scope, type TriggerInfo } from './language/expression/scope.js';
+export { compileTemplate, type CompiledTemplate } from './language/expression/template.js';
 export { parseFilter, TopicIndex, type ParsedFilter, type TopicMatch } from './language/topic-index.js';
+export { findRuleLoops, publishedLevels, topicsOverlap } from './language/loops.js';
+export { isTimeZone, systemTimeZone } from './language/local-time.js';
+export type { HubPlace } from './language/schedule.js';
+export { EXAMPLE_RULES_DIR } from './examples/examples-dir.js';
+
+// The engine
+export {
+  RuleEngine,
+  type ReadingInput,
+  type RuleEngineDeps,
+  type RuleStats,
+  type StatusInput,
+} from './engine/engine.js';
 export type {
   ActionResult,
   BlockReason,
@@ -64,25 +56,25 @@ export type {
   RuleTrace,
   RunOutcome,
 } from './engine/rule-run.js';
+export { ALERT_TOPIC_PREFIX, AlertBook } from './engine/alert-book.js';
+export { type FetchLike, type HttpSettings } from './engine/http.js';
+export { DEFAULT_LOOP_BREAKER, type LoopBreakerSettings } from './engine/runner.js';
 export {
-  backtest,
-  formatBacktest,
-  openEventPages,
-  parseSince,
-  payloadBytes,
-  readerPages,
-  runBacktestCommand,
-  type BacktestCommandOptions,
-  type BacktestOptions,
-  type BacktestResult,
-  type EventPages,
-  type HistoryEvent,
-  type HistorySource,
-  type RecordedEvent,
-  type RuleActivity,
-  type RuleDifference,
-} from './tooling/backtest/index.js';
-export { findRuleLoops, publishedLevels, topicsOverlap } from './language/loops.js';
+  MemoryRuleStateStore,
+  type AlertRecord,
+  type RuleStateStore,
+  type StoredState,
+} from './engine/state/rule-state-store.js';
+export { SqliteRuleStateStore } from './engine/state/sqlite-rule-state-store.js';
+export { RuleDirWatcher, type RuleDirWatcherDeps, type RulesStatus } from './engine/watcher.js';
+
+// The tooling
+export {
+  checkRules,
+  runCheckCommand,
+  type CheckCommandOptions,
+  type CheckResult,
+} from './tooling/check/check.js';
 export {
   loadScenario,
   MemoryDevices,
@@ -112,4 +104,21 @@ export {
   type TraceStoreDeps,
   type TraceSummary,
 } from './tooling/trace/index.js';
-export { RuleDirWatcher, type RuleDirWatcherDeps, type RulesStatus } from './engine/watcher.js';
+export {
+  backtest,
+  formatBacktest,
+  openEventPages,
+  parseSince,
+  payloadBytes,
+  readerPages,
+  runBacktestCommand,
+  type BacktestCommandOptions,
+  type BacktestOptions,
+  type BacktestResult,
+  type EventPages,
+  type HistoryEvent,
+  type HistorySource,
+  type RecordedEvent,
+  type RuleActivity,
+  type RuleDifference,
+} from './tooling/backtest/index.js';

@@ -11,6 +11,15 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // `npm run coverage`: the code of the five contexts, not the tests; children a test spawns
+    // (the CLI, the hub in its own process) are not measured.
+    coverage: {
+      provider: 'v8',
+      reportsDirectory: 'coverage',
+      reporter: ['text-summary', 'html'],
+      include: ['kernel/**/*.ts', 'hub/**/*.ts', 'devices/**/*.ts', 'rules/**/*.ts', 'firmware-sim/**/*.ts'],
+      exclude: ['**/*.test.ts', '**/*.contract.ts', '**/*.d.ts', 'hub/persistence/abstract-suite.ts'],
+    },
     projects: [
       {
         extends: true,

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryLogger, VirtualClock } from '../kernel/index.js';
+import { nextEvent, Observer, TestBroker } from '../test/support/test-broker.js';
 import { Fan, parseFanCommand } from './fan.js';
 import { SimDevice } from './sim-device.js';
-import { nextEvent, Observer, TestBroker } from './test-broker.js';
 
 describe('parseFanCommand', () => {
   it.each([

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EdgehubError, MemoryLogger, VirtualClock } from '../kernel/index.js';
+import { nextEvent, Observer, TestBroker } from '../test/support/test-broker.js';
 import { defaultDemoFleet, Fleet, type SimSpec } from './fleet.js';
 import { seededRandom } from './random.js';
-import { nextEvent, Observer, TestBroker } from './test-broker.js';
 
 describe('defaultDemoFleet', () => {
   it('pairs a swinging sensor and a fan on each greenhouse node, out of step', () => {

@@ -43,7 +43,7 @@ export {
 } from './firmata/firmata-board-sim.js';
 export { PIN_MODE, type PinMode } from './firmata/firmata-protocol.js';
 export { unoPinMap, type BoardPinMap } from './firmata/uno-pin-map.js';
-export { PtyPair, socatAvailable, type PtyPairOptions } from './pty/pty-pair.js';
+export { PtyPair, type PtyPairOptions } from './pty/pty-pair.js';
 export { closeSimPort, openSimPort } from './pty/sim-port.js';
 export {
   JsonLineDeviceSim,

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EdgehubError, MemoryLogger, VirtualClock } from '../kernel/index.js';
+import { Observer, TestBroker } from '../test/support/test-broker.js';
 import { runSimCommand, type SimCommandOptions } from './sim-command.js';
-import { Observer, TestBroker } from './test-broker.js';
 
 describe('runSimCommand', () => {
   let broker: TestBroker;

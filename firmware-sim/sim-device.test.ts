@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryLogger, VirtualClock } from '../kernel/index.js';
+import { nextEvent, Observer, TestBroker } from '../test/support/test-broker.js';
 import { SimDevice, type SimDeviceOptions } from './sim-device.js';
-import { nextEvent, Observer, TestBroker } from './test-broker.js';
 
 describe('SimDevice', () => {
   let broker: TestBroker;

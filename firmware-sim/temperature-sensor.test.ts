@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryLogger, VirtualClock } from '../kernel/index.js';
+import { nextEvent, Observer, TestBroker } from '../test/support/test-broker.js';
 import { seededRandom } from './random.js';
 import { SimDevice } from './sim-device.js';
 import { TemperatureSensor, type TemperatureSensorOptions } from './temperature-sensor.js';
-import { nextEvent, Observer, TestBroker } from './test-broker.js';
 
 const TOPIC = 'sensors/gh-1/temperature';
 const T0 = Date.UTC(2025, 5, 1, 12);

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { EdgehubError, errorMessage } from '../../kernel/index.js';
 
@@ -9,11 +9,6 @@ export interface PtyPairOptions {
   deviceLink: string;
   /** socat binary; default `socat` on the PATH. */
   socat?: string;
-}
-
-/** True when socat can be run. */
-export function socatAvailable(socat = 'socat'): boolean {
-  return spawnSync(socat, ['-V'], { stdio: 'ignore' }).status === 0;
 }
 
 /** socat logs this (at `-d -d`) once both ptys exist and bytes flow between them. */

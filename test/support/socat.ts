@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { socatAvailable } from '../../firmware-sim/index.js';
 
 export type SocatCheck = { ok: true } | { ok: false; reason: string };
 
@@ -32,6 +31,11 @@ function check(): SocatCheck {
   });
   if (run.error) spawnSync('sh', ['-c', script], { env, stdio: 'ignore' });
   return socatAvailable() ? { ok: true } : { ok: false, reason: 'apt-get install socat failed' };
+}
+
+/** True when socat can be run. */
+function socatAvailable(): boolean {
+  return spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
 }
 
 /** For `describe.skipIf`: true when the pty tests cannot run; says why once. */

@@ -1,9 +1,9 @@
-// Test support for firmware-sim: a bare aedes broker on a loopback port chosen by the OS, and an
-// observing MQTT client whose messages a test awaits. Not exported from index.ts.
+// Test support: a bare aedes broker on a loopback port chosen by the OS, and an observing MQTT client
+// whose messages a test awaits.
 import net from 'node:net';
 import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
-import type { TypedBus } from '../kernel/index.js';
+import type { TypedBus } from '../../kernel/index.js';
 
 /** An aedes broker on 127.0.0.1, port 0; it can go away and come back on the same port. */
 export class TestBroker {

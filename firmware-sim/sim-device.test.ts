@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryLogger, VirtualClock } from '../kernel/index.js';
 import { SimDevice, type SimDeviceOptions } from './sim-device.js';
-import { nextEvent, Observer, TestBroker } from './test-broker.js';
+import { nextEvent, Observer, startOnline, TestBroker } from './test-broker.js';
 
 describe('SimDevice', () => {
   let broker: TestBroker;
@@ -41,9 +41,7 @@ describe('SimDevice', () => {
       const versions: number[] = [];
       broker.aedes.on('client', (client) => versions.push(client.version));
       const d = device({ protocolVersion: version });
-      const online = nextEvent(d.events, 'online');
-      await d.start();
-      await online;
+      await startOnline(d);
       expect(d.state).toBe('online');
       expect(versions).toEqual([version]);
       // A late subscriber still learns the device is up.
@@ -59,9 +57,7 @@ describe('SimDevice', () => {
   it('is marked offline by its last will when the socket dies', async () => {
     const observer = await observe(['devices/gh-1/availability']);
     const d = device();
-    const online = nextEvent(d.events, 'online');
-    await d.start();
-    await online;
+    await startOnline(d);
     expect((await observer.take('devices/gh-1/availability')).text).toBe('online');
     const offline = nextEvent(d.events, 'offline');
     d.dropConnection();
@@ -73,9 +69,7 @@ describe('SimDevice', () => {
   it('stops cleanly: offline published, timers cleared, stop idempotent', async () => {
     const observer = await observe(['devices/gh-1/availability']);
     const d = device();
-    const online = nextEvent(d.events, 'online');
-    await d.start();
-    await online;
+    await startOnline(d);
     expect((await observer.take('devices/gh-1/availability')).text).toBe('online');
     await Promise.all([d.stop(), d.stop()]);
     await d.stop();
@@ -97,9 +91,7 @@ describe('SimDevice', () => {
 
   it('reconnects with doubling delays capped at 30 s, and starts over once connected', async () => {
     const d = device();
-    let online = nextEvent(d.events, 'online');
-    await d.start();
-    await online;
+    await startOnline(d);
 
     let scheduled = nextEvent(d.events, 'reconnectScheduled');
     await broker.goAway();
@@ -120,7 +112,7 @@ describe('SimDevice', () => {
     expect(delays).toEqual([500, 1000, 2000, 4000, 8000, 16000, 30000, 30000]);
 
     await broker.comeBack();
-    online = nextEvent(d.events, 'online');
+    const online = nextEvent(d.events, 'online');
     clock.advance(30_000);
     await online;
     expect(d.state).toBe('online');

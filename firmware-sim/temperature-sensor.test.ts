@@ -3,7 +3,7 @@ import { MemoryLogger, VirtualClock } from '../kernel/index.js';
 import { seededRandom } from './random.js';
 import { SimDevice } from './sim-device.js';
 import { TemperatureSensor, type TemperatureSensorOptions } from './temperature-sensor.js';
-import { nextEvent, Observer, TestBroker } from './test-broker.js';
+import { nextEvent, Observer, startOnline, TestBroker } from './test-broker.js';
 
 const TOPIC = 'sensors/gh-1/temperature';
 const T0 = Date.UTC(2025, 5, 1, 12);
@@ -32,9 +32,7 @@ describe('TemperatureSensor', () => {
       { id: 'gh-1', url: broker.url, parts: [sensor] },
       { clock, logger: new MemoryLogger(), random: seededRandom(5) },
     );
-    const up = nextEvent(device.events, 'online');
-    await device.start();
-    await up;
+    await startOnline(device);
     return sensor;
   }
 

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { EdgehubError, MemoryLogger, VirtualClock, type Publisher } from '../../kernel/index.js';
 import { deviceDefinitionSchema, type DeviceDefinition } from '../definition.js';
-import { MemoryPorts } from '../../test/support/memory-port.js';
+import { MemoryPorts, settle } from '../../test/support/memory-port.js';
 import { RecordingSink } from '../../test/support/recording-sink.js';
 import { SerialAdapter } from './serial-adapter.js';
 
 const PATH = '/dev/serial/by-id/usb-edgehub-test-if00';
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 const noPublisher: Publisher = { publish: () => Promise.resolve() };
 
 function setup(serial: Record<string, unknown> = { path: PATH, baud: 115200 }) {

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deviceDefinitionSchema, FirmataAdapter, SerialAdapter } from '../devices/index.js';
+import { noPublisher } from './support/broker-fakes.js';
 import { RecordingSink } from './support/recording-sink.js';
 import { runSimBoardCommand } from '../firmware-sim/index.js';
-import { EdgehubError, MemoryLogger, SystemClock, type Publisher } from '../kernel/index.js';
+import { EdgehubError, MemoryLogger, SystemClock } from '../kernel/index.js';
 import { skipWithoutSocat } from './support/socat.js';
 import { TempDirs } from './support/temp.js';
 
@@ -13,8 +14,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   temp.cleanup();
 });
-
-const noPublisher: Publisher = { publish: () => Promise.resolve() };
 
 describe.skipIf(skipWithoutSocat())('edgehub sim-board', () => {
   it('serves a Firmata Uno and a JSON-lines device on paths the adapters open like USB boards', async () => {

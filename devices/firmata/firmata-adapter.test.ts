@@ -1,20 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  EdgehubError,
-  MemoryLogger,
-  SystemClock,
-  VirtualClock,
-  type Clock,
-  type Publisher,
-} from '../../kernel/index.js';
+import { EdgehubError, MemoryLogger, SystemClock, VirtualClock, type Clock } from '../../kernel/index.js';
 import { FirmataBoardSim } from '../../firmware-sim/index.js';
 import { deviceDefinitionSchema } from '../definition.js';
 import { MemoryPorts } from '../../test/support/memory-port.js';
+import { noPublisher } from '../../test/support/broker-fakes.js';
 import { RecordingSink } from '../../test/support/recording-sink.js';
 import { FirmataAdapter } from './firmata-adapter.js';
 
 const PATH = '/dev/serial/by-id/usb-Arduino_Uno_TEST-if00';
-const noPublisher: Publisher = { publish: () => Promise.resolve() };
 const PIN_MODE_OUTPUT = 1;
 const PIN_MODE_PWM = 3;
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { EdgehubError, MemoryLogger, VirtualClock, type Publisher } from '../../kernel/index.js';
+import { EdgehubError, MemoryLogger, VirtualClock } from '../../kernel/index.js';
 import { deviceDefinitionSchema, type DeviceDefinition } from '../definition.js';
 import { MemoryPorts, settle } from '../../test/support/memory-port.js';
+import { noPublisher } from '../../test/support/broker-fakes.js';
 import { RecordingSink } from '../../test/support/recording-sink.js';
 import { SerialAdapter } from './serial-adapter.js';
 
 const PATH = '/dev/serial/by-id/usb-edgehub-test-if00';
-const noPublisher: Publisher = { publish: () => Promise.resolve() };
 
 function setup(serial: Record<string, unknown> = { path: PATH, baud: 115200 }) {
   const clock = new VirtualClock(1_000);

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deviceDefinitionSchema, FirmataAdapter, SerialAdapter } from '../devices/index.js';
-import { noPublisher } from './support/broker-fakes.js';
-import { RecordingSink } from './support/recording-sink.js';
+import { adapterBench } from './support/adapter-bench.js';
 import { runSimBoardCommand } from '../firmware-sim/index.js';
 import { EdgehubError, MemoryLogger, SystemClock } from '../kernel/index.js';
 import { skipWithoutSocat } from './support/socat.js';
@@ -21,8 +20,7 @@ describe.skipIf(skipWithoutSocat())('edgehub sim-board', () => {
     const paths = { firmata: join(dir, 'uno'), serial: join(dir, 'ttyUSB0') };
     const boards = await runSimBoardCommand({ ...paths, intervalMs: 50 }, new MemoryLogger());
     cleanups.push(() => boards.stop());
-    const sink = new RecordingSink();
-    const deps = { clock: new SystemClock(), logger: new MemoryLogger(), sink, publisher: noPublisher };
+    const { sink, deps } = adapterBench(new SystemClock());
     const uno = deviceDefinitionSchema.parse({
       id: 'uno',
       adapter: 'firmata',
@@ -37,8 +35,8 @@ describe.skipIf(skipWithoutSocat())('edgehub sim-board', () => {
       adapter: 'serial',
       serial: { path: paths.serial },
     });
-    const firmata = new FirmataAdapter({ ...deps, devices: [uno] });
-    const serial = new SerialAdapter({ ...deps, devices: [bench] });
+    const firmata = new FirmataAdapter(deps([uno]));
+    const serial = new SerialAdapter(deps([bench]));
     cleanups.push(
       () => firmata.stop(),
       () => serial.stop(),

@@ -2,9 +2,8 @@ import { join } from 'node:path';
 import type { SerialPort } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeSimPort, FirmataBoardSim, openSimPort, PtyPair } from '../firmware-sim/index.js';
-import type { Hub } from '../hub/index.js';
 import { SystemClock, type MqttMessage } from '../kernel/index.js';
-import { startDeviceHub } from './support/device-hub.js';
+import { hubMessage, startDeviceHub } from './support/device-hub.js';
 import { skipWithoutSocat } from './support/socat.js';
 import { TempDirs, writeFiles } from './support/temp.js';
 
@@ -39,18 +38,6 @@ devices:
         - { pin: A0, type: thermometer, model: LM35, metric: temperature }
         - { pin: 13, type: led, actuator: led }
 `;
-}
-
-/** Resolves with the first message the hub's broker handles that satisfies `match`. */
-function hubMessage(hub: Hub, match: (m: MqttMessage) => boolean): Promise<MqttMessage> {
-  return new Promise((resolve) => {
-    const owner = {};
-    hub.broker.onMessage(owner, (m) => {
-      if (!match(m)) return;
-      hub.broker.offOwner(owner);
-      resolve(m);
-    });
-  });
 }
 
 const temperature = (m: MqttMessage): number | undefined =>

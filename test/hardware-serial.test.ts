@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { closeSimPort, JsonLineDeviceSim, openSimPort, PtyPair } from '../firmware-sim/index.js';
 import type { Hub } from '../hub/index.js';
 import { SystemClock, type MqttMessage } from '../kernel/index.js';
-import { startDeviceHub } from './support/device-hub.js';
+import { hubMessage, startDeviceHub } from './support/device-hub.js';
 import { skipWithoutSocat } from './support/socat.js';
 import { TempDirs } from './support/temp.js';
 
@@ -19,17 +19,6 @@ devices:
       baud: 115200
       reconnect: { initial: 20ms, max: 200ms }
 `;
-}
-
-function hubMessage(hub: Hub, match: (m: MqttMessage) => boolean): Promise<MqttMessage> {
-  return new Promise((resolve) => {
-    const owner = {};
-    hub.broker.onMessage(owner, (m) => {
-      if (!match(m)) return;
-      hub.broker.offOwner(owner);
-      resolve(m);
-    });
-  });
 }
 
 /** Resolves once the device is online: it may have come online while the hub started. */

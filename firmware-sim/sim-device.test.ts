@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryLogger, VirtualClock } from '../kernel/index.js';
+import { Cleanups } from '../test/support/cleanups.js';
 import { SimDevice, type SimDeviceOptions } from './sim-device.js';
 import { nextEvent, Observer, startOnline, TestBroker } from './test-broker.js';
 
@@ -7,7 +8,7 @@ describe('SimDevice', () => {
   let broker: TestBroker;
   let clock: VirtualClock;
   let logger: MemoryLogger;
-  const cleanup: (() => Promise<void>)[] = [];
+  const cleanups = new Cleanups();
 
   beforeEach(async () => {
     broker = await TestBroker.start();
@@ -16,7 +17,7 @@ describe('SimDevice', () => {
   });
 
   afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
+    await cleanups.run();
     await broker.close();
   });
 
@@ -25,13 +26,13 @@ describe('SimDevice', () => {
       { id: 'gh-1', url: broker.url, ...options },
       { clock, logger, random: () => 0.5 },
     );
-    cleanup.push(() => d.stop());
+    cleanups.add(() => d.stop());
     return d;
   }
 
   async function observe(topics: string[]): Promise<Observer> {
     const observer = await Observer.connect(broker.url, topics);
-    cleanup.push(() => observer.close());
+    cleanups.add(() => observer.close());
     return observer;
   }
 

@@ -5,12 +5,13 @@ import { adapterBench } from './support/adapter-bench.js';
 import { runSimBoardCommand } from '../firmware-sim/index.js';
 import { EdgehubError, MemoryLogger, SystemClock } from '../kernel/index.js';
 import { skipWithoutSocat } from './support/socat.js';
+import { Cleanups } from './support/cleanups.js';
 import { TempDirs } from './support/temp.js';
 
 const temp = new TempDirs();
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = new Cleanups();
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await cleanups.run();
   temp.cleanup();
 });
 
@@ -19,7 +20,7 @@ describe.skipIf(skipWithoutSocat())('edgehub sim-board', () => {
     const dir = temp.make('edgehub-sim-board-');
     const paths = { firmata: join(dir, 'uno'), serial: join(dir, 'ttyUSB0') };
     const boards = await runSimBoardCommand({ ...paths, intervalMs: 50 }, new MemoryLogger());
-    cleanups.push(() => boards.stop());
+    cleanups.add(() => boards.stop());
     const { sink, deps } = adapterBench(new SystemClock());
     const uno = deviceDefinitionSchema.parse({
       id: 'uno',
@@ -37,7 +38,7 @@ describe.skipIf(skipWithoutSocat())('edgehub sim-board', () => {
     });
     const firmata = new FirmataAdapter(deps([uno]));
     const serial = new SerialAdapter(deps([bench]));
-    cleanups.push(
+    cleanups.add(
       () => firmata.stop(),
       () => serial.stop(),
     );

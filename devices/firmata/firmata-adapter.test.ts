@@ -3,6 +3,7 @@ import { EdgehubError, SystemClock, VirtualClock, type Clock } from '../../kerne
 import { FirmataBoardSim } from '../../firmware-sim/index.js';
 import { deviceDefinitionSchema } from '../definition.js';
 import { adapterBench } from '../../test/support/adapter-bench.js';
+import { Cleanups } from '../../test/support/cleanups.js';
 import { FirmataAdapter } from './firmata-adapter.js';
 
 const PATH = '/dev/serial/by-id/usb-Arduino_Uno_TEST-if00';
@@ -18,10 +19,8 @@ const PINS = [
   { pin: 7, type: 'relay', actuator: 'pump' },
 ];
 
-const stops: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0)) await stop();
-});
+const cleanups = new Cleanups();
+afterEach(() => cleanups.run());
 
 function setup(options: { clock?: Clock; pins?: unknown[]; firmata?: Record<string, unknown> } = {}) {
   const bench = adapterBench(options.clock ?? new SystemClock());
@@ -37,12 +36,12 @@ function setup(options: { clock?: Clock; pins?: unknown[]; firmata?: Record<stri
     firmata: { path: PATH, sample_every: '20ms', pins: options.pins ?? PINS, ...options.firmata },
   });
   const adapter = new FirmataAdapter(bench.deps([definition]), bench.options);
-  stops.push(() => adapter.stop());
+  cleanups.add(() => adapter.stop());
   /** Plugs a freshly reset board in at PATH. */
   const plugBoard = () => {
     const sim = new FirmataBoardSim({ clock: new SystemClock() });
     sim.attach(ports.plug(PATH).device);
-    stops.push(() => Promise.resolve(sim.detach()));
+    cleanups.add(() => sim.detach());
     return sim;
   };
   const online = (from = 0) => sink.waitFor((e) => e.kind === 'status' && e.status === 'online', from);

@@ -3,6 +3,7 @@ import { MemoryLogger, VirtualClock, type OutgoingMessage } from '../kernel/inde
 import type { AdapterDeps, DeviceAdapter, DeviceCommandSet } from './adapter.js';
 import { deviceListSchema } from './definition.js';
 import { DeviceRuntime } from './device-runtime.js';
+import { recordingPublisher, silentSource } from '../test/support/broker-fakes.js';
 
 /** A serial-like adapter: reports through the sink, answers commands with the new state. */
 class LoopbackAdapter implements DeviceAdapter {
@@ -30,13 +31,8 @@ function runtime(
   return new DeviceRuntime({
     clock: new VirtualClock(1000),
     logger: new MemoryLogger(),
-    publisher: {
-      publish: (m) => {
-        published.push(m);
-        return Promise.resolve();
-      },
-    },
-    source: { onMessage: () => undefined, offOwner: () => undefined },
+    publisher: recordingPublisher(published),
+    source: silentSource,
     homeAssistant: { discovery: false, prefix: 'homeassistant' },
     ...(factories !== undefined && { factories }),
   });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryLogger, VirtualClock } from '../kernel/index.js';
-import { nextEvent, Observer, TestBroker } from '../test/support/test-broker.js';
+import { nextEvent, Observer, startOnline, TestBroker } from '../test/support/test-broker.js';
 import { Fan, parseFanCommand } from './fan.js';
 import { SimDevice } from './sim-device.js';
 
@@ -51,9 +51,7 @@ describe('Fan', () => {
       { id: 'gh-1', url: broker.url, parts: [fan] },
       { clock, logger, random: () => 0.5 },
     );
-    const up = nextEvent(device.events, 'online');
-    await device.start();
-    await up;
+    await startOnline(device);
   });
 
   afterEach(async () => {

@@ -1,5 +1,5 @@
-import { decodePayload, switchWord, TOPICS } from '../kernel/index.js';
-import type { SimDevicePort, SimPart } from './sim-device.js';
+import { decodePayload, switchWord } from '../kernel/index.js';
+import { SwitchedLoad, type LoadState } from './switched-load.js';
 
 /** A fan command, as understood from a payload on `actuators/<device>/<fan>`. */
 export interface FanCommand {
@@ -9,10 +9,7 @@ export interface FanCommand {
 }
 
 /** The state a fan reports on `actuators/<device>/<fan>/state`. */
-export interface FanState {
-  on: boolean;
-  seq?: number;
-}
+export type FanState = Pick<LoadState, 'on' | 'seq'>;
 
 /**
  * Reads a fan command: JSON `{"on": true|false|"ON"|"OFF", "seq"?: n}`, or a bare `ON`/`OFF`
@@ -40,57 +37,11 @@ export interface FanOptions {
 }
 
 /**
- * A fan: obeys `actuators/<device>/<name>` and reports `{"on": bool, "seq"?: n}` retained on
- * `actuators/<device>/<name>/state` after every command and on every (re)connection.
+ * A fan: a switched load (default name `fan`) that obeys only the fan command shapes of
+ * {@link parseFanCommand} and reports `{"on": bool, "seq"?: n}`.
  */
-export class Fan implements SimPart {
-  readonly name: string;
-  private port: SimDevicePort | undefined;
-  private state: FanState;
-
+export class Fan extends SwitchedLoad {
   constructor(options: FanOptions = {}) {
-    this.name = options.name ?? 'fan';
-    this.state = { on: options.initialOn ?? false };
-  }
-
-  get on(): boolean {
-    return this.state.on;
-  }
-
-  attach(port: SimDevicePort): void {
-    this.port = port;
-  }
-
-  detach(): void {
-    this.port = undefined;
-  }
-
-  subscriptions(): readonly string[] {
-    return this.port ? [TOPICS.command(this.port.deviceId, this.name)] : [];
-  }
-
-  onOnline(): void {
-    // After a reconnect the broker may hold a stale retained state from before the outage.
-    this.report({ on: this.state.on });
-  }
-
-  onMessage(_topic: string, payload: Buffer): void {
-    const command = parseFanCommand(payload);
-    if (!command) {
-      this.port?.logger.warn('ignored fan command', {
-        actuator: this.name,
-        payload: payload.toString('utf8').slice(0, 100),
-      });
-      return;
-    }
-    this.state = { on: command.on };
-    this.port?.logger.info(`fan ${command.on ? 'on' : 'off'}`, { actuator: this.name });
-    this.report(command.seq === undefined ? { on: command.on } : { on: command.on, seq: command.seq });
-  }
-
-  private report(state: FanState): void {
-    const port = this.port;
-    if (!port) return;
-    port.publish(TOPICS.state(port.deviceId, this.name), JSON.stringify(state), { qos: 1, retain: true });
+    super({ ...options, name: options.name ?? 'fan', parse: parseFanCommand });
   }
 }

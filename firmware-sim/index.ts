@@ -54,7 +54,7 @@ export { activityRate, humiditySignal, lightLevelSignal } from './ambient-signal
 export { EventSensor, type EventSensorOptions } from './event-sensor.js';
 export { runFleetCommand, type FleetCommandOptions, type FleetRun } from './fleet-command.js';
 export { fleetFileSchema, fleetSpecs, loadFleetFile, parseFleetFile, type FleetGroup } from './fleet-file.js';
-export { PeriodicSensor, type PeriodicSensorOptions } from './periodic-sensor.js';
+export { PeriodicSensor, type PeriodicReading, type PeriodicSensorOptions } from './periodic-sensor.js';
 export { profileParts, SIM_PROFILES, type ProfileOptions, type SimProfile } from './profiles.js';
 export { ScaledClock } from './scaled-clock.js';
 export { parseLoadCommand, SwitchedLoad, type LoadState, type SwitchedLoadOptions } from './switched-load.js';

@@ -1,13 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryLogger, VirtualClock } from '../kernel/index.js';
-import { nextEvent, Observer, TestBroker } from '../test/support/test-broker.js';
+import { Cleanups } from '../test/support/cleanups.js';
+import { nextEvent, Observer, startOnline, TestBroker } from '../test/support/test-broker.js';
 import { SimDevice, type SimDeviceOptions } from './sim-device.js';
 
 describe('SimDevice', () => {
   let broker: TestBroker;
   let clock: VirtualClock;
   let logger: MemoryLogger;
-  const cleanup: (() => Promise<void>)[] = [];
+  const cleanups = new Cleanups();
 
   beforeEach(async () => {
     broker = await TestBroker.start();
@@ -16,7 +17,7 @@ describe('SimDevice', () => {
   });
 
   afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
+    await cleanups.run();
     await broker.close();
   });
 
@@ -25,13 +26,13 @@ describe('SimDevice', () => {
       { id: 'gh-1', url: broker.url, ...options },
       { clock, logger, random: () => 0.5 },
     );
-    cleanup.push(() => d.stop());
+    cleanups.add(() => d.stop());
     return d;
   }
 
   async function observe(topics: string[]): Promise<Observer> {
     const observer = await Observer.connect(broker.url, topics);
-    cleanup.push(() => observer.close());
+    cleanups.add(() => observer.close());
     return observer;
   }
 
@@ -41,9 +42,7 @@ describe('SimDevice', () => {
       const versions: number[] = [];
       broker.aedes.on('client', (client) => versions.push(client.version));
       const d = device({ protocolVersion: version });
-      const online = nextEvent(d.events, 'online');
-      await d.start();
-      await online;
+      await startOnline(d);
       expect(d.state).toBe('online');
       expect(versions).toEqual([version]);
       // A late subscriber still learns the device is up.
@@ -59,9 +58,7 @@ describe('SimDevice', () => {
   it('is marked offline by its last will when the socket dies', async () => {
     const observer = await observe(['devices/gh-1/availability']);
     const d = device();
-    const online = nextEvent(d.events, 'online');
-    await d.start();
-    await online;
+    await startOnline(d);
     expect((await observer.take('devices/gh-1/availability')).text).toBe('online');
     const offline = nextEvent(d.events, 'offline');
     d.dropConnection();
@@ -73,9 +70,7 @@ describe('SimDevice', () => {
   it('stops cleanly: offline published, timers cleared, stop idempotent', async () => {
     const observer = await observe(['devices/gh-1/availability']);
     const d = device();
-    const online = nextEvent(d.events, 'online');
-    await d.start();
-    await online;
+    await startOnline(d);
     expect((await observer.take('devices/gh-1/availability')).text).toBe('online');
     await Promise.all([d.stop(), d.stop()]);
     await d.stop();
@@ -97,9 +92,7 @@ describe('SimDevice', () => {
 
   it('reconnects with doubling delays capped at 30 s, and starts over once connected', async () => {
     const d = device();
-    let online = nextEvent(d.events, 'online');
-    await d.start();
-    await online;
+    await startOnline(d);
 
     let scheduled = nextEvent(d.events, 'reconnectScheduled');
     await broker.goAway();
@@ -120,7 +113,7 @@ describe('SimDevice', () => {
     expect(delays).toEqual([500, 1000, 2000, 4000, 8000, 16000, 30000, 30000]);
 
     await broker.comeBack();
-    online = nextEvent(d.events, 'online');
+    const online = nextEvent(d.events, 'online');
     clock.advance(30_000);
     await online;
     expect(d.state).toBe('online');

@@ -10,7 +10,14 @@ import { parseLoadCommand, SwitchedLoad } from './switched-load.js';
 const HOUR_MS = 3_600_000;
 const NOON = Date.UTC(2026, 5, 1, 12);
 
-function fakePort(clock: Clock, sent: { topic: string; payload: string; retain: boolean }[]): SimDevicePort {
+/** A message a part published through {@link fakePort}. */
+interface Sent {
+  topic: string;
+  payload: string;
+  retain: boolean;
+}
+
+function fakePort(clock: Clock, sent: Sent[]): SimDevicePort {
   return {
     deviceId: 'dev-1',
     clock,
@@ -66,7 +73,7 @@ describe('ambient signals', () => {
 describe('EventSensor', () => {
   it('publishes changes and heartbeats, and releases after its active time', () => {
     const clock = new VirtualClock(Date.UTC(2026, 5, 1, 3));
-    const sent: { topic: string; payload: string; retain: boolean }[] = [];
+    const sent: Sent[] = [];
     const door = new EventSensor({
       metric: 'door',
       peakPerHour: 0.0001,
@@ -91,7 +98,7 @@ describe('EventSensor', () => {
 
   it('produces events at roughly the time-of-day rate', () => {
     const clock = new VirtualClock(Date.UTC(2026, 5, 1, 7, 30));
-    const sent: { topic: string; payload: string; retain: boolean }[] = [];
+    const sent: Sent[] = [];
     const pir = new EventSensor({
       metric: 'motion',
       peakPerHour: 60,
@@ -126,7 +133,7 @@ describe('SwitchedLoad', () => {
   });
 
   it('echoes every command as retained state, keeping the brightness of a dimmable light', () => {
-    const sent: { topic: string; payload: string; retain: boolean }[] = [];
+    const sent: Sent[] = [];
     const light = new SwitchedLoad({ name: 'light', dimmable: true });
     light.attach(fakePort(new VirtualClock(0), sent));
     light.onMessage('actuators/dev-1/light', Buffer.from('{"on":true,"brightness":30}'));

@@ -44,20 +44,25 @@ export interface SwitchedLoadOptions {
   /** Accepts a brightness, %. */
   dimmable?: boolean;
   initialOn?: boolean;
+  /** Reads a command payload; null ignores it. Default {@link parseLoadCommand}. */
+  parse?: (payload: Buffer) => Partial<LoadState> | null;
 }
 
 /**
- * A relay or a dimmable light: obeys `actuators/<device>/<name>` and echoes its state, retained, on
+ * A relay, a fan or a dimmable light: obeys `actuators/<device>/<name>` and echoes its state, retained, on
  * `actuators/<device>/<name>/state` after every command and on every (re)connection.
  */
 export class SwitchedLoad implements SimPart {
   readonly name: string;
   private port: SimDevicePort | undefined;
+  private readonly parse: (payload: Buffer) => Partial<LoadState> | null;
   private state: LoadState;
   private commands = 0;
 
-  constructor(private readonly options: SwitchedLoadOptions) {
+  constructor(options: SwitchedLoadOptions) {
     this.name = options.name;
+    const dimmable = options.dimmable === true;
+    this.parse = options.parse ?? ((payload) => parseLoadCommand(payload, dimmable));
     this.state = options.dimmable
       ? { on: options.initialOn ?? false, brightness: 100 }
       : { on: options.initialOn ?? false };
@@ -65,6 +70,10 @@ export class SwitchedLoad implements SimPart {
 
   get current(): Readonly<LoadState> {
     return this.state;
+  }
+
+  get on(): boolean {
+    return this.state.on;
   }
 
   /** Commands obeyed since start. */
@@ -85,13 +94,14 @@ export class SwitchedLoad implements SimPart {
   }
 
   onOnline(): void {
+    // After a reconnect the broker may hold a stale retained state from before the outage.
     this.report(this.state);
   }
 
   onMessage(_topic: string, payload: Buffer): void {
-    const command = parseLoadCommand(payload, this.options.dimmable === true);
+    const command = this.parse(payload);
     if (!command) {
-      this.port?.logger.warn('ignored command', {
+      this.port?.logger.warn(`ignored ${this.name} command`, {
         actuator: this.name,
         payload: payload.toString('utf8').slice(0, 100),
       });
@@ -101,6 +111,7 @@ export class SwitchedLoad implements SimPart {
     this.state = { ...this.state, ...change };
     delete this.state.seq;
     this.commands += 1;
+    this.port?.logger.info(`${this.name} ${this.state.on ? 'on' : 'off'}`, { actuator: this.name });
     this.report(seq === undefined ? this.state : { ...this.state, seq });
   }
 

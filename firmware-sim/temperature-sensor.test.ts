@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryLogger, VirtualClock } from '../kernel/index.js';
-import { nextEvent, Observer, TestBroker } from '../test/support/test-broker.js';
+import { nextEvent, Observer, startOnline, TestBroker } from '../test/support/test-broker.js';
 import { seededRandom } from './random.js';
 import { SimDevice } from './sim-device.js';
 import { TemperatureSensor, type TemperatureSensorOptions } from './temperature-sensor.js';
@@ -32,9 +32,7 @@ describe('TemperatureSensor', () => {
       { id: 'gh-1', url: broker.url, parts: [sensor] },
       { clock, logger: new MemoryLogger(), random: seededRandom(5) },
     );
-    const up = nextEvent(device.events, 'online');
-    await device.start();
-    await up;
+    await startOnline(device);
     return sensor;
   }
 

@@ -8,6 +8,7 @@ import {
 } from '../devices/index.js';
 import { MemoryLogger, VirtualClock, type MqttMessage, type OutgoingMessage } from '../kernel/index.js';
 import { compileRuleFiles, RuleEngine } from '../rules/index.js';
+import { noPublisher, recordingPublisher, silentSource } from './support/broker-fakes.js';
 
 /** An adapter that records what it was asked to send, at which clock time. */
 class RecordingAdapter implements DeviceAdapter {
@@ -60,13 +61,8 @@ beforeEach(() => {
     logger,
     devices: DEVICES,
     adapters: new Map([['mqtt', adapter]]),
-    publisher: {
-      publish: (m) => {
-        published.push(m);
-        return Promise.resolve();
-      },
-    },
-    source: { onMessage: () => undefined, offOwner: () => undefined },
+    publisher: recordingPublisher(published),
+    source: silentSource,
   });
   actuators.start();
 });
@@ -204,7 +200,7 @@ describe('guarded command topics', () => {
       logger,
       devices: DEVICES,
       adapters: new Map([['mqtt', adapter]]),
-      publisher: { publish: () => Promise.resolve() },
+      publisher: noPublisher,
       source: { onMessage: (_o, fn) => (listener = fn), offOwner: () => (listener = undefined) },
     });
     guarded.start();
@@ -249,7 +245,7 @@ describe('a rule driving an actuator', () => {
     const engine = new RuleEngine({
       clock,
       logger,
-      publisher: { publish: () => Promise.resolve() },
+      publisher: noPublisher,
       actuators,
       loopBreaker: null,
       timezone: 'UTC',

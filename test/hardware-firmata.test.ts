@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import type { SerialPort } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeSimPort, FirmataBoardSim, openSimPort, PtyPair } from '../firmware-sim/index.js';
-import type { Hub } from '../hub/index.js';
+import { FirmataBoardSim } from '../firmware-sim/index.js';
 import { SystemClock, type MqttMessage } from '../kernel/index.js';
-import { startDeviceHub } from './support/device-hub.js';
+import { hubMessage, startDeviceHub } from './support/device-hub.js';
 import { skipWithoutSocat } from './support/socat.js';
+import { Cleanups } from './support/cleanups.js';
+import { plugSim } from './support/plug-sim.js';
 import { TempDirs, writeFiles } from './support/temp.js';
 
 /** Switches the LED on when the LM35 reads above 30 °C, through the guarded command topic. */
@@ -41,52 +41,30 @@ devices:
 `;
 }
 
-/** Resolves with the first message the hub's broker handles that satisfies `match`. */
-function hubMessage(hub: Hub, match: (m: MqttMessage) => boolean): Promise<MqttMessage> {
-  return new Promise((resolve) => {
-    const owner = {};
-    hub.broker.onMessage(owner, (m) => {
-      if (!match(m)) return;
-      hub.broker.offOwner(owner);
-      resolve(m);
-    });
-  });
-}
-
 const temperature = (m: MqttMessage): number | undefined =>
   m.topic === 'sensors/uno-1/temperature'
     ? (JSON.parse(m.payload.toString()) as { value: number }).value
     : undefined;
 
 const temp = new TempDirs();
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = new Cleanups();
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await cleanups.run();
   temp.cleanup();
 });
-
-/** A simulated Uno behind a real pseudo-terminal pair, its end opened through serialport. */
-async function plugUno(pty: PtyPair, sim: FirmataBoardSim): Promise<SerialPort> {
-  await pty.start();
-  const port = await openSimPort(pty.devicePath);
-  sim.attach(port);
-  cleanups.push(() => closeSimPort(port));
-  return port;
-}
 
 describe.skipIf(skipWithoutSocat())('Firmata board on a pseudo-terminal', () => {
   it('a reading crosses a threshold, a rule fires, and the board LED goes high', async () => {
     const dir = temp.make('edgehub-firmata-');
-    const pty = new PtyPair({ hostLink: join(dir, 'uno'), deviceLink: join(dir, 'uno.sim') });
-    cleanups.push(() => pty.stop());
     const sim = new FirmataBoardSim({ clock: new SystemClock() });
     sim.setVoltage('A0', 0.25); // LM35, 10 mV/°C: about 25 °C
-    await plugUno(pty, sim);
+    const links = { hostLink: join(dir, 'uno'), deviceLink: join(dir, 'uno.sim') };
+    const pty = await plugSim(cleanups, links, sim);
     writeFiles(dir, { 'led.yaml': LED_RULE });
 
     const started = startDeviceHub(temp, configYaml(dir, pty.hostPath));
     const { hub } = await started;
-    cleanups.push(() => hub.stop());
+    cleanups.add(() => hub.stop());
     const cool = await hubMessage(hub, (m) => temperature(m) !== undefined);
     expect(temperature(cool)).toBe(24.9);
     expect(sim.pin(13).value).toBe(0);
@@ -104,12 +82,10 @@ describe.skipIf(skipWithoutSocat())('Firmata board on a pseudo-terminal', () => 
   it('unplugged and plugged back in, the board is reconnected and its LED restored', async () => {
     const dir = temp.make('edgehub-firmata-');
     const links = { hostLink: join(dir, 'uno'), deviceLink: join(dir, 'uno.sim') };
-    const first = new PtyPair(links);
-    cleanups.push(() => first.stop());
     const sim = new FirmataBoardSim({ clock: new SystemClock() });
-    await plugUno(first, sim);
+    const first = await plugSim(cleanups, links, sim);
     const { hub } = await startDeviceHub(temp, configYaml(dir, links.hostLink));
-    cleanups.push(() => hub.stop());
+    cleanups.add(() => hub.stop());
     await hubMessage(
       hub,
       (m) => m.topic === 'devices/uno-1/availability' && m.payload.toString() === 'online',
@@ -129,9 +105,7 @@ describe.skipIf(skipWithoutSocat())('Firmata board on a pseudo-terminal', () => 
       (m) => m.topic === 'devices/uno-1/availability' && m.payload.toString() === 'online',
     );
     const rebooted = new FirmataBoardSim({ clock: new SystemClock() }); // a reset board: LED off
-    const second = new PtyPair(links);
-    cleanups.push(() => second.stop());
-    await plugUno(second, rebooted);
+    await plugSim(cleanups, links, rebooted);
     await online;
     await rebooted.waitForPin(13, (p) => p.value === 1);
   });

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeSimPort, JsonLineDeviceSim, openSimPort, PtyPair } from '../firmware-sim/index.js';
+import { JsonLineDeviceSim } from '../firmware-sim/index.js';
 import type { Hub } from '../hub/index.js';
 import { SystemClock, type MqttMessage } from '../kernel/index.js';
-import { startDeviceHub } from './support/device-hub.js';
+import { hubMessage, startDeviceHub } from './support/device-hub.js';
 import { skipWithoutSocat } from './support/socat.js';
+import { Cleanups } from './support/cleanups.js';
+import { plugSim } from './support/plug-sim.js';
 import { TempDirs } from './support/temp.js';
 
 function configYaml(path: string): string {
@@ -21,17 +23,6 @@ devices:
 `;
 }
 
-function hubMessage(hub: Hub, match: (m: MqttMessage) => boolean): Promise<MqttMessage> {
-  return new Promise((resolve) => {
-    const owner = {};
-    hub.broker.onMessage(owner, (m) => {
-      if (!match(m)) return;
-      hub.broker.offOwner(owner);
-      resolve(m);
-    });
-  });
-}
-
 /** Resolves once the device is online: it may have come online while the hub started. */
 async function online(hub: Hub): Promise<void> {
   const next = hubMessage(hub, availability('online'));
@@ -44,34 +35,20 @@ const reading = (value: number) => (m: MqttMessage) =>
   m.topic === 'sensors/bench-1/n' && (JSON.parse(m.payload.toString()) as { value: unknown }).value === value;
 
 const temp = new TempDirs();
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = new Cleanups();
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await cleanups.run();
   temp.cleanup();
 });
-
-/** Plugs the device in: a new pty pair on the links, the device's end opened and attached. */
-async function plug(
-  links: { hostLink: string; deviceLink: string },
-  device: JsonLineDeviceSim,
-): Promise<PtyPair> {
-  const pty = new PtyPair(links);
-  cleanups.push(() => pty.stop());
-  await pty.start();
-  const port = await openSimPort(pty.devicePath, 115200);
-  cleanups.push(() => closeSimPort(port));
-  device.attach(port);
-  return pty;
-}
 
 describe.skipIf(skipWithoutSocat())('serial JSON-lines device on a pseudo-terminal', () => {
   it('is reconnected after an unplug and loses no complete line; a cut line is dropped, not merged', async () => {
     const dir = temp.make('edgehub-serial-');
     const links = { hostLink: join(dir, 'ttyUSB0'), deviceLink: join(dir, 'ttyUSB0.sim') };
     const device = new JsonLineDeviceSim({ clock: new SystemClock() }, { actuators: ['relay'] });
-    const pty = await plug(links, device);
+    const pty = await plugSim(cleanups, links, device, 115200);
     const { hub, logger } = await startDeviceHub(temp, configYaml(links.hostLink));
-    cleanups.push(() => hub.stop());
+    cleanups.add(() => hub.stop());
     const readings: unknown[] = [];
     hub.broker.onMessage(readings, (m) => {
       if (m.topic === 'sensors/bench-1/n')
@@ -89,7 +66,7 @@ describe.skipIf(skipWithoutSocat())('serial JSON-lines device on a pseudo-termin
     device.writeLine({ n: 50 }); // written while unplugged: lost on the device side
 
     const back = hubMessage(hub, availability('online'));
-    await plug(links, device);
+    await plugSim(cleanups, links, device, 115200);
     await back;
     const sixth = hubMessage(hub, reading(6));
     // Glued onto the cut line this would read {"n": 990}.
@@ -108,9 +85,9 @@ describe.skipIf(skipWithoutSocat())('serial JSON-lines device on a pseudo-termin
     const dir = temp.make('edgehub-serial-');
     const links = { hostLink: join(dir, 'ttyACM0'), deviceLink: join(dir, 'ttyACM0.sim') };
     const device = new JsonLineDeviceSim({ clock: new SystemClock() }, { actuators: ['relay'] });
-    await plug(links, device);
+    await plugSim(cleanups, links, device, 115200);
     const { hub } = await startDeviceHub(temp, configYaml(links.hostLink));
-    cleanups.push(() => hub.stop());
+    cleanups.add(() => hub.stop());
     await online(hub);
     const echoed = hubMessage(hub, (m) => m.topic === 'actuators/bench-1/relay/state');
     expect(await hub.devices.command('bench-1', { relay: 'ON' }, 'test')).toEqual({ accepted: true });
@@ -122,7 +99,7 @@ describe.skipIf(skipWithoutSocat())('serial JSON-lines device on a pseudo-termin
     const dir = temp.make('edgehub-serial-');
     const missing = join(dir, 'ttyUSB9');
     const { hub, logger } = await startDeviceHub(temp, configYaml(missing));
-    cleanups.push(() => hub.stop());
+    cleanups.add(() => hub.stop());
     const error = logger.entries.find((e) => e.level === 'error');
     expect(error?.fields?.code).toBe('DEVICE_PORT_OPEN_FAILED');
     expect(error?.msg).toContain(missing);

@@ -1,29 +1,27 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deviceDefinitionSchema, FirmataAdapter, SerialAdapter } from '../devices/index.js';
-import { RecordingSink } from './support/recording-sink.js';
+import { adapterBench } from './support/adapter-bench.js';
 import { runSimBoardCommand } from '../firmware-sim/index.js';
-import { EdgehubError, MemoryLogger, SystemClock, type Publisher } from '../kernel/index.js';
+import { EdgehubError, MemoryLogger, SystemClock } from '../kernel/index.js';
 import { skipWithoutSocat } from './support/socat.js';
+import { Cleanups } from './support/cleanups.js';
 import { TempDirs } from './support/temp.js';
 
 const temp = new TempDirs();
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = new Cleanups();
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await cleanups.run();
   temp.cleanup();
 });
-
-const noPublisher: Publisher = { publish: () => Promise.resolve() };
 
 describe.skipIf(skipWithoutSocat())('edgehub sim-board', () => {
   it('serves a Firmata Uno and a JSON-lines device on paths the adapters open like USB boards', async () => {
     const dir = temp.make('edgehub-sim-board-');
     const paths = { firmata: join(dir, 'uno'), serial: join(dir, 'ttyUSB0') };
     const boards = await runSimBoardCommand({ ...paths, intervalMs: 50 }, new MemoryLogger());
-    cleanups.push(() => boards.stop());
-    const sink = new RecordingSink();
-    const deps = { clock: new SystemClock(), logger: new MemoryLogger(), sink, publisher: noPublisher };
+    cleanups.add(() => boards.stop());
+    const { sink, deps } = adapterBench(new SystemClock());
     const uno = deviceDefinitionSchema.parse({
       id: 'uno',
       adapter: 'firmata',
@@ -38,9 +36,9 @@ describe.skipIf(skipWithoutSocat())('edgehub sim-board', () => {
       adapter: 'serial',
       serial: { path: paths.serial },
     });
-    const firmata = new FirmataAdapter({ ...deps, devices: [uno] });
-    const serial = new SerialAdapter({ ...deps, devices: [bench] });
-    cleanups.push(
+    const firmata = new FirmataAdapter(deps([uno]));
+    const serial = new SerialAdapter(deps([bench]));
+    cleanups.add(
       () => firmata.stop(),
       () => serial.stop(),
     );

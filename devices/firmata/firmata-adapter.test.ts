@@ -1,20 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  EdgehubError,
-  MemoryLogger,
-  SystemClock,
-  VirtualClock,
-  type Clock,
-  type Publisher,
-} from '../../kernel/index.js';
+import { EdgehubError, SystemClock, VirtualClock, type Clock } from '../../kernel/index.js';
 import { FirmataBoardSim } from '../../firmware-sim/index.js';
 import { deviceDefinitionSchema } from '../definition.js';
-import { MemoryPorts } from '../../test/support/memory-port.js';
-import { RecordingSink } from '../../test/support/recording-sink.js';
+import { adapterBench } from '../../test/support/adapter-bench.js';
+import { Cleanups } from '../../test/support/cleanups.js';
 import { FirmataAdapter } from './firmata-adapter.js';
 
 const PATH = '/dev/serial/by-id/usb-Arduino_Uno_TEST-if00';
-const noPublisher: Publisher = { publish: () => Promise.resolve() };
 const PIN_MODE_OUTPUT = 1;
 const PIN_MODE_PWM = 3;
 
@@ -27,16 +19,12 @@ const PINS = [
   { pin: 7, type: 'relay', actuator: 'pump' },
 ];
 
-const stops: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0)) await stop();
-});
+const cleanups = new Cleanups();
+afterEach(() => cleanups.run());
 
 function setup(options: { clock?: Clock; pins?: unknown[]; firmata?: Record<string, unknown> } = {}) {
-  const clock = options.clock ?? new SystemClock();
-  const logger = new MemoryLogger();
-  const sink = new RecordingSink();
-  const ports = new MemoryPorts();
+  const bench = adapterBench(options.clock ?? new SystemClock());
+  const { sink, ports } = bench;
   const definition = deviceDefinitionSchema.parse({
     id: 'uno-1',
     adapter: 'firmata',
@@ -47,20 +35,17 @@ function setup(options: { clock?: Clock; pins?: unknown[]; firmata?: Record<stri
     ],
     firmata: { path: PATH, sample_every: '20ms', pins: options.pins ?? PINS, ...options.firmata },
   });
-  const adapter = new FirmataAdapter(
-    { clock, logger, sink, devices: [definition], publisher: noPublisher },
-    { testing: { portFactory: ports.factory } },
-  );
-  stops.push(() => adapter.stop());
+  const adapter = new FirmataAdapter(bench.deps([definition]), bench.options);
+  cleanups.add(() => adapter.stop());
   /** Plugs a freshly reset board in at PATH. */
   const plugBoard = () => {
     const sim = new FirmataBoardSim({ clock: new SystemClock() });
     sim.attach(ports.plug(PATH).device);
-    stops.push(() => Promise.resolve(sim.detach()));
+    cleanups.add(() => sim.detach());
     return sim;
   };
   const online = (from = 0) => sink.waitFor((e) => e.kind === 'status' && e.status === 'online', from);
-  return { clock, logger, sink, ports, definition, adapter, plugBoard, online };
+  return { ...bench, definition, adapter, plugBoard, online };
 }
 
 describe('FirmataAdapter', () => {
@@ -186,15 +171,9 @@ describe('FirmataAdapter', () => {
 
   it('validates settings it is handed unchecked, with CONFIG_INVALID', () => {
     const definition = { ...deviceDefinitionSchema.parse({ id: 'uno-1' }), adapter: 'firmata' as const };
-    const deps = {
-      clock: new SystemClock(),
-      logger: new MemoryLogger(),
-      sink: new RecordingSink(),
-      publisher: noPublisher,
-    };
     let error: unknown;
     try {
-      new FirmataAdapter({ ...deps, devices: [definition] });
+      new FirmataAdapter(adapterBench(new SystemClock()).deps([definition]));
     } catch (err) {
       error = err;
     }

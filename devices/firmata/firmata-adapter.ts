@@ -1,8 +1,7 @@
-import type { CommandResult } from '../../kernel/index.js';
-import type { AdapterDeps, DeviceAdapter, DeviceCommandSet } from '../adapter.js';
-import type { DeviceDefinition } from '../definition.js';
+import type { AdapterDeps } from '../adapter.js';
+import { BoardAdapter } from '../board-adapter.js';
 import { parseAdapterSettings } from '../serial/serial-settings.js';
-import { openSerialPort, type PortFactory } from '../serial/transport.js';
+import type { PortFactory } from '../serial/transport.js';
 import { FirmataBoardDevice } from './firmata-board-device.js';
 import { firmataSettingsSchema } from './firmata-settings.js';
 
@@ -17,49 +16,28 @@ export interface FirmataAdapterOptions {
  * The `firmata` adapter: every definition with `adapter: firmata` is a board running StandardFirmata
  * on the port its `firmata:` block names, its pins declared there as sensors and actuators.
  */
-export class FirmataAdapter implements DeviceAdapter {
+export class FirmataAdapter extends BoardAdapter<FirmataBoardDevice> {
   readonly kind = 'firmata' as const;
-  private readonly boards = new Map<string, FirmataBoardDevice>();
 
   constructor(deps: AdapterDeps, options: FirmataAdapterOptions = {}) {
-    const factory = options.testing?.portFactory ?? openSerialPort;
-    for (const definition of deps.devices) {
-      const settings = parseAdapterSettings(
-        firmataSettingsSchema,
-        definition.id,
-        'firmata',
-        definition.firmata,
-      );
-      this.boards.set(
-        definition.id,
+    super(deps, {
+      noun: 'a Firmata board',
+      portFactory: options.testing?.portFactory,
+      create: (device) =>
         new FirmataBoardDevice({
-          clock: deps.clock,
-          logger: deps.logger.child(definition.id),
-          sink: deps.sink,
-          factory,
-          definition,
-          settings,
+          ...device,
+          settings: parseAdapterSettings(
+            firmataSettingsSchema,
+            device.definition.id,
+            'firmata',
+            device.definition.firmata,
+          ),
         }),
-      );
-    }
-  }
-
-  async start(): Promise<void> {
-    await Promise.all([...this.boards.values()].map((b) => b.start()));
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all([...this.boards.values()].map((b) => b.stop()));
-  }
-
-  command(device: DeviceDefinition, set: DeviceCommandSet): Promise<CommandResult> {
-    const board = this.boards.get(device.id);
-    if (!board) return Promise.resolve({ accepted: false, reason: `${device.id} is not a Firmata board` });
-    return board.command(set);
+    });
   }
 
   /** True once the board answered the handshake and its pins are wired. */
   isReady(deviceId: string): boolean {
-    return this.boards.get(deviceId)?.isReady ?? false;
+    return this.device(deviceId)?.isReady ?? false;
   }
 }

@@ -1,16 +1,8 @@
-import {
-  errorMessage,
-  parseDuration,
-  type Clock,
-  type CommandResult,
-  type Logger,
-  type TimerHandle,
-} from '../../kernel/index.js';
-import type { ActuatorCommand, ActuatorState, AdapterSink, DeviceCommandSet } from '../adapter.js';
-import type { DeviceDefinition } from '../definition.js';
-import { ReconnectingPort } from '../serial/reconnecting-port.js';
-import { reconnectOptions } from '../serial/serial-settings.js';
-import type { PortFactory, PortHandle } from '../serial/transport.js';
+import { errorMessage, parseDuration, type CommandResult, type TimerHandle } from '../../kernel/index.js';
+import type { ActuatorCommand, ActuatorState, DeviceCommandSet } from '../adapter.js';
+import type { BoardDevice, BoardDeviceDeps } from '../board-adapter.js';
+import { BoardPort } from '../board-port.js';
+import type { PortHandle } from '../serial/transport.js';
 import type {
   FirmataActuatorPin,
   FirmataPin,
@@ -27,12 +19,7 @@ import { analogValue, ReadingGate } from './readings.js';
  */
 const REPORT_VERSION_AFTER_MS = 100;
 
-export interface FirmataBoardDeviceDeps {
-  clock: Clock;
-  logger: Logger;
-  sink: AdapterSink;
-  factory: PortFactory;
-  definition: DeviceDefinition;
+export interface FirmataBoardDeviceDeps extends BoardDeviceDeps {
   settings: FirmataSettings;
 }
 
@@ -52,32 +39,26 @@ interface Connected {
  * become readings, actuator pins follow commands. The port is reopened with backoff when it goes away;
  * after a reconnect (which resets an Arduino) the last commanded actuator states are restored.
  */
-export class FirmataBoardDevice {
-  private readonly port: ReconnectingPort;
+export class FirmataBoardDevice implements BoardDevice {
+  private readonly port: BoardPort;
   private readonly gates = new Map<string, ReadingGate>();
   /** The last commanded state of each actuator: the hub's intent, restored after a reconnect. */
   private readonly desired = new Map<string, ActuatorCommand>();
   private session: FirmataBoardSession | undefined;
   private connected: Connected | undefined;
   private handshakeTimer: TimerHandle | undefined;
-  private status: 'online' | 'offline' | undefined;
 
   constructor(private readonly deps: FirmataBoardDeviceDeps) {
-    const { settings, definition } = deps;
+    const { settings } = deps;
     const reportEveryMs = parseDuration(settings.report_every);
     for (const pin of settings.pins)
       if ('metric' in pin)
         this.gates.set(pin.metric, new ReadingGate('min_change' in pin ? pin.min_change : 0, reportEveryMs));
-    this.port = new ReconnectingPort({
-      clock: deps.clock,
-      logger: deps.logger,
-      factory: deps.factory,
-      port: { path: settings.path, baudRate: settings.baud },
-      reconnect: reconnectOptions(settings.reconnect),
-      name: `firmata:${definition.id}`,
+    this.port = new BoardPort({
+      ...deps,
+      kind: 'firmata',
       onOpen: (handle) => this.handshake(handle),
       onLost: () => this.disconnect(),
-      onOpenFailed: () => this.setStatus('offline'),
     });
   }
 
@@ -166,7 +147,7 @@ export class FirmataBoardDevice {
       path: settings.path,
       firmware: `${firmware.name ?? '?'} ${firmware.version?.major ?? '?'}.${firmware.version?.minor ?? '?'}`,
     });
-    this.setStatus('online');
+    this.port.online();
     for (const name of connected.actuators.keys())
       this.drive(connected, name, this.desired.get(name) ?? { on: false });
   }
@@ -216,13 +197,6 @@ export class FirmataBoardDevice {
     for (const stop of connected?.stopSensors ?? []) stop();
     this.session?.dispose();
     this.session = undefined;
-    this.setStatus('offline');
-  }
-
-  private setStatus(status: 'online' | 'offline'): void {
-    if (this.status === status) return;
-    this.status = status;
-    this.deps.sink.status(this.id, status, this.deps.clock.now());
   }
 }
 

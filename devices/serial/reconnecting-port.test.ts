@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryLogger, VirtualClock, type EdgehubError } from '../../kernel/index.js';
-import { MemoryPorts } from '../../test/support/memory-port.js';
+import { MemoryPorts, settle } from '../../test/support/memory-port.js';
 import { DEFAULT_RECONNECT, ReconnectingPort, reconnectDelay } from './reconnecting-port.js';
 
 const PATH = '/dev/ttyUSB0';
-
-/** Lets promise callbacks and stream events run: in-memory ports settle within one turn. */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function setup() {
   const clock = new VirtualClock(0);

@@ -1,19 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { EdgehubError, MemoryLogger, VirtualClock, type Publisher } from '../../kernel/index.js';
+import { EdgehubError, VirtualClock } from '../../kernel/index.js';
 import { deviceDefinitionSchema, type DeviceDefinition } from '../definition.js';
-import { MemoryPorts } from '../../test/support/memory-port.js';
-import { RecordingSink } from '../../test/support/recording-sink.js';
+import { adapterBench } from '../../test/support/adapter-bench.js';
+import { settle } from '../../test/support/memory-port.js';
 import { SerialAdapter } from './serial-adapter.js';
 
 const PATH = '/dev/serial/by-id/usb-edgehub-test-if00';
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-const noPublisher: Publisher = { publish: () => Promise.resolve() };
 
 function setup(serial: Record<string, unknown> = { path: PATH, baud: 115200 }) {
-  const clock = new VirtualClock(1_000);
-  const logger = new MemoryLogger();
-  const sink = new RecordingSink();
-  const ports = new MemoryPorts();
+  const bench = adapterBench(new VirtualClock(1_000));
   const definition = deviceDefinitionSchema.parse({
     id: 'bench-1',
     adapter: 'serial',
@@ -23,11 +18,8 @@ function setup(serial: Record<string, unknown> = { path: PATH, baud: 115200 }) {
     ],
     serial,
   });
-  const adapter = new SerialAdapter(
-    { clock, logger, sink, devices: [definition], publisher: noPublisher },
-    { testing: { portFactory: ports.factory } },
-  );
-  return { clock, logger, sink, ports, definition, adapter };
+  const adapter = new SerialAdapter(bench.deps([definition]), bench.options);
+  return { ...bench, definition, adapter };
 }
 
 /** What the device end of a pair receives, as text. */
@@ -140,13 +132,7 @@ describe('SerialAdapter', () => {
       // As a caller that skipped the device schema would hand them over.
       const definition = { ...deviceDefinitionSchema.parse({ id: 'bench-1' }), serial } as DeviceDefinition;
       try {
-        new SerialAdapter({
-          clock: new VirtualClock(),
-          logger: new MemoryLogger(),
-          sink: new RecordingSink(),
-          devices: [definition],
-          publisher: noPublisher,
-        });
+        new SerialAdapter(adapterBench(new VirtualClock()).deps([definition]));
       } catch (err) {
         return err;
       }

@@ -1,17 +1,12 @@
-import { errorMessage, type Clock, type CommandResult, type Logger } from '../../kernel/index.js';
-import type { ActuatorState, AdapterSink, DeviceCommandSet } from '../adapter.js';
-import type { DeviceDefinition } from '../definition.js';
+import { errorMessage, type CommandResult } from '../../kernel/index.js';
+import type { ActuatorState, DeviceCommandSet } from '../adapter.js';
+import type { BoardDevice, BoardDeviceDeps } from '../board-adapter.js';
+import { BoardPort } from '../board-port.js';
 import { LineFramer } from '../../kernel/index.js';
-import { ReconnectingPort } from './reconnecting-port.js';
-import { reconnectOptions, type SerialSettings } from './serial-settings.js';
-import type { PortFactory, PortHandle } from './transport.js';
+import type { SerialSettings } from './serial-settings.js';
+import type { PortHandle } from './transport.js';
 
-export interface SerialLineDeviceDeps {
-  clock: Clock;
-  logger: Logger;
-  sink: AdapterSink;
-  factory: PortFactory;
-  definition: DeviceDefinition;
+export interface SerialLineDeviceDeps extends BoardDeviceDeps {
   settings: SerialSettings;
   /** Every chunk read from the port, before framing (a test seam: wait until bytes have arrived). */
   onData?: (chunk: Buffer) => void;
@@ -41,7 +36,7 @@ const TOPIC_LEVEL = /^[A-Za-z0-9_.-]+$/;
  * `{"set": {"relay": true}}`. The port is reopened with backoff when it goes away; the device is
  * reported offline meanwhile, and a line cut off by the loss is dropped, never glued to the next one.
  */
-export class SerialLineDevice {
+export class SerialLineDevice implements BoardDevice {
   readonly stats: SerialLineStats = {
     bytes: 0,
     lines: 0,
@@ -50,25 +45,19 @@ export class SerialLineDevice {
     overflowBytes: 0,
   };
   private readonly framer: LineFramer;
-  private readonly port: ReconnectingPort;
+  private readonly port: BoardPort;
   private readonly actuators: ReadonlySet<string>;
-  private status: 'online' | 'offline' | undefined;
   private warnedMalformed = false;
 
   constructor(private readonly deps: SerialLineDeviceDeps) {
     const { settings, definition } = deps;
     this.framer = new LineFramer(settings.max_line_bytes);
     this.actuators = new Set(definition.actuators.map((a) => a.name));
-    this.port = new ReconnectingPort({
-      clock: deps.clock,
-      logger: deps.logger,
-      factory: deps.factory,
-      port: { path: settings.path, baudRate: settings.baud },
-      reconnect: reconnectOptions(settings.reconnect),
-      name: `serial:${definition.id}`,
+    this.port = new BoardPort({
+      ...deps,
+      kind: 'serial',
       onOpen: (handle) => this.attach(handle),
-      onLost: () => this.detach(),
-      onOpenFailed: () => this.setStatus('offline'),
+      onLost: () => this.dropPartial(),
     });
   }
 
@@ -87,7 +76,6 @@ export class SerialLineDevice {
   async stop(): Promise<void> {
     await this.port.stop();
     this.dropPartial();
-    this.setStatus('offline');
   }
 
   /** Writes `{"set": {...}}`; resolves once the line is handed to the port. */
@@ -111,12 +99,7 @@ export class SerialLineDevice {
       if (this.port.current === handle) this.receive(chunk);
     });
     this.deps.logger.info('serial device connected', { device: this.id, path: this.deps.settings.path });
-    this.setStatus('online');
-  }
-
-  private detach(): void {
-    this.dropPartial();
-    this.setStatus('offline');
+    this.port.online();
   }
 
   private dropPartial(): void {
@@ -171,12 +154,6 @@ export class SerialLineDevice {
           this.deps.sink.reading(this.id, key, value, at);
       }
     }
-  }
-
-  private setStatus(status: 'online' | 'offline'): void {
-    if (this.status === status) return;
-    this.status = status;
-    this.deps.sink.status(this.id, status, this.deps.clock.now());
   }
 }
 

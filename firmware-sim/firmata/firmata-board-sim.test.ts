@@ -1,13 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MemoryPortPair } from '../../test/support/memory-port.js';
+import { MemoryPortPair, settle } from '../../test/support/memory-port.js';
 import { VirtualClock } from '../../kernel/index.js';
 import { FirmataBoardSim } from './firmata-board-sim.js';
 import { FirmataParser, type HostMessage } from './firmata-parser.js';
 import { CMD, PIN_MODE, SYSEX } from './firmata-protocol.js';
-
-/** Lets in-memory stream events run. */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function setup() {
   const clock = new VirtualClock(0);

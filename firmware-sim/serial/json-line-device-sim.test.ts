@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryPortPair } from '../../test/support/memory-port.js';
+import { MemoryPortPair, settle } from '../../test/support/memory-port.js';
 import { VirtualClock } from '../../kernel/index.js';
 import { JsonLineDeviceSim } from './json-line-device-sim.js';
-
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function setup() {
   const clock = new VirtualClock(0);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Hub, loadConfig } from '../../hub/index.js';
-import { MemoryLogger, type Clock } from '../../kernel/index.js';
+import { MemoryLogger, type Clock, type MqttMessage } from '../../kernel/index.js';
 import type { TempDirs } from './temp.js';
 import { writeFiles } from './temp.js';
 
@@ -27,15 +27,20 @@ export async function startDeviceHub(
   return { hub, url: `mqtt://127.0.0.1:${address.port}`, logger, dataDir };
 }
 
-/** Resolves once the hub's broker has handed `count` messages on `topic` to its consumers. */
-export function hubSaw(hub: Hub, topic: string, count = 1): Promise<void> {
+/** Resolves with the first message the hub's broker handles that satisfies `match`. */
+export function hubMessage(hub: Hub, match: (m: MqttMessage) => boolean): Promise<MqttMessage> {
   return new Promise((resolve) => {
     const owner = {};
-    let seen = 0;
     hub.broker.onMessage(owner, (m) => {
-      if (m.topic !== topic || ++seen < count) return;
+      if (!match(m)) return;
       hub.broker.offOwner(owner);
-      resolve();
+      resolve(m);
     });
   });
+}
+
+/** Resolves once the hub's broker has handed `count` messages on `topic` to its consumers. */
+export async function hubSaw(hub: Hub, topic: string, count = 1): Promise<void> {
+  let seen = 0;
+  await hubMessage(hub, (m) => m.topic === topic && ++seen >= count);
 }

@@ -95,3 +95,8 @@ export class MemoryPorts {
     else this.failures.delete(path);
   }
 }
+
+/** Lets stream events run: what one end of an in-memory pair writes, the other reads within one turn. */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { TypedBus } from '../../kernel/index.js';
+import type { SimDevice } from '../../firmware-sim/index.js';
 
 /** An aedes broker on 127.0.0.1, port 0; it can go away and come back on the same port. */
 export class TestBroker {
@@ -131,4 +132,11 @@ export function nextEvent<E extends object, K extends keyof E>(bus: TypedBus<E>,
       resolve(payload);
     });
   });
+}
+
+/** Starts a simulated device and resolves once it is online. */
+export async function startOnline(device: SimDevice): Promise<void> {
+  const online = nextEvent(device.events, 'online');
+  await device.start();
+  await online;
 }

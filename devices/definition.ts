@@ -2,6 +2,8 @@ import * as z from 'zod';
 import { isDuration } from '../kernel/index.js';
 import { firmataPinIssues, firmataSettingsSchema } from './firmata/firmata-settings.js';
 import { serialSettingsSchema } from './serial/serial-settings.js';
+import { discoveryId } from './discovery-ids.js';
+import { checkUnit } from './sensor-units.js';
 
 /**
  * The schema of a device definition: one entry of the config's `devices:` list or of a `*.yaml`
@@ -71,7 +73,13 @@ const sensorSchema = z
     /** No reading of this metric for this long makes it stale; default the device's `stale_after`. */
     stale_after: duration.optional(),
   })
-  .strict();
+  .strict()
+  // Home Assistant drops a sensor whose unit its device class does not list, so a unit is checked
+  // against the kind at load; discovery then announces it in Home Assistant's spelling (`lux` → `lx`).
+  .superRefine((s, ctx) => {
+    const checked = checkUnit(s.kind, s.unit);
+    if ('problem' in checked) ctx.addIssue({ code: 'custom', path: ['unit'], message: checked.problem });
+  });
 
 /** `<actuator>` on the same device, or `<device>/<actuator>`; likewise for sensors. */
 const ref = z
@@ -151,6 +159,18 @@ export const deviceDefinitionSchema = z
     duplicates(d.actuators.map((a) => a.name)).forEach((i) =>
       ctx.addIssue({ code: 'custom', path: ['actuators', i, 'name'], message: 'duplicate actuator name' }),
     );
+    // Sensors and actuators share one Home Assistant id space per device; exact repeats within
+    // either list are the duplicates above.
+    const names = [...d.sensors.map((s) => s.metric), ...d.actuators.map((a) => a.name)];
+    const sensors = d.sensors.length;
+    for (const [k, first] of lookalikes(names)) {
+      if (names[k] === names[first] && k < sensors === first < sensors) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: k < sensors ? ['sensors', k, 'metric'] : ['actuators', k - sensors, 'name'],
+        message: `${names[k]} and ${names[first]} would be one Home Assistant entity of ${d.id}; give each sensor and actuator its own name`,
+      });
+    }
   });
 
 /** A problem across definitions: `path` starts at the device's index in the list. */
@@ -169,6 +189,11 @@ export function deviceListIssues(list: readonly DeviceDefinition[]): DeviceListI
   duplicates(list.map((d) => d.id)).forEach((i) =>
     issues.push({ path: [i, 'id'], message: 'duplicate device id' }),
   );
+  for (const [i, j] of lookalikes(list.map((d) => d.id)).filter(([i, j]) => list[i]?.id !== list[j]?.id))
+    issues.push({
+      path: [i, 'id'],
+      message: `device ids ${list[j]?.id} and ${list[i]?.id} differ only by . and _, which Home Assistant's ids cannot tell apart`,
+    });
   list.forEach((d, i) =>
     d.actuators.forEach((a, j) => {
       const safety = a.safety;
@@ -238,6 +263,19 @@ export function parseRate(
 ): { count: number; periodMs: number } {
   const [count = '0', period = '0s'] = text.split('/');
   return { count: Number(count.trim()), periodMs: parseDurationMs(period.trim()) };
+}
+
+/** Pairs `[index, earlier index]` of values that become the same Home Assistant id. */
+function lookalikes(values: readonly string[]): [number, number][] {
+  const firstById = new Map<string, number>();
+  const pairs: [number, number][] = [];
+  values.forEach((v, i) => {
+    const id = discoveryId(v);
+    const first = firstById.get(id);
+    if (first === undefined) firstById.set(id, i);
+    else pairs.push([i, first]);
+  });
+  return pairs;
 }
 
 function duplicates(values: readonly string[]): number[] {

@@ -127,6 +127,49 @@ describe('device definitions', () => {
     ]);
   });
 
+  it('refuses at load the units and ids Home Assistant would drop or confuse, and keeps its spelling of the rest', () => {
+    const dir = temp.make();
+    writeFiles(dir, {
+      'units.yaml': `devices:
+  - id: hall.sensor
+    sensors:
+      - { metric: light, unit: lux, kind: illuminance }
+      - { metric: temperature, unit: C, kind: temperature }
+      - { metric: energy, unit: kwh, kind: energy }
+      - { metric: door, unit: '%', kind: door }
+      - { metric: power, unit: PS, kind: power }
+  - id: hall_sensor
+    sensors: [{ metric: fan }, { metric: speed.max }]
+    actuators: [{ name: fan }, { name: speed_max }]
+`,
+    });
+    const errors = errorsOf(() => loadDeviceDefinitions([], dir));
+    expect(errors.every((e) => e.code === 'DEVICE_INVALID')).toBe(true);
+    expect(errors.map((e) => e.where)).toEqual([
+      'units.yaml:7:31 devices[0].sensors[3].unit',
+      'units.yaml:8:32 devices[0].sensors[4].unit',
+      'units.yaml:11:25 devices[1].actuators[0].name',
+      'units.yaml:11:40 devices[1].actuators[1].name',
+    ]);
+
+    writeFiles(dir, {
+      'units.yaml': `devices:
+  - id: hall.sensor
+    sensors:
+      - { metric: light, unit: lux, kind: illuminance }
+      - { metric: temperature, unit: C, kind: temperature }
+      - { metric: energy, unit: kwh, kind: energy }
+      - { metric: power, unit: mW, kind: power }
+      - { metric: level, unit: furlongs }
+  - id: hall_sensor
+`,
+    });
+    // Every unit above is one Home Assistant takes; only the look-alike id is refused.
+    expect(errorsOf(() => loadDeviceDefinitions([], dir)).map((e) => e.where)).toEqual([
+      'units.yaml:9:9 devices[1].id',
+    ]);
+  });
+
   it('validates the config file devices list by the same schema, with locations', () => {
     const dir = temp.make();
     writeFiles(dir, {

@@ -33,7 +33,7 @@ function runtime(
     logger: new MemoryLogger(),
     publisher: recordingPublisher(published),
     source: silentSource,
-    homeAssistant: { discovery: false, prefix: 'homeassistant' },
+    homeAssistant: { discovery: false, prefix: 'homeassistant', mode: 'entity' },
     ...(factories !== undefined && { factories }),
   });
 }

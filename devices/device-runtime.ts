@@ -7,13 +7,14 @@ import {
   type Logger,
   type MessageSource,
   type Publisher,
+  type RetainedReader,
 } from '../kernel/index.js';
 import type { AdapterFactory, AdapterKind, DeviceAdapter } from './adapter.js';
 import { ADAPTER_FACTORIES } from './adapter-factories.js';
 import { BrokerSink } from './broker-sink.js';
 import type { DeviceDefinition } from './definition.js';
 import { DeviceActuators, type ActuatorStats } from './device-actuators.js';
-import { HaDiscovery } from './ha-discovery.js';
+import { HaDiscovery, type DiscoveryMode } from './ha-discovery.js';
 
 export interface DeviceRuntimeDeps {
   clock: Clock;
@@ -21,9 +22,13 @@ export interface DeviceRuntimeDeps {
   /** The embedded broker: commands, adapter reports and discovery are published through it. */
   publisher: Publisher;
   source: MessageSource;
-  homeAssistant: { discovery: boolean; prefix: string };
+  /** The broker's retained messages, so discovery can clear configs of removed devices. */
+  retained?: RetainedReader;
+  homeAssistant: { discovery: boolean; prefix: string; mode: DiscoveryMode };
   /** Names the hub in discovery configs. */
   hubName?: string;
+  /** edgehub's version, the origin of discovery configs. */
+  version?: string;
   /** Replaces the built-in adapter factories (tests). */
   factories?: Partial<Record<AdapterKind, AdapterFactory>>;
 }
@@ -83,7 +88,10 @@ export class DeviceRuntime implements Actuators {
         source,
         devices: definitions,
         prefix: this.deps.homeAssistant.prefix,
+        mode: this.deps.homeAssistant.mode,
+        ...(this.deps.retained !== undefined && { retained: this.deps.retained }),
         ...(this.deps.hubName !== undefined && { hubName: this.deps.hubName }),
+        ...(this.deps.version !== undefined && { version: this.deps.version }),
       });
       await this.discovery.start();
     }

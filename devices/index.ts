@@ -38,7 +38,12 @@ export {
   type ActuatorStats,
   type DeviceActuatorsDeps,
 } from './device-actuators.js';
-export { HaDiscovery, type DiscoveryConfig, type HaDiscoveryDeps } from './ha-discovery.js';
+export {
+  HaDiscovery,
+  type DiscoveryConfig,
+  type DiscoveryMode,
+  type HaDiscoveryDeps,
+} from './ha-discovery.js';
 export { MqttAdapter } from './mqtt-adapter.js';
 export { ConventionMapper, encodeCommand, type DeviceSignal } from './mqtt-conventions.js';
 export {

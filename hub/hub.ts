@@ -26,9 +26,11 @@ import type { HubConfig } from './config/schema.js';
 import type { HubEvents } from './events.js';
 import { HttpApi } from './http/index.js';
 import { brokerDbPath, SqlitePersistence } from './persistence/index.js';
+import { HubStatus } from './hub-status.js';
 import { DeviceRegistry } from './registry/index.js';
 import { Security, securityOptionsFromConfig } from './security/index.js';
 import { durableAckHook, EventStore, eventsDbPath } from './store/index.js';
+import { EDGEHUB_VERSION } from './version.js';
 
 /** Retained: `{ ok, rules, errors, warnings, at }` of the last rules load or reload. */
 export const RULES_STATUS_TOPIC = 'edgehub/rules/status';
@@ -129,8 +131,10 @@ export class Hub {
       logger: logger.child('devices'),
       publisher: this.broker,
       source: this.broker,
+      retained: this.broker,
       homeAssistant: config.homeassistant,
       hubName: config.hub.name,
+      version: EDGEHUB_VERSION,
     });
     const rulesLogger = logger.child('rules');
     const dataDir = resolve(config.hub.data_dir);
@@ -215,6 +219,7 @@ export class Hub {
       this.started.push({ name: 'broker', stop: () => this.broker.stop() });
       // The rules were loaded before the broker ran; their status goes out now, retained.
       if (this.watcher) this.publishRulesStatus(this.watcher.status);
+      await this.startHubStatus();
       await this.startHttp();
       for (const warning of this.security.exposureWarnings(this.broker.listenHosts())) logger.warn(warning);
       if (config.demo) {
@@ -271,6 +276,26 @@ export class Hub {
       demoLogger.info(`${r.deviceId} ${r.metric} = ${shown}`);
     });
     this.started.push({ name: 'demo reporter', stop: () => this.bus.offOwner(owner) });
+  }
+
+  /** `edgehub/status`, `edgehub/stats` and the defined devices' availability, retained. */
+  private async startHubStatus(): Promise<void> {
+    const startedAt = this.clock.now();
+    const status = new HubStatus({
+      clock: this.clock,
+      logger: this.deps.logger.child('status'),
+      publisher: this.broker,
+      bus: this.bus,
+      devices: () => this.registry.list(),
+      figures: () => ({
+        uptime_s: Math.round((this.clock.now() - startedAt) / 1000),
+        devices_online: this.registry.list().filter((d) => d.status === 'online').length,
+        clients: this.broker.stats().clients,
+        ...(this.store && { events_stored: this.store.stats().stored }),
+      }),
+    });
+    await status.start();
+    this.started.push({ name: 'hub status', stop: () => status.stop() });
   }
 
   private async startDevices(): Promise<void> {

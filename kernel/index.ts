@@ -20,6 +20,7 @@ export {
   type MqttMessage,
   type OutgoingMessage,
   type Publisher,
+  type RetainedReader,
   type QoS,
 } from './messages.js';
 export type {
@@ -41,6 +42,7 @@ export {
   switchWord,
   topicLevels,
   topicMatches,
+  HUB_TOPICS,
   TOPICS,
   type DeclaredDevice,
   type DeviceBookDeps,

@@ -41,6 +41,12 @@ export interface Publisher {
   publishNow?(message: OutgoingMessage): void;
 }
 
+/** Reads what the broker keeps retained. */
+export interface RetainedReader {
+  /** The retained messages on topics matching the MQTT topic filter `filter`. */
+  retained(filter: string): Promise<MqttMessage[]>;
+}
+
 /**
  * Decodes a payload for rules and displays: JSON when it parses, else the UTF-8 text, else null
  * (binary that is not valid UTF-8).

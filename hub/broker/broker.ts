@@ -19,6 +19,7 @@ import {
   type MqttMessage,
   type OutgoingMessage,
   type Publisher,
+  type RetainedReader,
   type QoS,
 } from '../../kernel/index.js';
 import type { BrokerAuth } from './auth-port.js';
@@ -128,7 +129,7 @@ type AnyServer = NetServer | HttpServer;
  * place where listeners, security, limits, persistence and connection wrapping compose. It is the
  * hub's {@link MessageSource} (every message a client or the hub publishes) and its {@link Publisher}.
  */
-export class Broker implements MessageSource, Publisher {
+export class Broker implements MessageSource, Publisher, RetainedReader {
   private aedes: Aedes | undefined;
   private guard: ClientGuard | undefined;
   /** The packet-level layer and hooks that make aedes honour MQTT 5 client properties. */
@@ -272,6 +273,28 @@ export class Broker implements MessageSource, Publisher {
     return new Promise((resolve, reject) => {
       aedes.publish(packetOf(message, qos, retain), (err) => (err ? reject(err) : resolve()));
     });
+  }
+
+  /** The retained messages on topics matching `filter`, as the broker's persistence holds them. */
+  async retained(filter: string): Promise<MqttMessage[]> {
+    const aedes = this.aedes;
+    if (!aedes || aedes.closed) throw new Error('broker is not running');
+    // aedes's types leave out its persistence; every aedes-persistence has this stream.
+    const { persistence } = aedes as unknown as {
+      persistence: { createRetainedStreamCombi(patterns: string[]): AsyncIterable<AedesPublishPacket> };
+    };
+    const found: MqttMessage[] = [];
+    for await (const packet of persistence.createRetainedStreamCombi([filter])) {
+      found.push({
+        topic: packet.topic,
+        payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+        qos: packet.qos,
+        retain: true,
+        clientId: null,
+        receivedAt: this.deps.clock.now(),
+      });
+    }
+    return found;
   }
 
   /**

@@ -242,6 +242,11 @@ export const configSchema = z
         discovery: z.boolean().default(true),
         /** Discovery topic prefix, Home Assistant's `discovery_prefix`. */
         prefix: z.string().min(1).default('homeassistant'),
+        /**
+         * `entity`: a config per sensor and actuator (every Home Assistant version reads it);
+         * `device`: one config per device with its entities under `cmps` (Home Assistant 2024.11 on).
+         */
+        mode: z.enum(['entity', 'device']).default('entity'),
       })
       .strict()
       .prefault({}),

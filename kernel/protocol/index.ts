@@ -19,4 +19,11 @@ export {
   topicLevels,
   topicMatches,
 } from './topic-filter.js';
-export { parseDeviceTopic, readingValue, TOPICS, type DeviceTopic, type TopicKind } from './topics.js';
+export {
+  HUB_TOPICS,
+  parseDeviceTopic,
+  readingValue,
+  TOPICS,
+  type DeviceTopic,
+  type TopicKind,
+} from './topics.js';

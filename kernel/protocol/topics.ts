@@ -52,3 +52,17 @@ export function readingValue(payload: unknown): unknown {
   }
   return payload;
 }
+
+/**
+ * What the hub itself publishes, all retained:
+ *
+ * - `edgehub/status`: `online` while the hub runs, `offline` once it stopped;
+ * - `edgehub/stats`: the hub's figures as JSON, every minute;
+ * - `edgehub/devices/<device>/availability`: what the hub knows of a defined device (`online`,
+ *   `offline`, `stale`, `unknown`), whether or not the device publishes availability itself.
+ */
+export const HUB_TOPICS = {
+  status: 'edgehub/status',
+  stats: 'edgehub/stats',
+  availability: (device: string) => `edgehub/devices/${device}/availability`,
+} as const;

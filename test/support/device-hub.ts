@@ -4,13 +4,16 @@ import { MemoryLogger, type Clock, type MqttMessage } from '../../kernel/index.j
 import type { TempDirs } from './temp.js';
 import { writeFiles } from './temp.js';
 
-/** A hub on loopback port 0 with the given YAML config text (devices, Home Assistant settings). */
+/**
+ * A hub on loopback port 0 with the given YAML config text (devices, Home Assistant settings).
+ * `dir` reuses the folder (and data) of an earlier one, as a restart with a changed config does.
+ */
 export async function startDeviceHub(
   temp: TempDirs,
   configYaml: string,
-  options: { store?: boolean; clock?: Clock } = {},
-): Promise<{ hub: Hub; url: string; logger: MemoryLogger; dataDir: string }> {
-  const dir = temp.make('edgehub-devices-');
+  options: { store?: boolean; clock?: Clock; dir?: string } = {},
+): Promise<{ hub: Hub; url: string; logger: MemoryLogger; dataDir: string; dir: string }> {
+  const dir = options.dir ?? temp.make('edgehub-devices-');
   const dataDir = join(dir, 'data');
   writeFiles(dir, { 'edgehub.yaml': configYaml });
   const config = loadConfig(join(dir, 'edgehub.yaml'), { mqttPort: 0, wsPort: null, dataDir, demo: false });
@@ -24,7 +27,7 @@ export async function startDeviceHub(
   await hub.start();
   const address = hub.broker.mqttAddress;
   if (!address) throw new Error('hub has no MQTT listener');
-  return { hub, url: `mqtt://127.0.0.1:${address.port}`, logger, dataDir };
+  return { hub, url: `mqtt://127.0.0.1:${address.port}`, logger, dataDir, dir };
 }
 
 /** Resolves with the first message the hub's broker handles that satisfies `match`. */

@@ -26,6 +26,7 @@ import type { HubConfig } from './config/schema.js';
 import type { HubEvents } from './events.js';
 import { HttpApi } from './http/index.js';
 import { brokerDbPath, SqlitePersistence } from './persistence/index.js';
+import { withDemoDevices } from './demo-devices.js';
 import { HubStatus } from './hub-status.js';
 import { DeviceRegistry } from './registry/index.js';
 import { Security, securityOptionsFromConfig } from './security/index.js';
@@ -123,7 +124,7 @@ export class Hub {
       logger: logger.child('devices'),
       bus: this.bus,
       source: this.broker,
-      devices: config.devices,
+      devices: config.demo ? withDemoDevices(config.devices) : config.devices,
       ...(config.hub.devices_dir !== undefined && { devicesDir: resolve(config.hub.devices_dir) }),
     });
     this.devices = new DeviceRuntime({

@@ -54,12 +54,7 @@ export {
 } from './safety-envelope.js';
 export { DeviceRuntime, type DeviceRuntimeDeps } from './device-runtime.js';
 export { classifyOpenFailure, portOpenError, type PortOpenFailure } from './serial/port-errors.js';
-export {
-  DEFAULT_RECONNECT,
-  ReconnectingPort,
-  reconnectDelay,
-  type ReconnectOptions,
-} from './serial/reconnecting-port.js';
+export { DEFAULT_RECONNECT, ReconnectingPort } from './serial/reconnecting-port.js';
 export { SerialAdapter, type SerialAdapterOptions } from './serial/serial-adapter.js';
 export type { SerialLineStats } from './serial/serial-line-device.js';
 export { serialSettingsSchema, type SerialSettings } from './serial/serial-settings.js';

@@ -1,5 +1,5 @@
 import { EdgehubError, errorMessage } from '../kernel/index.js';
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from '../kernel/index.js';
 import { Fan } from './fan.js';
 import { profileParts, type SimProfile } from './profiles.js';
 import type { Signal, TemperatureProfile } from './signals.js';

@@ -1,4 +1,3 @@
-export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export { Fan, parseFanCommand, type FanCommand, type FanOptions, type FanState } from './fan.js';
 export {
   defaultDemoFleet,

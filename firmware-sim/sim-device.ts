@@ -1,15 +1,16 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { TOPICS } from '../kernel/index.js';
 import {
+  BackoffTimer,
+  DEFAULT_BACKOFF,
   EdgehubError,
   errorMessage,
   TypedBus,
+  type BackoffOptions,
   type Clock,
   type Logger,
   type QoS,
-  type TimerHandle,
 } from '../kernel/index.js';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import type { RandomSource } from './random.js';
 
 /** What a part (a sensor, an actuator) may use of the device that carries it. */
@@ -102,13 +103,11 @@ export class SimDevice {
   readonly id: string;
   readonly events: TypedBus<SimDeviceEvents>;
   private readonly parts: readonly SimPart[];
-  private readonly backoff: BackoffOptions;
+  /** Reconnects; its attempt count runs from the last successful connection. */
+  private readonly reconnects: BackoffTimer;
   private readonly random: RandomSource;
   private readonly logger: Logger;
   private client: MqttClient | undefined;
-  private reconnectTimer: TimerHandle | undefined;
-  /** Failed attempts since the last successful connection; picks the next backoff delay. */
-  private attempt = 0;
   private current: SimDeviceState = 'idle';
   private stopped: Promise<void> | undefined;
   private readonly counters: SimDeviceStats = { readings: 0, commands: 0 };
@@ -119,8 +118,13 @@ export class SimDevice {
   ) {
     this.id = options.id;
     this.parts = options.parts ?? [];
-    this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.random = deps.random ?? Math.random;
+    this.reconnects = new BackoffTimer({
+      clock: deps.clock,
+      name: `sim:${options.id}:reconnect`,
+      options: { ...DEFAULT_BACKOFF, ...options.backoff },
+      random: this.random,
+    });
     this.logger = deps.logger.child(options.id);
     this.events = new TypedBus<SimDeviceEvents>(this.logger);
     const names = this.parts.map((p) => p.name);
@@ -183,8 +187,7 @@ export class SimDevice {
   private async shutdown(): Promise<void> {
     const wasStarted = this.current !== 'idle';
     this.current = 'stopping';
-    this.deps.clock.clearTimer(this.reconnectTimer);
-    this.reconnectTimer = undefined;
+    this.reconnects.cancel();
     if (wasStarted) for (const part of this.parts) part.detach();
     const client = this.client;
     if (client) {
@@ -261,7 +264,7 @@ export class SimDevice {
   }
 
   private onConnect(client: MqttClient): void {
-    this.attempt = 0;
+    this.reconnects.reset();
     this.current = 'online';
     this.logger.info('connected', { url: this.options.url });
     client.publish(TOPICS.availability(this.id), 'online', { qos: 1, retain: true }, (err) => {
@@ -300,24 +303,23 @@ export class SimDevice {
   }
 
   private scheduleReconnect(): void {
-    if (this.reconnectTimer) return;
-    const delayMs = backoffDelay(this.attempt, this.backoff, this.random);
-    this.attempt += 1;
-    this.current = 'waiting';
-    this.reconnectTimer = this.deps.clock.setTimer(`sim:${this.id}:reconnect`, delayMs, () => {
-      this.reconnectTimer = undefined;
+    const delayMs = this.reconnects.schedule(() => {
       if (this.current !== 'waiting') return;
       this.current = 'connecting';
       this.client?.reconnect();
     });
-    this.logger.debug('reconnect scheduled', { attempt: this.attempt, delayMs });
-    this.events.emit('reconnectScheduled', { deviceId: this.id, attempt: this.attempt, delayMs });
+    if (delayMs === undefined) return;
+    this.current = 'waiting';
+    const attempt = this.reconnects.attempts;
+    this.logger.debug('reconnect scheduled', { attempt, delayMs });
+    this.events.emit('reconnectScheduled', { deviceId: this.id, attempt, delayMs });
   }
 
   private onError(err: Error): void {
     // Refused connections repeat at every backoff step while the broker is down: only the first is news.
-    const fields = { error: errorMessage(err), attempt: this.attempt };
-    if (this.attempt <= 1) this.logger.warn('mqtt error', fields);
+    const attempt = this.reconnects.attempts;
+    const fields = { error: errorMessage(err), attempt };
+    if (attempt <= 1) this.logger.warn('mqtt error', fields);
     else this.logger.debug('mqtt error', fields);
   }
 

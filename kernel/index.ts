@@ -1,3 +1,11 @@
+export {
+  Backoff,
+  backoffDelay,
+  BackoffTimer,
+  DEFAULT_BACKOFF,
+  type BackoffOptions,
+  type BackoffTimerDeps,
+} from './backoff.js';
 export { TypedBus } from './bus.js';
 export { SystemClock, VirtualClock, type Clock, type TimerHandle } from './clock.js';
 export { formatDuration, isDuration, parseDuration } from './duration.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryLogger, VirtualClock, type EdgehubError } from '../../kernel/index.js';
 import { MemoryPorts, settle } from '../../test/support/memory-port.js';
-import { DEFAULT_RECONNECT, ReconnectingPort, reconnectDelay } from './reconnecting-port.js';
+import { DEFAULT_RECONNECT, ReconnectingPort } from './reconnecting-port.js';
 
 const PATH = '/dev/ttyUSB0';
 
@@ -27,13 +27,6 @@ function setup() {
   });
   return { clock, logger, ports, log, failures, port };
 }
-
-describe('reconnectDelay', () => {
-  it('doubles from 500 ms and stops at 30 s', () => {
-    const delays = Array.from({ length: 9 }, (_, i) => reconnectDelay(i, DEFAULT_RECONNECT));
-    expect(delays).toEqual([500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
-  });
-});
 
 describe('ReconnectingPort', () => {
   it('retries a missing port with exponential backoff on the clock until it appears', async () => {

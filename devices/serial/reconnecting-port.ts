@@ -1,35 +1,31 @@
-import { EdgehubError, errorMessage, type Clock, type Logger, type TimerHandle } from '../../kernel/index.js';
+import {
+  BackoffTimer,
+  EdgehubError,
+  errorMessage,
+  type BackoffOptions,
+  type Clock,
+  type Logger,
+} from '../../kernel/index.js';
 import { portOpenError } from './port-errors.js';
 import type { PortFactory, PortHandle, PortOpenOptions } from './transport.js';
 
-/** How long to wait before each attempt to reopen a port. */
-export interface ReconnectOptions {
-  /** Delay before the first retry, ms. */
-  initialMs: number;
-  /** Upper bound of any delay, ms. */
-  maxMs: number;
-  /** Growth per failed attempt (2 = doubling). */
-  factor: number;
-}
-
-/** 500 ms doubling to 30 s: quick after a loose cable, gentle on a board that stays unplugged. */
-export const DEFAULT_RECONNECT: Readonly<ReconnectOptions> = Object.freeze({
+/**
+ * 500 ms doubling to 30 s: quick after a loose cable, gentle on a board that stays unplugged. No
+ * jitter: a port is local, there is no server for many clients to stampede.
+ */
+export const DEFAULT_RECONNECT: Readonly<BackoffOptions> = Object.freeze({
   initialMs: 500,
   maxMs: 30_000,
   factor: 2,
+  jitter: 0,
 });
-
-/** The delay in ms before retry number `attempt` (0 for the first): `initialMs · factor^attempt`, capped. */
-export function reconnectDelay(attempt: number, options: ReconnectOptions): number {
-  return Math.min(options.maxMs, options.initialMs * options.factor ** Math.max(0, attempt));
-}
 
 export interface ReconnectingPortDeps {
   clock: Clock;
   logger: Logger;
   factory: PortFactory;
   port: PortOpenOptions;
-  reconnect: ReconnectOptions;
+  reconnect: Readonly<BackoffOptions>;
   /** Prefix of timer names, e.g. `serial:gh-1`. */
   name: string;
   /** The port is open: wire its stream. A throw closes it and schedules a retry. */
@@ -47,15 +43,20 @@ export interface ReconnectingPortDeps {
  */
 export class ReconnectingPort {
   private handle: PortHandle | undefined;
-  private timer: TimerHandle | undefined;
+  private readonly retries: BackoffTimer;
   private opening: Promise<void> | undefined;
-  private attempt = 0;
   private running = false;
   private loggedError: string | undefined;
   /** Why the last open failed; undefined while the port is open. */
   lastError: EdgehubError | undefined;
 
-  constructor(private readonly deps: ReconnectingPortDeps) {}
+  constructor(private readonly deps: ReconnectingPortDeps) {
+    this.retries = new BackoffTimer({
+      clock: deps.clock,
+      name: `${deps.name}:reopen`,
+      options: deps.reconnect,
+    });
+  }
 
   get isOpen(): boolean {
     return this.handle !== undefined;
@@ -82,8 +83,7 @@ export class ReconnectingPort {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.deps.clock.clearTimer(this.timer);
-    this.timer = undefined;
+    this.retries.cancel();
     await this.opening;
     const handle = this.handle;
     this.handle = undefined;
@@ -108,9 +108,9 @@ export class ReconnectingPort {
         logger.error(error.message, { code: error.code, retry: 'with backoff' });
         this.loggedError = error.message;
       } else {
-        logger.debug('port still cannot be opened', { path: port.path, attempt: this.attempt });
+        logger.debug('port still cannot be opened', { path: port.path, attempt: this.retries.attempts });
       }
-      this.deps.onOpenFailed?.(error, this.attempt);
+      this.deps.onOpenFailed?.(error, this.retries.attempts);
       this.schedule();
       return;
     }
@@ -122,7 +122,7 @@ export class ReconnectingPort {
     this.lastError = undefined;
     if (this.loggedError !== undefined) logger.info('port open again', { path: port.path });
     this.loggedError = undefined;
-    this.attempt = 0;
+    this.retries.reset();
     const { stream } = handle;
     stream.once('close', () => this.lost(handle, 'the port closed'));
     // Kept attached even after the port is lost, so a late error never goes unhandled.
@@ -146,11 +146,6 @@ export class ReconnectingPort {
 
   private schedule(): void {
     if (!this.running) return;
-    const delay = reconnectDelay(this.attempt++, this.deps.reconnect);
-    this.deps.clock.clearTimer(this.timer);
-    this.timer = this.deps.clock.setTimer(`${this.deps.name}:reopen`, delay, () => {
-      this.timer = undefined;
-      void this.openNow();
-    });
+    this.retries.schedule(() => void this.openNow());
   }
 }

@@ -1,6 +1,5 @@
 import * as z from 'zod';
-import { EdgehubError, isDuration, parseDuration } from '../../kernel/index.js';
-import type { ReconnectOptions } from './reconnecting-port.js';
+import { EdgehubError, isDuration, parseDuration, type BackoffOptions } from '../../kernel/index.js';
 
 const duration = z
   .string()
@@ -36,8 +35,13 @@ export const serialSettingsSchema = z
 export type SerialSettings = z.output<typeof serialSettingsSchema>;
 export type ReconnectSettings = z.output<typeof reconnectSettingsSchema>;
 
-export function reconnectOptions(settings: ReconnectSettings): ReconnectOptions {
-  return { initialMs: parseDuration(settings.initial), maxMs: parseDuration(settings.max), factor: 2 };
+export function reconnectOptions(settings: ReconnectSettings): BackoffOptions {
+  return {
+    initialMs: parseDuration(settings.initial),
+    maxMs: parseDuration(settings.max),
+    factor: 2,
+    jitter: 0,
+  };
 }
 
 /**

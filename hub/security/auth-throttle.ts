@@ -1,4 +1,4 @@
-import type { Clock } from '../../kernel/index.js';
+import { backoffDelay, type Clock } from '../../kernel/index.js';
 
 export interface AuthThrottleOptions {
   /** Delay after the first failure from a source, ms; each further failure doubles it. 0 turns it off. */
@@ -42,9 +42,10 @@ export class AuthThrottle {
   /** How long an answer to `source` waits now, ms. */
   delayMs(source: string): number {
     const n = this.failures(source);
-    if (n === 0 || this.options.baseDelayMs <= 0) return 0;
-    // 2^30 is far past any sane cap; the bound keeps the arithmetic finite.
-    return Math.min(this.options.baseDelayMs * 2 ** Math.min(n - 1, 30), this.options.maxDelayMs);
+    if (n === 0) return 0;
+    // No jitter: the delay is what a guesser gets told to wait, not a retry of ours.
+    const { baseDelayMs, maxDelayMs } = this.options;
+    return backoffDelay(n - 1, { initialMs: baseDelayMs, maxMs: maxDelayMs, factor: 2, jitter: 0 });
   }
 
   recordFailure(source: string): void {

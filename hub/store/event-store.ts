@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { Clock, Logger, MqttMessage, TimerHandle } from '../../kernel/index.js';
-import { EdgehubError, errorMessage } from '../../kernel/index.js';
+import { Backoff, EdgehubError, errorMessage } from '../../kernel/index.js';
 import { AckHolds } from './ack-holds.js';
 import { BatchEncoder } from './batch-encoder.js';
 import type { EventHistory, EventQuery, LatestValue, StoredEvent } from './event-queries.js';
@@ -112,8 +112,10 @@ export class EventStore implements EventHistory {
   private retentionRunning: Promise<void> | undefined;
   private retentionFailing = false;
   private stopped: Promise<void> | undefined;
-  /** After a writer crash: no new writer before this (epoch ms), doubling up to a minute. */
-  private respawn = { atMs: 0, backoffMs: 0 };
+  /** After a writer crash: no new writer before this (epoch ms). */
+  private respawnAtMs = 0;
+  /** 1 s after a crash, doubling up to a minute while writers keep crashing before they commit. */
+  private readonly respawns = new Backoff({ initialMs: 1_000, maxMs: 60_000, factor: 2, jitter: 0 });
 
   constructor(private readonly deps: EventStoreDeps) {
     this.holds = new AckHolds(deps.clock, deps.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS);
@@ -327,7 +329,7 @@ export class EventStore implements EventHistory {
     if (this.state !== 'running') return;
     let writer = this.writer;
     if (!writer) {
-      if (this.deps.clock.now() < this.respawn.atMs) return;
+      if (this.deps.clock.now() < this.respawnAtMs) return;
       writer = this.spawnWriter();
     }
     this.dispatchTo(writer);
@@ -349,6 +351,7 @@ export class EventStore implements EventHistory {
   private onReply(reply: WriterReply): void {
     if (reply.t !== 'progress') return;
     this.counts.stored += reply.committed;
+    if (reply.committed > 0) this.respawns.reset();
     this.unsettled -= reply.committed + reply.dropped;
     this.holds.settled(reply.settledThrough);
     // The outage first, so rows the cap dropped count towards it.
@@ -428,8 +431,7 @@ export class EventStore implements EventHistory {
   private writerExited(writer: WriterThread, code: number, error: Error | undefined): void {
     if (this.writer !== writer) return;
     this.writer = undefined;
-    this.respawn.backoffMs = Math.min(60_000, Math.max(1_000, this.respawn.backoffMs * 2));
-    this.respawn.atMs = this.deps.clock.now() + this.respawn.backoffMs;
+    this.respawnAtMs = this.deps.clock.now() + this.respawns.next();
     const lost = this.unsettled;
     this.unsettled = 0;
     this.counts.dropped += lost;

@@ -1,4 +1,4 @@
-import type { Clock } from '../../kernel/index.js';
+import { Backoff, type Clock } from '../../kernel/index.js';
 
 /** The part of `fetch` the http action uses; tests inject their own. */
 export type FetchLike = (
@@ -57,8 +57,10 @@ export async function sendHttp(
 ): Promise<HttpOutcome> {
   let error: string | null = null;
   let status: number | null = null;
+  // Retries are few (a rule's `retries`), so the doubling needs no cap and no jitter.
+  const backoff = new Backoff({ initialMs: settings.backoffMs, maxMs: Infinity, factor: 2, jitter: 0 });
   for (let attempt = 1; attempt <= request.retries + 1; attempt++) {
-    if (attempt > 1) await sleep(clock, `${timerName}:backoff`, settings.backoffMs * 2 ** (attempt - 2));
+    if (attempt > 1) await sleep(clock, `${timerName}:backoff`, backoff.next());
     const controller = new AbortController();
     let timer: ReturnType<Clock['setTimer']> | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {

@@ -352,7 +352,10 @@ export class Hub {
       },
       onError: (errors) => {
         const lines = errors.map((e) => e.message);
-        logger.error('rules not reloaded; the running set stays in force', { errors: lines });
+        logger.error('rules not reloaded; the running set stays in force', {
+          codes: errors.map((e) => e.code),
+          errors: lines,
+        });
         this.bus.emit('rules.rejected', { errors: lines, at: this.clock.now() });
       },
       onStatus: (status) => this.publishRulesStatus(status),

@@ -210,7 +210,9 @@ describe('oversized packets', () => {
     });
     expect((await client.next('disconnect')).reasonCode).toBe(0x95);
     expect(
-      fx.logger.entries.some((e) => e.msg.includes('max_packet_bytes') && e.fields?.client === 'huge5'),
+      fx.logger.entries.some(
+        (e) => e.fields?.refused === 'mqtt.max_packet_bytes' && e.fields.client === 'huge5',
+      ),
     ).toBe(true);
   });
 

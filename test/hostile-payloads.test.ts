@@ -119,7 +119,7 @@ describe('a rule file cut off mid-write', () => {
     writeFiles(fx.rulesDir, { 'fan.yaml': cut });
     await fx.hub.reloadRules();
     const errors = fx.logger.entries
-      .filter((e) => e.level === 'error' && e.msg.includes('rules not reloaded'))
+      .filter((e) => e.level === 'error' && Array.isArray(e.fields?.codes))
       .map((e) => JSON.stringify(e.fields));
     expect(errors.join('\n')).toMatch(
       new RegExp(`${join(fx.rulesDir, 'fan.yaml').replace(/[/\\.]/g, '\\$&')}:\\d+`),

@@ -160,7 +160,7 @@ describe('bad payloads', () => {
     const gone = closed(sensor);
     sensor.publish('sensors/gh-3/blob', Buffer.alloc(2 * 1024 * 1024));
     await gone;
-    expect(logger.entries.find((e) => e.msg.includes('max_packet_bytes'))?.fields).toMatchObject({
+    expect(logger.entries.find((e) => e.fields?.refused === 'mqtt.max_packet_bytes')?.fields).toMatchObject({
       client: 'sensor-v5',
     });
     const other = await pool.connect(url(), { protocolVersion: 4 });

@@ -88,7 +88,7 @@ describe('ACL on publish', () => {
     expect(seen).toEqual(['sensors/gh-1/temperature']);
     expect(device.connected).toBe(true);
     expect(hub.broker.stats().publishDenied).toBe(2);
-    const warn = hub.logger.entries.find((e) => e.msg === 'refused a publish the ACL does not allow');
+    const warn = hub.logger.entries.find((e) => e.fields?.refused === 'acl');
     expect(warn?.fields).toMatchObject({ user: 'gh-1', topic: 'sensors/gh-2/temperature' });
   });
 

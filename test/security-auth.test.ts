@@ -46,7 +46,7 @@ describe('anonymous clients', () => {
       const { url, broker, logger } = await start({ clock: new SystemClock(), remoteAddress: REMOTE });
       expect(await connackCode(url, { protocolVersion: v, clientId: 'far-away' })).toBe(code);
       expect(broker.stats().anonymousRefused).toBe(1);
-      const line = logger.entries.find((e) => e.msg === 'refused an anonymous client');
+      const line = logger.entries.find((e) => e.fields?.refused === 'anonymous');
       expect(line?.fields).toMatchObject({ client: 'far-away', from: REMOTE });
     },
   );
@@ -102,7 +102,7 @@ describe('password file', () => {
       security: { passwordFile, authDelayMs: 0 },
     });
     await connackCode(url, { username: 'gh-1', password: 'guess', clientId: 'probe' });
-    const line = logger.entries.find((e) => e.msg === 'failed login');
+    const line = logger.entries.find((e) => e.fields?.refused === 'credentials');
     expect(line?.level).toBe('warn');
     expect(line?.fields).toMatchObject({ user: 'gh-1', client: 'probe', from: REMOTE, failures: 1 });
   });

@@ -54,7 +54,7 @@ describe('max_connections', () => {
     expect(await connackCode(url, { protocolVersion: 5 })).toBe(0x97);
     expect(await connackCode(url, { protocolVersion: 4 })).toBe(3);
     expect(broker.stats().refusedConnections).toBe(2);
-    expect(logger.entries.some((e) => e.msg.includes('max_connections reached'))).toBe(true);
+    expect(logger.entries.some((e) => e.fields?.refused === 'mqtt.limits.max_connections')).toBe(true);
     await first.endAsync();
     if (firstOnServer && !firstOnServer.closed) await once(firstOnServer, 'close');
     expect(broker.stats().connections).toBe(1);
@@ -95,7 +95,7 @@ describe('publish_rate', () => {
     expect(seen).toEqual(['0', '1']);
     expect(broker.stats().rateLimited).toBe(2);
     expect(client.connected).toBe(true);
-    const warns = logger.entries.filter((e) => e.msg.includes('mqtt.limits.publish_rate'));
+    const warns = logger.entries.filter((e) => e.fields?.refused === 'mqtt.limits.publish_rate');
     expect(warns.map((e) => e.level)).toEqual(['warn', 'debug']);
   });
 });

@@ -143,9 +143,12 @@ describe('FirmataAdapter', () => {
     plugBoard();
     await adapter.start();
     await online();
-    expect(logger.entries.find((e) => e.level === 'error')?.msg).toBe(
-      'pin 13 (pwm) skipped: the pin has no PWM',
-    );
+    expect(logger.entries.find((e) => e.level === 'error')?.fields).toMatchObject({
+      device: 'uno-1',
+      pin: 13,
+      type: 'pwm',
+      problem: 'the pin has no PWM',
+    });
   });
 
   it('rejects a pin declared twice, naming the key path', () => {

@@ -133,7 +133,12 @@ export class FirmataBoardDevice implements BoardDevice {
     for (const pin of settings.pins) {
       const problem = pinProblem(session.io, pin);
       if (problem) {
-        logger.error(`pin ${pin.pin} (${pin.type}) skipped: ${problem}`, { device: this.id });
+        logger.error(`pin ${pin.pin} (${pin.type}) skipped: ${problem}`, {
+          device: this.id,
+          pin: pin.pin,
+          type: pin.type,
+          problem,
+        });
         continue;
       }
       if ('metric' in pin) connected.stopSensors.push(this.wireSensor(session, pin));

@@ -502,6 +502,7 @@ export class Broker implements MessageSource, Publisher, RetainedReader {
     if (err.message === 'packet too large') {
       this.counters.refusedTooLarge++;
       this.deps.logger.warn('refused a packet larger than mqtt.max_packet_bytes', {
+        refused: 'mqtt.max_packet_bytes',
         client: id,
         bytes: err.size,
         limit: this.deps.options.maxPacketBytes,

@@ -142,6 +142,7 @@ export class ClientGuard {
     counters.refusedConnections++;
     const info = this.deps.connectionOf(client);
     logger.warn('refused a connection: mqtt.limits.max_connections reached', {
+      refused: 'mqtt.limits.max_connections',
       from: info?.remoteAddress,
       limit: limits.maxConnections,
     });
@@ -234,6 +235,7 @@ export class ClientGuard {
     if (auth && subject && !auth.mayPublish(subject, topic)) {
       counters.publishDenied++;
       this.warnOnce(client, `publish:${topic}`, 'refused a publish the ACL does not allow', {
+        refused: 'acl',
         user: subject.username,
         topic,
       });
@@ -285,6 +287,7 @@ export class ClientGuard {
     const { counters, limits } = this.deps;
     counters.rateLimited++;
     this.warnOnce(client, 'rate', 'dropping publishes over mqtt.limits.publish_rate', {
+      refused: 'mqtt.limits.publish_rate',
       client: client.id,
       ratePerSec: limits.publishRatePerSec,
       burst: limits.publishBurst,
@@ -319,6 +322,7 @@ export class ClientGuard {
     if (auth && subject && !auth.maySubscribe(subject, sub.topic)) {
       counters.subscribeDenied++;
       this.warnOnce(client, `subscribe:${sub.topic}`, 'refused a subscription the ACL does not allow', {
+        refused: 'acl',
         user: subject.username,
         filter: sub.topic,
       });

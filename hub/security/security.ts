@@ -155,13 +155,19 @@ export class Security implements BrokerAuth {
     }
     if (checked.kind === 'anonymous') {
       this.counters.anonymousRefused++;
-      logger.warn('refused an anonymous client', { client: clientId, from: source, why: checked.reason });
+      logger.warn('refused an anonymous client', {
+        refused: 'anonymous',
+        client: clientId,
+        from: source,
+        why: checked.reason,
+      });
       return checked;
     }
     this.throttle.recordFailure(source);
     this.counters.authFailed++;
     const delayMs = this.throttle.delayMs(source);
     logger.warn('failed login', {
+      refused: 'credentials',
       user: username,
       client: clientId,
       from: source,

@@ -237,6 +237,7 @@ export class EventStore implements EventHistory {
       this.deps.logger.error(`${lost} buffered events could not be written before closing; they are lost`, {
         code: 'STORE_WRITE_FAILED',
         file: this.deps.file,
+        lost,
       });
     }
     if (this.reader?.open) this.reader.close();

@@ -13,7 +13,8 @@ import type { ActuatorCommand, AdapterKind, DeviceAdapter, DeviceCommandSet } fr
 import { parseActuatorValue } from './commands.js';
 import type { DeviceDefinition } from './definition.js';
 import { SafetyEnvelope, type RefusalKind } from './safety-envelope.js';
-import { TOPICS } from '../kernel/index.js';
+import { HUB_TOPICS, TOPICS } from '../kernel/index.js';
+import { CommandRoutes } from './command-routes.js';
 
 /** Where Home Assistant (or anyone) asks for a guarded command: `<root>/<device>/<actuator>[/brightness]`. */
 export const DEFAULT_COMMAND_ROOT = 'edgehub/set';
@@ -63,12 +64,14 @@ export class DeviceActuators implements Actuators {
     failSafe: 0,
   };
   private readonly commandRoot: string;
+  private readonly routes: CommandRoutes;
   private started = false;
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly deps: DeviceActuatorsDeps) {
     for (const d of deps.devices) this.devices.set(d.id, d);
     this.commandRoot = deps.commandRoot ?? DEFAULT_COMMAND_ROOT;
+    this.routes = new CommandRoutes(deps.devices);
     this.envelope = new SafetyEnvelope({
       clock: deps.clock,
       logger: deps.logger,
@@ -94,30 +97,64 @@ export class DeviceActuators implements Actuators {
     return { ...this.counters, refused: { ...this.counters.refused } };
   }
 
-  async command(
-    deviceId: string,
+  command(deviceId: string, set: Readonly<Record<string, unknown>>, origin: string): Promise<CommandResult> {
+    const device = this.devices.get(deviceId);
+    if (!device)
+      return Promise.resolve(
+        this.refuse('unknown_device', `no device ${deviceId} is defined`, deviceId, origin),
+      );
+    const decided = this.decide(device, set, origin);
+    return decided.ok ? this.send(device, decided.set, origin) : Promise.resolve(decided.refused);
+  }
+
+  /**
+   * A message published to a defined actuator's command topic (`actuators/<device>/<actuator>`, or
+   * the device's own: Tasmota's `cmnd/…`, zigbee2mqtt's `…/set`) by an MQTT client or a rule's
+   * `publish:`, held to the safety envelope like any command. Undefined when `topic` is no command
+   * topic. Decided at once: when accepted, the message itself goes on to the device (its adapter
+   * also sends it when the device listens elsewhere, a serial board say); when refused, it must not
+   * be delivered, and the refusal is logged, counted and published on `edgehub/devices/<id>/refusal`.
+   */
+  guard(topic: string, payload: Buffer | string, origin: string): CommandResult | undefined {
+    const request = this.routes.match(topic, payload);
+    if (!request) return undefined;
+    const { device } = request;
+    if (request.problem !== undefined) return this.refuse('invalid', request.problem, device.id, origin);
+    const decided = this.decide(device, request.set, origin);
+    if (!decided.ok) return decided.refused;
+    if (request.native) {
+      this.counters.accepted++;
+    } else {
+      // The message itself stays the record of the command in the event store.
+      void this.send(device, decided.set, origin, { record: false });
+    }
+    return { accepted: true };
+  }
+
+  /** The parsed set once it passed the envelope (committed), or the refusal. */
+  private decide(
+    device: DeviceDefinition,
     set: Readonly<Record<string, unknown>>,
     origin: string,
-  ): Promise<CommandResult> {
-    const device = this.devices.get(deviceId);
-    if (!device) return this.refuse('unknown_device', `no device ${deviceId} is defined`, deviceId, origin);
+  ): { ok: true; set: DeviceCommandSet } | { ok: false; refused: CommandResult } {
+    const deviceId = device.id;
     const parsed: Record<string, ActuatorCommand> = {};
     for (const [name, value] of Object.entries(set)) {
       const actuator = device.actuators.find((a) => a.name === name);
       if (!actuator)
-        return this.refuse('unknown_actuator', `${deviceId} has no actuator ${name}`, deviceId, origin);
+        return this.refused('unknown_actuator', `${deviceId} has no actuator ${name}`, deviceId, origin);
       const command = parseActuatorValue(actuator, value);
-      if (typeof command === 'string') return this.refuse('invalid', command, deviceId, origin);
+      if (typeof command === 'string') return this.refused('invalid', command, deviceId, origin);
       parsed[name] = command;
     }
-    if (Object.keys(parsed).length === 0) return this.refuse('invalid', 'nothing to set', deviceId, origin);
+    if (Object.keys(parsed).length === 0) return this.refused('invalid', 'nothing to set', deviceId, origin);
     if (!this.started || this.stopping)
-      return this.refuse('adapter', 'the hub is stopping', deviceId, origin);
+      return this.refused('adapter', 'the hub is stopping', deviceId, origin);
     const verdict = this.envelope.check(deviceId, parsed);
-    if (!verdict.ok) return this.refuse(verdict.kind, verdict.reason, deviceId, origin);
-    // Committed before the await, so a command racing this one already sees the new state.
+    if (!verdict.ok) return this.refused(verdict.kind, verdict.reason, deviceId, origin);
+    // Committed before any await, so a command racing this one already sees the new state.
     this.envelope.commit(deviceId, parsed);
-    return this.send(device, parsed, origin);
+    return { ok: true, set: parsed };
   }
 
   /** The registry saw a reading or actuator state: feeds staleness and reported states. */
@@ -130,10 +167,11 @@ export class DeviceActuators implements Actuators {
     device: DeviceDefinition,
     set: DeviceCommandSet,
     origin: string,
+    options: { record: boolean } = { record: true },
   ): Promise<CommandResult> {
     const adapter = this.deps.adapters.get(device.adapter);
     if (!adapter) return this.refuse('adapter', `no ${device.adapter} adapter is running`, device.id, origin);
-    if (adapter.kind !== 'mqtt') this.record(device, set, origin);
+    if (adapter.kind !== 'mqtt' && options.record) this.record(device, set, origin);
     let result: CommandResult;
     try {
       result = await adapter.command(device, set, origin);
@@ -160,9 +198,27 @@ export class DeviceActuators implements Actuators {
     }
   }
 
+  private refused(
+    kind: RefusalKind,
+    reason: string,
+    deviceId: string,
+    origin: string,
+  ): { ok: false; refused: CommandResult } {
+    return { ok: false, refused: this.refuse(kind, reason, deviceId, origin) };
+  }
+
   private refuse(kind: RefusalKind, reason: string, deviceId: string, origin: string): CommandResult {
     this.counters.refused[kind]++;
     this.deps.logger.warn(`command refused: ${reason}`, { device: deviceId, origin, refusal: kind });
+    // Whoever sent it can hear why; a device that is not defined has no topic of its own.
+    if (this.devices.has(deviceId)) {
+      const refusal = { refusal: kind, reason, origin, at: this.deps.clock.now() };
+      this.deps.publisher
+        .publish({ topic: HUB_TOPICS.refusal(deviceId), payload: JSON.stringify(refusal), qos: 0 })
+        .catch((err: unknown) =>
+          this.deps.logger.debug('refusal not published', { error: errorMessage(err) }),
+        );
+    }
     return { accepted: false, reason };
   }
 

@@ -102,6 +102,11 @@ export class DeviceRuntime implements Actuators {
     return this.actuators.command(deviceId, set, origin);
   }
 
+  /** See {@link DeviceActuators.guard}; before `start()` no topic is a command topic yet. */
+  guard(topic: string, payload: Buffer | string, origin: string): CommandResult | undefined {
+    return this.actuators?.guard(topic, payload, origin);
+  }
+
   /** A reading or actuator state seen by the registry (`device.reading`). */
   noteReading(deviceId: string, metric: string, value: unknown, at: number): void {
     this.actuators?.noteReading(deviceId, metric, value, at);

@@ -97,6 +97,8 @@ export class Hub {
       logger: logger.child('broker'),
       auth: this.security,
       ...(this.persistence && { persistence: this.persistence }),
+      // Every client's publish to an actuator's command topic passes the safety envelope first.
+      commandGuard: (topic, payload, clientId) => this.devices.guard(topic, payload, `mqtt:${clientId}`),
       // QoS 1/2 acknowledgements wait for the event store's commit (the store is created below).
       ...(config.store.enabled &&
         config.store.durable_acks && { beforePublish: durableAckHook(() => this.store, this.clock) }),
@@ -160,6 +162,7 @@ export class Hub {
           : null,
       loopBreaker: loopBreaker.enabled
         ? {
+            maxDepth: loopBreaker.max_depth,
             maxRuns: loopBreaker.max_runs,
             windowMs: parseDuration(loopBreaker.window),
             suspendForMs: parseDuration(loopBreaker.suspend_for),

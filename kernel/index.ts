@@ -23,6 +23,8 @@ export {
   decodeMessage,
   decodePayload,
   utf8,
+  type Cause,
+  type CauseLink,
   type DecodedPayload,
   type MessageSource,
   type MqttMessage,

@@ -11,7 +11,23 @@ export interface MqttMessage {
   clientId: string | null;
   /** Epoch ms on the hub clock when the broker accepted the message. */
   receivedAt: number;
+  /** The rule runs that led to it, when a rule's action published it. */
+  cause?: Cause | undefined;
 }
+
+/** One rule run in a causal chain: the rule and the key it ran for. */
+export interface CauseLink {
+  readonly rule: string;
+  readonly key: string;
+}
+
+/**
+ * The chain of rule runs that led to a message, the first run first: a run triggered by a message
+ * from outside has none; each run's actions publish with its input's chain plus itself. How the
+ * rules engine tells a loop (a rule caused, through rules, by itself for the same key) from a busy
+ * sensor.
+ */
+export type Cause = readonly CauseLink[];
 
 /** A message a consumer asks the broker to publish. */
 export interface OutgoingMessage {
@@ -19,6 +35,8 @@ export interface OutgoingMessage {
   payload: Buffer | string;
   qos?: QoS;
   retain?: boolean;
+  /** Carried to the {@link MqttMessage} every consumer sees; see {@link Cause}. */
+  cause?: Cause;
 }
 
 /** Where consumers get messages from; listeners are owned and removed with their owner. */

@@ -33,4 +33,9 @@ export interface CommandResult {
 export interface Actuators {
   /** `origin` names who asked (a rule id, `http`, `cli`) for traces and the event store. */
   command(deviceId: string, set: Readonly<Record<string, unknown>>, origin: string): Promise<CommandResult>;
+  /**
+   * Holds a message bound for a defined actuator's command topic to the same checks as `command`,
+   * at once: undefined when `topic` is no command topic; refused, the message must not be delivered.
+   */
+  guard?(topic: string, payload: Buffer | string, origin: string): CommandResult | undefined;
 }

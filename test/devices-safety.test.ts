@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   DeviceActuators,
+  type AdapterKind,
   deviceListSchema,
   type DeviceAdapter,
   type DeviceCommandSet,
@@ -12,9 +13,11 @@ import { noPublisher, recordingPublisher, silentSource } from './support/broker-
 
 /** An adapter that records what it was asked to send, at which clock time. */
 class RecordingAdapter implements DeviceAdapter {
-  readonly kind = 'mqtt' as const;
   readonly sent: { at: number; device: string; set: DeviceCommandSet; origin: string }[] = [];
-  constructor(private readonly clock: VirtualClock) {}
+  constructor(
+    private readonly clock: VirtualClock,
+    readonly kind: AdapterKind = 'mqtt',
+  ) {}
   start(): Promise<void> {
     return Promise.resolve();
   }
@@ -188,7 +191,14 @@ describe('actuator safety envelope', () => {
     expect(await actuators.command('gh-1', { lamp: 40 }, 'cli')).toEqual({ accepted: true });
     expect(adapter.sent.at(-1)?.set).toEqual({ lamp: { on: true, brightness: 40 } });
     expect(actuators.stats().refused).toMatchObject({ unknown_device: 1, unknown_actuator: 1, invalid: 2 });
-    expect(published).toEqual([]);
+    // Each refusal of a defined device's command is published on its refusal topic; an unknown device has none.
+    expect(
+      published.map((m) => [m.topic, (JSON.parse(String(m.payload)) as { refusal: string }).refusal]),
+    ).toEqual([
+      ['edgehub/devices/gh-1/refusal', 'unknown_actuator'],
+      ['edgehub/devices/gh-1/refusal', 'invalid'],
+      ['edgehub/devices/gh-1/refusal', 'invalid'],
+    ]);
   });
 });
 
@@ -219,6 +229,38 @@ describe('guarded command topics', () => {
       [{ lamp: { on: true, brightness: 55 } }, 'mqtt:home-assistant'],
       [{ vent: { on: true } }, 'mqtt:home-assistant'],
     ]);
+    await guarded.stop();
+  });
+
+  it('sends a publish on actuators/<board>/<actuator> to a serial board through its adapter, once accepted', async () => {
+    const serial = new RecordingAdapter(clock, 'serial');
+    const boards = deviceListSchema.parse([
+      {
+        id: 'bench-1',
+        adapter: 'serial',
+        serial: { path: '/dev/ttyUSB0' },
+        actuators: [{ name: 'pump', kind: 'relay', safety: { min_on: '1m' } }],
+      },
+    ]);
+    const records: OutgoingMessage[] = [];
+    const guarded = new DeviceActuators({
+      clock,
+      logger,
+      devices: boards,
+      adapters: new Map([['serial', serial]]),
+      publisher: recordingPublisher(records),
+      source: silentSource,
+    });
+    guarded.start();
+    expect(guarded.guard('actuators/bench-1/pump', 'ON', 'mqtt:panel')).toEqual({ accepted: true });
+    expect(guarded.guard('actuators/bench-1/pump', 'OFF', 'mqtt:panel')).toMatchObject({ accepted: false });
+    expect(guarded.guard('sensors/bench-1/pump', 'OFF', 'mqtt:panel')).toBeUndefined();
+    await Promise.resolve();
+    expect(serial.sent.map((s) => [s.device, s.set, s.origin])).toEqual([
+      ['bench-1', { pump: { on: true } }, 'mqtt:panel'],
+    ]);
+    // The accepted publish is its own record; only the refusal is published by the hub.
+    expect(records.map((m) => m.topic)).toEqual(['edgehub/devices/bench-1/refusal']);
     await guarded.stop();
   });
 });

@@ -13,6 +13,7 @@ import { writeToStream } from 'mqtt-packet';
 import type { WebSocketServer } from 'ws';
 import {
   errorMessage,
+  type Cause,
   type Clock,
   type Logger,
   type MessageSource,
@@ -31,6 +32,7 @@ import {
   newGuardCounters,
   settle,
   type BrokerLimits,
+  type CommandGuard,
   type GuardCounters,
 } from './guard.js';
 import { closeServer, listen, loadTlsOptions, type ListenAddress, type TlsFiles } from './listeners.js';
@@ -96,6 +98,8 @@ export interface BrokerDeps {
    * client is disconnected unacknowledged, so it sends the message again.
    */
   beforePublish?: (packet: PublishPacket, client: Client) => Promise<void> | void;
+  /** Holds clients' publishes to actuator command topics to the safety envelope; see {@link CommandGuard}. */
+  commandGuard?: CommandGuard;
   /** Runs after aedes routed a message (from a client, or `client` null for the hub's own). */
   afterPublish?: (packet: AedesPublishPacket, client: Client | null) => Promise<void> | void;
   testing?: {
@@ -145,6 +149,8 @@ export class Broker implements MessageSource, Publisher, RetainedReader {
    */
   private readonly queued: MqttMessage[] = [];
   private dispatching = false;
+  /** Causes of the messages rules published, by payload buffer, until the broker routed them. */
+  private readonly causes = new WeakMap<Buffer, Cause>();
   private stopping: Promise<void> | undefined;
   private open = 0;
   private readonly counters = {
@@ -180,6 +186,7 @@ export class Broker implements MessageSource, Publisher, RetainedReader {
       connectionOf: (client) => this.connectionOf(client),
       openConnections: () => this.open,
       beforePublish: this.deps.beforePublish,
+      commandGuard: this.deps.commandGuard,
     });
     this.mqtt5 = new Mqtt5Layer({
       options: {
@@ -271,7 +278,7 @@ export class Broker implements MessageSource, Publisher, RetainedReader {
     const aedes = this.aedes;
     if (!aedes || aedes.closed) return Promise.reject(new Error('broker is not running'));
     return new Promise((resolve, reject) => {
-      aedes.publish(packetOf(message, qos, retain), (err) => (err ? reject(err) : resolve()));
+      aedes.publish(this.packetOf(message, qos, retain), (err) => (err ? reject(err) : resolve()));
     });
   }
 
@@ -308,7 +315,7 @@ export class Broker implements MessageSource, Publisher, RetainedReader {
     if (!aedes || aedes.closed) throw new Error('broker is not running');
     let handedOver = false;
     let refusal: Error | undefined;
-    aedes.publish(packetOf(message, 0, false), (err) => {
+    aedes.publish(this.packetOf(message, 0, false), (err) => {
       if (!handedOver) refusal = err ?? undefined;
       else if (err) {
         this.deps.logger.error('delivering a message the hub published failed', {
@@ -444,6 +451,16 @@ export class Broker implements MessageSource, Publisher, RetainedReader {
     this.aedes?.handle(conn, seen.request);
   }
 
+  /**
+   * A packet for aedes; a message's cause rides on its payload buffer, which aedes passes through
+   * to the published hook untouched, so nothing about it goes on the wire.
+   */
+  private packetOf(message: OutgoingMessage, qos: QoS, retain: boolean): PublishPacket {
+    const packet = packetOf(message, qos, retain);
+    if (message.cause !== undefined) this.causes.set(payloadOf(packet), message.cause);
+    return packet;
+  }
+
   private onPublish(packet: AedesPublishPacket, client: Client | null): void {
     // $SYS and other $-topics are the broker's own bookkeeping, not events.
     if (packet.topic.startsWith('$')) return;
@@ -455,6 +472,11 @@ export class Broker implements MessageSource, Publisher, RetainedReader {
       retain: packet.retain,
       clientId: client ? client.id : null,
       receivedAt: this.deps.clock.now(),
+      cause: client
+        ? undefined
+        : Buffer.isBuffer(packet.payload)
+          ? this.causes.get(packet.payload)
+          : undefined,
     };
     if (this.dispatching) {
       this.queued.push(message);
@@ -538,4 +560,9 @@ function packetOf(message: OutgoingMessage, qos: QoS, retain: boolean): PublishP
     retain,
     dup: false,
   };
+}
+
+/** The payload buffer of a packet the hub publishes, which aedes hands on unchanged. */
+function payloadOf(packet: PublishPacket): Buffer {
+  return packet.payload as Buffer;
 }

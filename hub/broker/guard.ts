@@ -56,6 +56,8 @@ export interface GuardCounters {
   rateLimited: number;
   topicRefused: number;
   inflightExceeded: number;
+  /** Publishes to an actuator's command topic that the actuator safety envelope refused. */
+  commandsRefused: number;
 }
 
 export function newGuardCounters(): GuardCounters {
@@ -69,6 +71,7 @@ export function newGuardCounters(): GuardCounters {
     rateLimited: 0,
     topicRefused: 0,
     inflightExceeded: 0,
+    commandsRefused: 0,
   };
 }
 
@@ -81,7 +84,18 @@ export interface GuardDeps {
   connectionOf(client: Client): ConnectionInfo | undefined;
   openConnections(): number;
   beforePublish: ((packet: PublishPacket, client: Client) => Promise<void> | void) | undefined;
+  commandGuard: CommandGuard | undefined;
 }
+
+/**
+ * Decides at once on a client's publish to an actuator's command topic (the actuator safety
+ * envelope, which logs and counts its refusals); undefined for any other topic.
+ */
+export type CommandGuard = (
+  topic: string,
+  payload: Buffer | string,
+  clientId: string,
+) => { accepted: boolean; reason?: string } | undefined;
 
 /** Marks an error the guard already logged and counted, so the broker's error listener skips it. */
 const REFUSED = Symbol('edgehub.refused');
@@ -240,6 +254,19 @@ export class ClientGuard {
         topic,
       });
       return refuseWith(client, packet, ReasonCode.notAuthorized, done);
+    }
+    const verdict = this.deps.commandGuard?.(topic, packet.payload, client.id);
+    if (verdict && !verdict.accepted) {
+      counters.commandsRefused++;
+      // Not delivered: MQTT 5 QoS 1/2 publishers hear why on the acknowledgement, every sender on
+      // the device's refusal topic.
+      return refusePublish(
+        client,
+        packet,
+        ReasonCode.implementationSpecificError,
+        (err) => done(err ?? null),
+        verdict.reason,
+      );
     }
     this.admit(client, packet, done);
   }

@@ -11,6 +11,8 @@ export const ReasonCode = {
   /** DISCONNECT only: PUBACK/PUBREC cannot carry it, so an acknowledged message over the rate gets 0x97. */
   messageRateTooHigh: 0x96,
   quotaExceeded: 0x97,
+  /** "The PUBLISH is valid but the receiver is not willing to accept it." */
+  implementationSpecificError: 0x83,
 } as const;
 
 /** The reason codes MQTT 5 allows on PUBACK and PUBREC that signal a refusal (§3.4.2.1). */
@@ -74,6 +76,7 @@ export function refusePublish(
   packet: PublishPacket,
   reasonCode: PubackReasonCode,
   done: (err?: Error) => void,
+  reasonString?: string,
 ): void {
   markRefused(packet);
   if (packet.qos === 0 || packet.messageId === undefined) {
@@ -83,7 +86,12 @@ export function refusePublish(
   const cmd = packet.qos === 1 ? 'puback' : 'pubrec';
   const ack: IPubackPacket | IPubrecPacket =
     client.version === 5
-      ? { cmd, messageId: packet.messageId, reasonCode }
+      ? {
+          cmd,
+          messageId: packet.messageId,
+          reasonCode,
+          ...(reasonString !== undefined && { properties: { reasonString } }),
+        }
       : { cmd, messageId: packet.messageId };
   writePacket(client.conn, ack, client.version, done);
 }

@@ -199,8 +199,11 @@ export const configSchema = z
         loop_breaker: z
           .object({
             enabled: z.boolean().default(true),
-            max_runs: z.number().int().min(1).default(20),
-            window: durationSchema.default('10s'),
+            /** A rule caused by itself (same key) through this many rule runs is a loop. */
+            max_depth: z.number().int().min(1).max(1000).default(10),
+            /** The rate guard for loops through devices: runs on the rule's own echo per window. */
+            max_runs: z.number().int().min(1).default(200),
+            window: durationSchema.default('1s'),
             suspend_for: durationSchema.default('5m'),
           })
           .strict()

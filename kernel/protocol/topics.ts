@@ -54,15 +54,18 @@ export function readingValue(payload: unknown): unknown {
 }
 
 /**
- * What the hub itself publishes, all retained:
+ * What the hub itself publishes:
  *
- * - `edgehub/status`: `online` while the hub runs, `offline` once it stopped;
- * - `edgehub/stats`: the hub's figures as JSON, every minute;
- * - `edgehub/devices/<device>/availability`: what the hub knows of a defined device (`online`,
- *   `offline`, `stale`, `unknown`), whether or not the device publishes availability itself.
+ * - `edgehub/status` (retained): `online` while the hub runs, `offline` once it stopped;
+ * - `edgehub/stats` (retained): the hub's figures as JSON, every minute;
+ * - `edgehub/devices/<device>/availability` (retained): what the hub knows of a defined device
+ *   (`online`, `offline`, `stale`, `unknown`), whether or not the device publishes availability itself;
+ * - `edgehub/devices/<device>/refusal`: each command to the device that was refused, as JSON
+ *   `{refusal, reason, origin, at}`, so whoever sent it hears why.
  */
 export const HUB_TOPICS = {
   status: 'edgehub/status',
   stats: 'edgehub/stats',
   availability: (device: string) => `edgehub/devices/${device}/availability`,
+  refusal: (device: string) => `edgehub/devices/${device}/refusal`,
 } as const;

@@ -1,4 +1,5 @@
-import type { Actuators, Clock, Logger, Publisher } from '../../kernel/index.js';
+import type { Actuators, Cause, Clock, Logger, Publisher } from '../../kernel/index.js';
+import type { TriggerInput } from './detect.js';
 import { alertKeyProblem, type AlertBook } from './alert-book.js';
 import { publishTopicProblem } from '../language/compile/action.js';
 import type { Scope } from '../language/expression/scope.js';
@@ -26,7 +27,14 @@ type Handler<A extends ImmediateAction> = (
   scope: Scope,
   rule: Rule,
   ctx: ActionContext,
+  input: TriggerInput,
 ) => Omit<ActionResult, 'at'> | Promise<Omit<ActionResult, 'at'>>;
+
+/** The chain a run's messages carry: its input's, then the run itself. */
+export function causeOf(rule: Rule, input: TriggerInput): Cause {
+  const link = { rule: rule.id, key: input.key };
+  return input.cause ? [...input.cause, link] : [link];
+}
 
 /** Strings go as they are; everything else as JSON, so `{{ payload.value }}` alone sends `21.5`. */
 export function serialisePayload(value: unknown): string {
@@ -42,12 +50,16 @@ function clip(text: string, max = 200): string {
 
 // Not async: a QoS 0 message that is not retained is accepted (or refused) the moment the broker
 // has it, so the run goes on without a promise; the others wait until the broker accepted them.
-const publish: Handler<Extract<Action, { kind: 'publish' }>> = (action, scope, _rule, ctx) => {
+const publish: Handler<Extract<Action, { kind: 'publish' }>> = (action, scope, rule, ctx, input) => {
   const topic = toText(action.topic.render(scope));
   const problem = publishTopicProblem(topic);
   if (problem) throw new Error(`cannot publish to "${topic}": ${problem}`);
   const payload = action.payload ? serialisePayload(action.payload.render(scope)) : '';
-  const message = { topic, payload, qos: action.qos, retain: action.retain };
+  // A publish to an actuator's command topic is a command: the safety envelope decides.
+  const verdict = ctx.actuators?.guard?.(topic, payload, `rule:${rule.id}`);
+  if (verdict && !verdict.accepted)
+    throw new Error(`${topic} refused the command: ${verdict.reason ?? 'no reason given'}`);
+  const message = { topic, payload, qos: action.qos, retain: action.retain, cause: causeOf(rule, input) };
   const result = { kind: 'publish', ok: true, detail: `${topic} ${clip(payload)}`, error: null } as const;
   if (action.qos === 0 && !action.retain && ctx.publisher.publishNow) {
     ctx.publisher.publishNow(message);
@@ -149,7 +161,8 @@ export function runAction(
   scope: Scope,
   rule: Rule,
   ctx: ActionContext,
+  input: TriggerInput,
 ): Omit<ActionResult, 'at'> | Promise<Omit<ActionResult, 'at'>> {
   const handler = HANDLERS[action.kind] as Handler<ImmediateAction>;
-  return handler(action, scope, rule, ctx);
+  return handler(action, scope, rule, ctx, input);
 }

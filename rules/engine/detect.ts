@@ -1,4 +1,4 @@
-import type { DeviceDirectory } from '../../kernel/index.js';
+import type { Cause, DeviceDirectory } from '../../kernel/index.js';
 import { jsonEqual } from '../language/expression/values.js';
 import type { ReadingTrigger, StatusTrigger, Trigger } from '../language/rule.js';
 
@@ -17,6 +17,8 @@ export interface TriggerInput {
   readonly payload: unknown;
   /** Epoch ms the input arrived. */
   readonly at: number;
+  /** The rule runs that led to the triggering message, when rules published it (loop detection). */
+  readonly cause?: Cause | undefined;
 }
 
 /**

@@ -268,7 +268,7 @@ describe('loop breaker', () => {
     when: { event: rule.suspended }
     then: [{ log: "suspended {{ payload.rule }} {{ payload.key }}" }]
 `,
-      { loopBreaker: { maxRuns: 3, windowMs: 10_000, suspendForMs: 60_000 } },
+      { loopBreaker: { maxDepth: 10, maxRuns: 3, windowMs: 10_000, suspendForMs: 60_000 } },
     );
     for (let i = 0; i < 6; i++) await rig.send('loop/a', '1');
     await rig.send('loop/b', '1');

@@ -263,7 +263,7 @@ describe('RuleEngine', () => {
         fired: 3,
         blocked: 1,
         errors: 0,
-        dropped: { cooldown: 0, throttle: 0, mode: 0, suspended: 0 },
+        dropped: { cooldown: 0, throttle: 0, mode: 0, suspended: 0, loop: 0 },
         lastRunAt: 4000,
       },
     ]);

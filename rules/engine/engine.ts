@@ -2,6 +2,7 @@ import {
   decodeMessage,
   errorMessage,
   type Actuators,
+  type Cause,
   type Clock,
   type DeviceDirectory,
   type Logger,
@@ -133,6 +134,7 @@ export class RuleEngine {
       alerts: this.alerts,
       loopBreaker: deps.loopBreaker === undefined ? DEFAULT_LOOP_BREAKER : deps.loopBreaker,
       book: this.book,
+      feed: (rule, trigger) => this.set.feeds.get(rule)?.[trigger] ?? 'never',
       emit: (name, data) => this.emit(name, data),
       track: (p) => this.track(p),
       actions: {
@@ -224,7 +226,16 @@ export class RuleEngine {
       const captures = match.captures;
       const first = trigger.filter.captures[0];
       const key = first ? (captures[first.name] ?? message.topic) : message.topic;
-      const input = this.input(rt, trigger, key, message.topic, captures, payload, message.receivedAt);
+      const input = this.input(
+        rt,
+        trigger,
+        key,
+        message.topic,
+        captures,
+        payload,
+        message.receivedAt,
+        message.cause,
+      );
       if (trigger.payload && !jsonEqual(payload, trigger.payload.value)) {
         if (trigger.forMs !== null) this.pipeline.accept(rt, trigger, input, BREAK);
         continue;
@@ -348,6 +359,7 @@ export class RuleEngine {
     captures: Readonly<Record<string, string>>,
     payload: unknown,
     at: number,
+    cause?: Cause,
   ): TriggerInput {
     const input: TriggerInput = {
       triggerIndex: trigger.index,
@@ -358,6 +370,7 @@ export class RuleEngine {
       captures,
       payload,
       at,
+      cause,
     };
     const keyExpression = rt.rule.key;
     if (!keyExpression) return input;

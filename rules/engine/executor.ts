@@ -184,7 +184,7 @@ export function execute(
           break;
         }
         default: {
-          const result = runAction(action, scope, rule, host.actions);
+          const result = runAction(action, scope, rule, host.actions, run.input);
           if (result instanceof Promise) {
             // An http call may take seconds (timeouts, retries): the run holds its key meanwhile.
             run.busy = action.kind === 'http';

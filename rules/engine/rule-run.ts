@@ -12,7 +12,8 @@ export type RunOutcome = 'fired' | 'blocked' | 'error';
  * trigger's N/period spent), `mode` (a run for the key was going and the mode dropped this one) or
  * `suspended` (the loop breaker stopped the rule for this key).
  */
-export type BlockReason = 'condition' | 'cooldown' | 'throttle' | 'mode' | 'suspended';
+/** `loop`: the run's cause shows the rule causing itself (the trace's `error` names the chain). */
+export type BlockReason = 'condition' | 'cooldown' | 'throttle' | 'mode' | 'suspended' | 'loop';
 
 export interface ConditionResult {
   /** The expression as written, or a summary of a map condition (`time after 22:00`). */

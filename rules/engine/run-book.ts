@@ -22,7 +22,7 @@ interface Counters {
   fired: number;
   blocked: number;
   errors: number;
-  dropped: { cooldown: number; throttle: number; mode: number; suspended: number };
+  dropped: { cooldown: number; throttle: number; mode: number; suspended: number; loop: number };
   lastRunAt: number | null;
 }
 
@@ -31,7 +31,7 @@ const empty = (): Counters => ({
   fired: 0,
   blocked: 0,
   errors: 0,
-  dropped: { cooldown: 0, throttle: 0, mode: 0, suspended: 0 },
+  dropped: { cooldown: 0, throttle: 0, mode: 0, suspended: 0, loop: 0 },
   lastRunAt: null,
 });
 

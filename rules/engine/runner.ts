@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { errorMessage, type Clock, type DeviceDirectory, type Logger } from '../../kernel/index.js';
+import {
+  errorMessage,
+  type Cause,
+  type Clock,
+  type DeviceDirectory,
+  type Logger,
+} from '../../kernel/index.js';
+import { feedMatches, type TriggerFeed } from '../language/loops.js';
 import type { ActionContext } from './actions.js';
 import type { AlertBook } from './alert-book.js';
 import { buildTrigger } from '../language/compile/trigger.js';
@@ -14,18 +21,32 @@ import type { ParkedRun, RuleRuntime, RunPosition, RunState } from './rule-runti
 import type { RunBook } from './run-book.js';
 import { waitMatcher, waitResult, type WaitInput } from './waits.js';
 
-/** `rules.loop_breaker` in the config: more than `maxRuns` runs within `windowMs` for one key suspends it. */
+/**
+ * `rules.loop_breaker` in the config. Loops are found by cause: a run whose triggering message
+ * came through a chain of `maxDepth` or more rule runs, among them this rule for this key, is a
+ * loop (so is any chain ten times that deep, whatever its keys). Chains through a device (a
+ * command whose state comes back) carry no cause; for them the rate guard suspends a key that runs
+ * more than `maxRuns` times within `windowMs`, counting only runs whose trigger came from a topic
+ * the rule's own chain publishes to, so a busy sensor never counts.
+ */
 export interface LoopBreakerSettings {
+  readonly maxDepth: number;
   readonly maxRuns: number;
   readonly windowMs: number;
   readonly suspendForMs: number;
 }
 
 export const DEFAULT_LOOP_BREAKER: LoopBreakerSettings = {
-  maxRuns: 20,
-  windowMs: 10_000,
+  maxDepth: 10,
+  maxRuns: 200,
+  windowMs: 1_000,
   suspendForMs: 300_000,
 };
+
+/** `ping(gh-1) → pong(gh-1) → ping(gh-1)`: a chain as people read it. */
+export function formatChain(chain: Cause): string {
+  return chain.map((l) => `${l.rule}(${l.key})`).join(' → ');
+}
 
 export interface RunnerDeps {
   readonly clock: Clock;
@@ -36,6 +57,8 @@ export interface RunnerDeps {
   readonly alerts: AlertBook;
   readonly loopBreaker: LoopBreakerSettings | null;
   readonly book: RunBook;
+  /** Whether a trigger's runs may be the rule's own echo, from the set in force (`RuleSet.feeds`). */
+  feed(rule: string, triggerIndex: number): TriggerFeed;
   /** Internal events (`rule.suspended`) to rules and to the hub. */
   emit(name: string, data: unknown): void;
   /** Keeps a promise for `whenIdle`. */
@@ -158,7 +181,11 @@ export class Runner implements ExecutorHost {
     const branch = held ? 'then' : rule.else.length > 0 ? 'else' : null;
     if (branch === null) return this.blocked(rt, input, 'condition', conditions);
     const k = rt.key(input.key);
-    if (this.tripsLoopBreaker(rt, input.key, now)) return this.blocked(rt, input, 'suspended', conditions);
+    const loop = this.loopOf(rt, input, now);
+    if (loop !== null) {
+      this.suspend(rt, input.key, now, loop);
+      return this.blocked(rt, input, loop.chain ? 'loop' : 'suspended', conditions, loop.message);
+    }
     if (held && rule.cooldownMs !== null) {
       k.lastFiredAt = now;
       rt.saveKey(input.key);
@@ -212,20 +239,65 @@ export class Runner implements ExecutorHost {
     );
   }
 
-  /** Counts a run for the loop breaker; true when this one is one too many (the key is then suspended). */
-  private tripsLoopBreaker(rt: RuleRuntime, key: string, now: number): boolean {
+  /**
+   * Why this run would be a loop, or null: its cause holds this rule and key at depth, or it is one
+   * run too many of the rule's own echo within the rate guard's window.
+   */
+  private loopOf(
+    rt: RuleRuntime,
+    input: TriggerInput,
+    now: number,
+  ): { message: string; chain: Cause | null } | null {
     const settings = this.deps.loopBreaker;
-    if (!settings) return false;
+    if (!settings) return null;
+    const rule = rt.rule.id;
+    const key = input.key;
+    const cause = input.cause;
+    if (cause !== undefined && cause.length >= settings.maxDepth) {
+      const again = cause.some((l) => l.rule === rule && l.key === key);
+      if (again || cause.length >= settings.maxDepth * 10) {
+        const chain = [...cause, { rule, key }];
+        return {
+          chain,
+          message: `rule ${rule} was caused by itself for key "${key}" through ${cause.length} rule runs: ${formatChain(chain)}; suspended for ${settings.suspendForMs} ms`,
+        };
+      }
+    }
+    const feed = this.deps.feed(rule, input.triggerIndex);
+    // Device inputs have no topic: a feed reaching them counts every run.
+    if (feed === 'never' || (input.topic !== '' && !feedMatches(feed, input.topic))) return null;
     const k = rt.key(key);
     k.recent = k.recent.filter((t) => t > now - settings.windowMs);
     k.recent.push(now);
-    if (k.recent.length <= settings.maxRuns) return false;
+    if (k.recent.length <= settings.maxRuns) return null;
     k.recent = [];
+    return {
+      chain: null,
+      message: `rule ${rule} ran more than ${settings.maxRuns} times within ${settings.windowMs} ms for key "${key}", each time on a topic its own chain publishes to; suspended for ${settings.suspendForMs} ms`,
+    };
+  }
+
+  /** Suspends the rule for the key: logged, alerted, and announced as `rule.suspended`. */
+  private suspend(
+    rt: RuleRuntime,
+    key: string,
+    now: number,
+    loop: { message: string; chain: Cause | null },
+  ): void {
+    const settings = this.deps.loopBreaker;
+    if (!settings) return;
+    const k = rt.key(key);
     k.suspendedUntil = now + settings.suspendForMs;
     rt.saveKey(key);
     this.armSuspension(rt, key, k.suspendedUntil);
-    const message = `rule ${rt.rule.id} ran more than ${settings.maxRuns} times within ${settings.windowMs} ms for key "${key}"; suspended for ${settings.suspendForMs} ms`;
-    this.deps.logger.warn(message, { rule: rt.rule.id, key });
+    const { message, chain } = loop;
+    const by = chain ? 'cause' : 'rate';
+    this.deps.logger.warn(message, {
+      rule: rt.rule.id,
+      key,
+      by,
+      ...(chain && { chain: formatChain(chain) }),
+    });
     this.deps.track(
       this.deps.alerts
         .raise({ key: suspensionAlertKey(rt.rule.id, key), severity: 'major', message, source: 'engine' })
@@ -239,9 +311,11 @@ export class Runner implements ExecutorHost {
       rule: rt.rule.id,
       key,
       until: k.suspendedUntil,
+      by,
+      chain: chain?.map((l) => ({ rule: l.rule, key: l.key })) ?? null,
+      max_depth: settings.maxDepth,
       max_runs: settings.maxRuns,
     });
-    return true;
   }
 
   /** Ends a suspension when it runs out (also after a restart) and clears its alert. */
@@ -419,10 +493,11 @@ export class Runner implements ExecutorHost {
     input: TriggerInput,
     reason: BlockReason,
     conditions: ConditionResult[],
+    why: string | null = null,
   ): void {
     this.record(
       rt,
-      this.summary(rt, input, this.deps.clock.now(), { outcome: 'blocked', reason, conditions }),
+      this.summary(rt, input, this.deps.clock.now(), { outcome: 'blocked', reason, conditions, error: why }),
     );
   }
 

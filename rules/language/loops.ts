@@ -155,38 +155,60 @@ function inputsOf(when: unknown): Input[] {
   return inputs;
 }
 
-/** Publish and command actions anywhere under `node` (then, else, and nested branches such as `choose`). */
-function outputsOf(source: RuleSource, node: unknown, path: PropertyKey[], out: Output[]): void {
+/**
+ * Calls `visit` for each publish and command action anywhere under `node` (then, else, and nested
+ * branches such as `choose`) with the topic it sends to, as written and as levels, and where the
+ * action is.
+ */
+function walkOutputs(
+  node: unknown,
+  path: PropertyKey[],
+  visit: (text: string, levels: string[], path: PropertyKey[]) => void,
+): void {
   if (Array.isArray(node)) {
-    node.forEach((item: unknown, i) => outputsOf(source, item, [...path, i], out));
+    node.forEach((item: unknown, i) => walkOutputs(item, [...path, i], visit));
     return;
   }
   if (!isRecord(node)) return;
   const publish = node.publish;
   if (isRecord(publish) && typeof publish.topic === 'string') {
-    out.push({
-      text: publish.topic,
-      levels: publishedLevels(publish.topic),
-      location: source.at([...path, 'publish', 'topic']),
-    });
+    visit(publish.topic, publishedLevels(publish.topic), [...path, 'publish', 'topic']);
   }
   // A command to an MQTT device goes out on `actuators/<device>/<key>` for each key it sets.
   const command = node.command;
   if (isRecord(command) && typeof command.device === 'string' && isRecord(command.set)) {
     const device = command.device.includes('{{') ? ANY : command.device;
     for (const key of Object.keys(command.set)) {
-      out.push({
-        text: `actuators/${command.device}/${key}`,
-        levels: ['actuators', device, key],
-        location: source.at([...path, 'command']),
-      });
+      visit(`actuators/${command.device}/${key}`, ['actuators', device, key], [...path, 'command']);
     }
   }
   for (const [key, value] of Object.entries(node)) {
     if (key !== 'publish' && key !== 'command' && typeof value === 'object') {
-      outputsOf(source, value, [...path, key], out);
+      walkOutputs(value, [...path, key], visit);
     }
   }
+}
+
+function outputsOf(source: RuleSource, node: unknown, path: PropertyKey[], out: Output[]): void {
+  walkOutputs(node, path, (text, levels, at) => out.push({ text, levels, location: source.at(at) }));
+}
+
+/**
+ * Where a rule as written listens and where it may send, as topic levels (`+`/`#` in inputs, a
+ * templated output level stands for any one). What the run-time loop guard reads to tell a
+ * rule's own echo from a busy sensor.
+ */
+export interface RuleTopics {
+  readonly inputs: readonly (readonly string[])[];
+  readonly outputs: readonly (readonly string[])[];
+}
+
+export function ruleTopics(rule: { when: unknown; then?: unknown; else?: unknown }): RuleTopics {
+  const outputs: string[][] = [];
+  const collect = (_text: string, levels: string[]): void => void outputs.push(levels);
+  walkOutputs(rule.then, [], collect);
+  walkOutputs(rule.else, [], collect);
+  return { inputs: inputsOf(rule.when).map((i) => i.levels), outputs };
 }
 
 function flowsOf(file: RuleFileText): RuleFlow[] {
@@ -270,4 +292,87 @@ function shortestPath(
   const path: RuleFlow[] = [];
   for (let v: RuleFlow | null | undefined = goal; v; v = previous.get(v)) path.unshift(v);
   return path;
+}
+
+/**
+ * Whether a run started by a trigger may be the rule's own echo coming back through a device (a
+ * command whose state returns): `never` when no message the trigger takes can come from the
+ * rule's chain, else the topic patterns such a message would be on. The run-time rate guard counts
+ * only runs whose input matches, so a busy sensor never trips it.
+ */
+export type TriggerFeed = 'never' | readonly (readonly string[])[];
+
+interface FeedRule {
+  readonly id: string;
+  readonly enabled: boolean;
+  /** Where the rule's actions may publish, as levels ({@link ruleTopics}). */
+  readonly outputs: readonly (readonly string[])[];
+  readonly triggers: readonly FeedTrigger[];
+}
+
+type FeedTrigger =
+  | { readonly kind: 'mqtt'; readonly filter: { readonly levels: readonly string[] } }
+  | { readonly kind: 'reading'; readonly device: { readonly exact: string | null }; readonly metric: string }
+  | { readonly kind: string };
+
+/**
+ * Per rule and trigger (by index), the {@link TriggerFeed}: the topics the rule's chain sends to are
+ * its own outputs and those of every rule they trigger, on and on, each also with `/state`
+ * appended (where a device reports the state a command set).
+ */
+export function loopFeeds(rules: readonly FeedRule[]): Map<string, TriggerFeed[]> {
+  const enabled = rules.filter((r) => r.enabled);
+  const inputs = new Map(enabled.map((r) => [r, r.triggers.flatMap(triggerLevels)]));
+  const echoes = (outputs: readonly (readonly string[])[]): (readonly string[])[] =>
+    outputs.flatMap((o) => [o, [...o, 'state']]);
+  const feeds = new Map<string, TriggerFeed[]>();
+  for (const rule of enabled) {
+    const chain = new Set<FeedRule>([rule]);
+    const patterns = echoes(rule.outputs);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const other of enabled) {
+        if (chain.has(other)) continue;
+        const fed = (inputs.get(other) ?? []).some((i) => patterns.some((p) => topicsOverlap(p, i)));
+        if (!fed) continue;
+        chain.add(other);
+        patterns.push(...echoes(other.outputs));
+        grew = true;
+      }
+    }
+    feeds.set(
+      rule.id,
+      rule.triggers.map((t) => {
+        const levels = triggerLevels(t);
+        const reach = patterns.filter((p) => levels.some((l) => topicsOverlap(p, l)));
+        return reach.length === 0 ? 'never' : reach;
+      }),
+    );
+  }
+  return feeds;
+}
+
+/** Whether a concrete topic is one of a feed's patterns. */
+export function feedMatches(feed: TriggerFeed, topic: string): boolean {
+  if (feed === 'never') return false;
+  const levels = topic.split('/');
+  return feed.some((p) =>
+    topicsOverlap(
+      levels,
+      p.map((l) => (l === ANY ? '+' : l)),
+    ),
+  );
+}
+
+/** The topics a trigger takes messages on, as filters; none for schedules, events and status. */
+function triggerLevels(t: FeedTrigger): (readonly string[])[] {
+  if (t.kind === 'mqtt' && 'filter' in t) return [t.filter.levels];
+  if (t.kind === 'reading' && 'metric' in t) {
+    const device = t.device.exact ?? '+';
+    return [
+      ['sensors', device, t.metric],
+      ['actuators', device, t.metric, 'state'],
+    ];
+  }
+  return [];
 }

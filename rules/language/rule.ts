@@ -6,6 +6,7 @@ import type { DevicePattern } from './device-pattern.js';
 import type { Schedule } from './schedule.js';
 import type { RuleMode, Severity } from './schema/rule-file.js';
 import type { TriggerDefinition } from './schema/triggers.js';
+import { loopFeeds, type TriggerFeed } from './loops.js';
 import { TopicIndex, type ParsedFilter } from './topic-index.js';
 
 /** Timing modifiers every trigger kind may carry (the schema says which apply to which). */
@@ -207,6 +208,8 @@ export interface Rule {
   readonly conditions: readonly Condition[];
   readonly then: readonly Action[];
   readonly else: readonly Action[];
+  /** Where its actions may publish, as topic levels (see `ruleTopics`): what the loop guard reads. */
+  readonly outputs: readonly (readonly string[])[];
 }
 
 /** What the trigger indexes point at: one trigger of one rule. */
@@ -227,6 +230,8 @@ export interface RuleSet {
   /** Event triggers of the enabled rules, by event name. */
   readonly events: ReadonlyMap<string, readonly TriggerRef<EventTrigger>[]>;
   readonly schedules: readonly TriggerRef<ScheduleTrigger>[];
+  /** Per rule id and trigger index, whether its runs may be the rule's own echo (`loopFeeds`). */
+  readonly feeds: ReadonlyMap<string, readonly TriggerFeed[]>;
   get(id: string): Rule | undefined;
 }
 
@@ -268,6 +273,7 @@ export function createRuleSet(rules: readonly Rule[], files: readonly string[] =
     devices,
     events,
     schedules: Object.freeze(schedules),
+    feeds: loopFeeds(rules),
     get: (id: string) => byId.get(id),
   });
 }

@@ -7,6 +7,7 @@ import { compileActions } from './action.js';
 import { compileConditionList } from './condition.js';
 import { CompileContext, type RuleLoadOptions } from './context.js';
 import { compileTrigger } from './trigger.js';
+import { ruleTopics } from '../loops.js';
 
 /** Runs per key a queued or parallel rule allows when `max:` is not given. */
 const DEFAULT_MAX = 10;
@@ -58,5 +59,6 @@ export function compileRule(
     conditions: conditions.filter((c) => c !== null),
     then: then.filter((a) => a !== null),
     else: otherwise.filter((a) => a !== null),
+    outputs: ruleTopics(complete).outputs,
   };
 }

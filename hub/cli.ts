@@ -7,13 +7,16 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConsoleLogger, EdgehubError, EdgehubErrors, type Logger } from '../kernel/index.js';
 import {
+  formatProblem,
   openEventPages,
   parseSince,
   runBacktestCommand,
   runCheckCommand,
   runTestCommand,
   runTraceCommand,
+  type RuleLoadOptions,
 } from '../rules/index.js';
+import { declaredDevices, ruleLoadOptions } from './rule-checks.js';
 import { loadConfig, type ConfigOverrides } from './config/load.js';
 import { Hub } from './hub.js';
 import { pipedPassword, promptedPassword, runPasswdCommand } from './security/index.js';
@@ -166,10 +169,25 @@ function program(): Command {
     .description('validate a rules directory exactly as the hub would load it')
     .argument('<dir>', 'rules directory')
     .option('--strict', 'possible loops (warnings) make the exit status non-zero too')
-    .action((dir: string, opts: { strict?: boolean }) => {
-      process.exitCode = runCheckCommand(dir, (line) => process.stdout.write(line + '\n'), {
-        strict: opts.strict === true,
-      });
+    .option('--config <file>', "check against this hub config's declared devices and location")
+    .action((dir: string, opts: { strict?: boolean; config?: string }) => {
+      const out = (line: string): void => void process.stdout.write(line + '\n');
+      let load: RuleLoadOptions | undefined;
+      if (opts.config !== undefined) {
+        try {
+          const config = loadConfig(opts.config);
+          load = ruleLoadOptions(config, declaredDevices(config));
+        } catch (err) {
+          const errors =
+            err instanceof EdgehubErrors ? err.errors : err instanceof EdgehubError ? [err] : null;
+          if (!errors) throw err;
+          for (const e of errors) out(formatProblem(e));
+          out(`${opts.config}: the hub would not start with this config, so the rules were not checked`);
+          process.exitCode = 1;
+          return;
+        }
+      }
+      process.exitCode = runCheckCommand(dir, out, { strict: opts.strict === true, ...(load && { load }) });
     });
 
   cli

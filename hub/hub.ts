@@ -28,6 +28,7 @@ import { HttpApi } from './http/index.js';
 import { brokerDbPath, SqlitePersistence } from './persistence/index.js';
 import { withDemoDevices } from './demo-devices.js';
 import { HubStatus } from './hub-status.js';
+import { ruleLoadOptions } from './rule-checks.js';
 import { DeviceRegistry } from './registry/index.js';
 import { Security, securityOptionsFromConfig } from './security/index.js';
 import { durableAckHook, EventStore, eventsDbPath } from './store/index.js';
@@ -342,12 +343,7 @@ export class Hub {
       dir,
       clock: this.clock,
       logger,
-      // Rules are checked against the declared devices (a misspelt id is an error, not a rule that
-      // never fires) and the hub's location (a `sun:` schedule needs one).
-      loadOptions: () => ({
-        devices: this.registry.definitions.map((d) => d.id),
-        hasLocation: config.hub.latitude !== undefined && config.hub.longitude !== undefined,
-      }),
+      loadOptions: () => ruleLoadOptions(config, this.registry.definitions),
       onLoad: (set) => {
         this.rules.load(set);
         logger.info('rules loaded', { dir, rules: set.rules.length });

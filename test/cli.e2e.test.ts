@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClientPool } from './support/mqtt-client.js';
@@ -72,6 +73,28 @@ describe('edgehub check', () => {
     const result = await runCli(['check', dir]);
     expect(result.code).not.toBe(0);
     expect(result.stdout).toContain(`${join(dir, 'bad.yaml')}:6:`);
+  });
+
+  it('with --config, checks rules against the declared devices as the hub does', async () => {
+    const dir = temp.make();
+    const rules = join(dir, 'rules');
+    mkdirSync(rules);
+    writeFiles(dir, {
+      'edgehub.yaml': 'devices:\n  - id: gh-1\n    actuators: [{ name: fan, kind: switch }]\n',
+      'rules/fan.yaml':
+        'rules:\n  - id: fan\n    when: { mqtt: a/b }\n    then:\n      - command: { device: gh-2, set: { fan: true } }\n',
+      'broken.yaml':
+        'devices:\n  - id: gh-1\n    sensors: [{ metric: light, kind: illuminance, unit: lumen }]\n',
+    });
+    // Without the config there are no declared devices to hold gh-2 against.
+    expect((await runCli(['check', rules])).code).toBe(0);
+    const checked = await runCli(['check', rules, '--config', join(dir, 'edgehub.yaml')]);
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).toContain(`${join(rules, 'fan.yaml')}:5:`);
+    expect(checked.stdout).toContain('gh-2');
+    const broken = await runCli(['check', rules, '--config', join(dir, 'broken.yaml')]);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toContain(`${join(dir, 'broken.yaml')}:3:`);
   });
 
   it('exits zero for the example rules', async () => {

@@ -1,4 +1,5 @@
 import { EdgehubError } from '../../../kernel/index.js';
+import type { RuleLoadOptions } from '../../language/compile/context.js';
 import { compileRuleDir, readRuleDirSync } from '../../language/loader.js';
 import { findRuleLoops } from '../../language/loops.js';
 import { formatProblem } from '../../language/rule-problem.js';
@@ -14,12 +15,15 @@ export interface CheckResult {
   readonly fileCount: number;
 }
 
-/** Validates a rules directory exactly as the hub loads it (the same reader and compiler). */
-export function checkRules(dir: string): CheckResult {
+/**
+ * Validates a rules directory exactly as the hub loads it (the same reader and compiler); with the
+ * hub's load options (its declared devices, whether it has a location), against them as the hub does.
+ */
+export function checkRules(dir: string, load: RuleLoadOptions = {}): CheckResult {
   try {
     const contents = readRuleDirSync(dir);
     const fileCount = contents.files.length + contents.errors.length;
-    const result = compileRuleDir(contents);
+    const result = compileRuleDir(contents, load);
     const warnings = findRuleLoops(contents.files);
     if (result.ok) return { ok: true, errors: [], warnings, ruleCount: result.set.rules.length, fileCount };
     return { ok: false, errors: result.errors, warnings, ruleCount: 0, fileCount };
@@ -35,6 +39,8 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 export interface CheckCommandOptions {
   /** Possible loops count as errors for the exit status (for CI that wants none). */
   strict?: boolean;
+  /** What the hub checks rules against: its declared devices and location. */
+  load?: RuleLoadOptions;
 }
 
 /**
@@ -47,7 +53,7 @@ export function runCheckCommand(
   out: (line: string) => void,
   options: CheckCommandOptions = {},
 ): number {
-  const result = checkRules(dir);
+  const result = checkRules(dir, options.load);
   for (const error of result.errors) out(formatProblem(error));
   for (const warning of result.warnings) out(formatProblem(warning, 'warning'));
   const warned = result.warnings.length > 0 ? `; ${plural(result.warnings.length, 'warning')}` : '';

@@ -1,9 +1,10 @@
 import type { MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Hub } from '../hub/index.js';
 import { startDeviceHub } from './support/device-hub.js';
-import { ClientPool, nextMessage } from './support/mqtt-client.js';
-import { TempDirs, writeFiles } from './support/temp.js';
+import { useHubKit } from './support/hub-kit.js';
+import { nextMessage } from './support/mqtt-client.js';
+import { writeFiles } from './support/temp.js';
 
 /** Every actuator must stay on for ten minutes once switched on: an early off is refused. */
 const DEVICES = `devices:
@@ -21,19 +22,12 @@ const DEVICES = `devices:
       - { name: light, kind: dimmer, safety: { min_on: 10m } }
 `;
 
-const temp = new TempDirs();
-const pool = new ClientPool();
+const { temp, pool, keep } = useHubKit();
 let hub: Hub | undefined;
-afterEach(async () => {
-  await pool.closeAll();
-  await hub?.stop();
-  hub = undefined;
-  temp.cleanup();
-});
 
 async function start(extra = ''): Promise<{ url: string; device: MqttClient; sender: MqttClient }> {
   const started = await startDeviceHub(temp, DEVICES + extra);
-  hub = started.hub;
+  hub = keep(started.hub);
   const device = await pool.connect(started.url, { clientId: 'devices' });
   await device.subscribeAsync(['actuators/#', 'cmnd/#', 'zigbee2mqtt/#', 'edgehub/devices/+/refusal']);
   const sender = await pool.connect(started.url, { clientId: 'wall-panel' });

@@ -1,28 +1,22 @@
 import type { MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Hub } from '../hub/index.js';
 import type { MemoryLogger } from '../kernel/index.js';
 import { startDeviceHub } from './support/device-hub.js';
-import { ClientPool, nextMessage } from './support/mqtt-client.js';
-import { TempDirs, writeFiles } from './support/temp.js';
+import { useHubKit } from './support/hub-kit.js';
+import { nextMessage } from './support/mqtt-client.js';
+import { writeFiles } from './support/temp.js';
 
-const temp = new TempDirs();
-const pool = new ClientPool();
+const { temp, pool, keep } = useHubKit();
 let hub: Hub | undefined;
 let logger: MemoryLogger | undefined;
-afterEach(async () => {
-  await pool.closeAll();
-  await hub?.stop();
-  hub = undefined;
-  temp.cleanup();
-});
 
 /** A hub running `rules` over its real broker, and a client watching every topic. */
 async function start(rules: string, config = ''): Promise<{ watcher: MqttClient; seen: string[] }> {
   const dir = temp.make('edgehub-rules-');
   writeFiles(dir, { 'loops.yaml': rules });
   const started = await startDeviceHub(temp, `hub:\n  rules_dir: ${dir}\n${config}`);
-  hub = started.hub;
+  hub = keep(started.hub);
   logger = started.logger;
   const watcher = await pool.connect(started.url, { clientId: 'watcher' });
   const seen: string[] = [];

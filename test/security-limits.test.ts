@@ -86,17 +86,43 @@ describe('publish_rate', () => {
     expect(broker.stats().rateLimited).toBe(1);
   });
 
-  it('drops and counts MQTT 3.1.1 messages over the rate, acknowledging them', async () => {
-    const { url, broker, logger } = await start({ clock: new VirtualClock(), limits });
+  it('slows an MQTT 3.1.1 client over the rate down instead of dropping what it sends', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const { url, broker, logger } = await start({ clock, limits });
     const seen: string[] = [];
     broker.onMessage(seen, (m) => seen.push(m.payload.toString()));
-    const client = await pool.connect(url, { protocolVersion: 4, clientId: 'chatty' });
-    for (let i = 0; i < 4; i++) expect(await pubackCode(client, 'sensors/a/t', String(i))).toBe(0);
-    expect(seen).toEqual(['0', '1']);
-    expect(broker.stats().rateLimited).toBe(2);
+    const client = await pool.connect(url, { protocolVersion: 4, clientId: 'gateway' });
+    const other = await pool.connect(url, { protocolVersion: 4, clientId: 'other' });
+    for (let i = 0; i < 3; i++) expect(await pubackCode(client, 'sensors/a/t', String(i))).toBe(0);
+    // The third was one too many: the hub stops reading the gateway until its bucket refills.
+    const fourth = pubackCode(client, 'sensors/a/t', '3');
+    await pubackCode(other, 'sensors/b/t', 'marker');
+    expect(seen).toEqual(['0', '1', '2', 'marker']);
+    clock.advance(2000);
+    expect(await fourth).toBe(0);
+    expect(seen).toEqual(['0', '1', '2', 'marker', '3']);
+    expect(broker.stats()).toMatchObject({ rateLimited: 0, rateSlowed: 1 });
     expect(client.connected).toBe(true);
     const warns = logger.entries.filter((e) => e.fields?.refused === 'mqtt.limits.publish_rate');
-    expect(warns.map((e) => e.level)).toEqual(['warn', 'debug']);
+    expect(warns.map((e) => e.level)).toEqual(['warn']);
+  });
+
+  it('drops QoS 0 from an MQTT 3.1.1 client that owes a whole burst, and counts it', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const { url, broker } = await start({ clock, limits });
+    const seen: string[] = [];
+    broker.onMessage(seen, (m) => seen.push(m.payload.toString()));
+    const client = await pool.connect(url, { protocolVersion: 4, clientId: 'flood' });
+    // Ten packets in one write: all of them arrive before the hub can stop reading.
+    client.stream.cork();
+    for (let i = 0; i < 10; i++) client.publish('sensors/a/t', String(i), { qos: 0 });
+    client.stream.uncork();
+    const marker = pubackCode(client, 'sensors/a/t', 'qos1');
+    clock.advance(10_000);
+    expect(await marker).toBe(0);
+    // Two from the burst, two owed against it; six dropped; QoS 1 is never dropped.
+    expect(seen).toEqual(['0', '1', '2', '3', 'qos1']);
+    expect(broker.stats().rateLimited).toBe(6);
   });
 });
 

@@ -58,6 +58,8 @@ export interface GuardCounters {
   inflightExceeded: number;
   /** Publishes to an actuator's command topic that the actuator safety envelope refused. */
   commandsRefused: number;
+  /** Times an MQTT 3.1.1 client over its publish rate was slowed down (its socket left unread). */
+  rateSlowed: number;
 }
 
 export function newGuardCounters(): GuardCounters {
@@ -72,6 +74,7 @@ export function newGuardCounters(): GuardCounters {
     topicRefused: 0,
     inflightExceeded: 0,
     commandsRefused: 0,
+    rateSlowed: 0,
   };
 }
 
@@ -96,6 +99,12 @@ export type CommandGuard = (
   payload: Buffer | string,
   clientId: string,
 ) => { accepted: boolean; reason?: string } | undefined;
+
+/** aedes' Client stops and resumes reading its connection (its types leave these out). */
+interface Pausable {
+  pause(): void;
+  resume(): void;
+}
 
 /** Marks an error the guard already logged and counted, so the broker's error listener skips it. */
 const REFUSED = Symbol('edgehub.refused');
@@ -124,6 +133,8 @@ export class ClientGuard {
   private readonly subjects = new WeakMap<Client, AuthSubject>();
   private readonly buckets = new WeakMap<Client, TokenBucket>();
   private readonly inflight = new WeakMap<Client, number>();
+  /** MQTT 3.1.1 clients whose socket is left unread until their publish bucket refills. */
+  private readonly slowed = new WeakSet<Client>();
   /** Topics already warned about per client, so a misconfigured device does not flood the log. */
   private readonly warned = new WeakMap<Client, Set<string>>();
 
@@ -243,7 +254,7 @@ export class ClientGuard {
         bucket = new TokenBucket(clock, limits.publishRatePerSec, Math.max(1, limits.publishBurst));
         this.buckets.set(client, bucket);
       }
-      if (!bucket.take()) return this.rateLimited(client, packet, done);
+      if (!bucket.take() && !this.overRate(client, bucket, packet, done)) return;
     }
     const subject = this.subjects.get(client);
     if (auth && subject && !auth.mayPublish(subject, topic)) {
@@ -310,6 +321,54 @@ export class ClientGuard {
     );
   }
 
+  /**
+   * A publish over the client's rate. MQTT 3.1.1 cannot be told why, so its client is slowed down
+   * instead: the hub stops reading its socket until the bucket refills (TCP then holds the client
+   * back) and the message goes on, owed against the bucket; only QoS 0 is dropped, counted and
+   * logged, once the client owes a whole burst (packets it had sent before it was paused). MQTT 5
+   * is told: see {@link rateLimited}. True when the message may go on.
+   */
+  private overRate(
+    client: Client,
+    bucket: TokenBucket,
+    packet: PublishPacket,
+    done: (err?: Error | null) => void,
+  ): boolean {
+    if (client.version === 5) {
+      this.rateLimited(client, packet, done);
+      return false;
+    }
+    const { counters, limits, clock } = this.deps;
+    // Owed first, so the pause lasts until what the client owes is paid off.
+    const owed = bucket.borrow(Math.max(1, limits.publishBurst));
+    if (!this.slowed.has(client)) {
+      counters.rateSlowed++;
+      this.warnOnce(client, 'rate', 'slowing down a client over mqtt.limits.publish_rate', {
+        refused: 'mqtt.limits.publish_rate',
+        client: client.id,
+        ratePerSec: limits.publishRatePerSec,
+        burst: limits.publishBurst,
+      });
+      this.slowed.add(client);
+      const reading = client as unknown as Pausable;
+      reading.pause();
+      clock.setTimer(`rate:${client.id}`, bucket.msUntilToken(), () => {
+        this.slowed.delete(client);
+        if (!client.closed) reading.resume();
+      });
+    }
+    if (owed || packet.qos > 0) return true;
+    counters.rateLimited++;
+    this.warnOnce(client, 'rate-drop', 'dropping QoS 0 publishes over mqtt.limits.publish_rate', {
+      refused: 'mqtt.limits.publish_rate',
+      client: client.id,
+      ratePerSec: limits.publishRatePerSec,
+    });
+    markRefused(packet);
+    done(null);
+    return false;
+  }
+
   private rateLimited(client: Client, packet: PublishPacket, done: (err?: Error | null) => void): void {
     const { counters, limits } = this.deps;
     counters.rateLimited++;
@@ -322,8 +381,7 @@ export class ClientGuard {
     // MQTT 5 allows 0x96 (Message rate too high) only on DISCONNECT: a QoS 0 publisher, which has
     // no acknowledgement to hear it on, is disconnected with it; a QoS 1/2 one keeps its connection
     // and gets PUBACK/PUBREC 0x97 (Quota exceeded), the nearest code an acknowledgement may carry.
-    // MQTT 3.1.1 has neither, so the message is acknowledged, dropped and counted.
-    if (client.version === 5 && packet.qos === 0) {
+    if (packet.qos === 0) {
       markRefused(packet);
       return client.disconnect({ reasonCode: ReasonCode.messageRateTooHigh }, () => done(null));
     }

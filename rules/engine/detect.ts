@@ -32,6 +32,8 @@ export interface TriggerKeyState {
   hasLast?: boolean;
   last?: unknown;
   pendingFor?: { dueAt: number; input: TriggerInput };
+  /** schedule: epoch ms of the last firing, so `catch_up: last` can tell what was missed. */
+  scheduledAt?: number;
   pendingDebounce?: { dueAt: number; input: TriggerInput };
   /** throttle: epoch ms of the firings within the current period. */
   fired?: number[];

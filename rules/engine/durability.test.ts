@@ -311,3 +311,43 @@ describe('stop', () => {
     expect(rig.logs('info')).toEqual(['hot']);
   });
 });
+
+describe('schedules missed while the hub was down', () => {
+  const everyHour = (catchUp: string) => `rules:
+  - id: water
+    when: { schedule: { every: 1h${catchUp} } }
+    then: [{ log: "water for {{ payload.at }} missed={{ payload.missed }}" }]
+`;
+
+  it('with catch_up: last, the most recent missed firing runs once at start-up', async () => {
+    const open = stateFile();
+    const clock = new VirtualClock(Date.UTC(2026, 5, 1, 9, 30));
+    const first = life(everyHour(', catch_up: last'), open, clock);
+    await first.rig.advance(30 * 60_000); // fires at 10:00
+    first.end();
+    clock.advanceTo(Date.UTC(2026, 5, 1, 13, 15)); // down over 11:00, 12:00 and 13:00
+    const second = life(everyHour(', catch_up: last'), open, clock);
+    await second.rig.advance(0);
+    const watered = (): string[] => second.rig.logs('info').filter((l) => l.startsWith('water for'));
+    expect(watered()).toEqual([`water for ${Date.UTC(2026, 5, 1, 13)} missed=true`]);
+    await second.rig.advance(45 * 60_000); // and on schedule again at 14:00
+    expect(watered().at(-1)).toBe(`water for ${Date.UTC(2026, 5, 1, 14)} missed=`);
+    expect(watered()).toHaveLength(2);
+    second.end();
+  });
+
+  it('by default, and when the last missed firing is older than catch_up_within, nothing missed runs', async () => {
+    for (const catchUp of ['', ', catch_up: last, catch_up_within: 20m']) {
+      const open = stateFile();
+      const clock = new VirtualClock(Date.UTC(2026, 5, 1, 9, 30));
+      const first = life(everyHour(catchUp), open, clock);
+      await first.rig.advance(30 * 60_000);
+      first.end();
+      clock.advanceTo(Date.UTC(2026, 5, 1, 15, 30)); // the last missed one, 15:00, is 30 min old
+      const second = life(everyHour(catchUp), open, clock);
+      await second.rig.advance(0);
+      expect(second.rig.logs('info').filter((l) => l.includes('missed=true'))).toEqual([]);
+      second.end();
+    }
+  });
+});

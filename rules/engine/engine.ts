@@ -26,7 +26,7 @@ import { isPlain, TriggerPipeline } from './pipeline.js';
 import { RuleRuntime, SLOT, type ParkedRun } from './rule-runtime.js';
 import { RunBook, type RuleStats } from './run-book.js';
 import { DEFAULT_LOOP_BREAKER, Runner, type LoopBreakerSettings } from './runner.js';
-import type { HubPlace } from '../language/schedule.js';
+import type { HubPlace, Schedule } from '../language/schedule.js';
 import {
   MemoryRuleStateStore,
   type AlertRecord,
@@ -89,6 +89,9 @@ export interface StatusInput {
 
 const FIRE: Detection = { fire: true, break: false, changed: false };
 const BREAK: Detection = { fire: false, break: true, changed: false };
+/** Schedule times `catch_up` steps through at most (a day of an `every: 10s` schedule). */
+const MAX_CATCH_UP_STEPS = 10_000;
+
 /** Without a time to fire (polar day for a sun schedule), look again this much later, ms. */
 const SCHEDULE_RETRY_MS = 6 * 3_600_000;
 
@@ -408,7 +411,68 @@ export class RuleEngine {
 
   private armSchedules(rt: RuleRuntime): void {
     if (!rt.rule.enabled) return;
-    for (const trigger of rt.rule.triggers) if (trigger.kind === 'schedule') this.armSchedule(rt, trigger);
+    for (const trigger of rt.rule.triggers) {
+      if (trigger.kind !== 'schedule') continue;
+      this.catchUp(rt, trigger);
+      this.armSchedule(rt, trigger);
+    }
+  }
+
+  /**
+   * `catch_up: last`: when the hub was down over one or more firings, runs the most recent of them
+   * once, now, if it is within the bound. The last firing is known from the stored trigger state.
+   */
+  private catchUp(rt: RuleRuntime, trigger: Extract<Trigger, { kind: 'schedule' }>): void {
+    const last = rt.triggerState(trigger.index, 'schedule').scheduledAt;
+    if (!trigger.catchUp || last === undefined) return;
+    if (trigger.schedule.needsLocation && !this.place.location) return;
+    const now = this.deps.clock.now();
+    // A fine schedule (every: 1s) over a long outage has more firings than a walk takes steps:
+    // the walk then starts again nearer to now; only the most recent firing matters.
+    let from = Math.max(last, now - trigger.catchUp.withinMs);
+    let missed: number | null = null;
+    for (let round = 0; round < 20; round++) {
+      const walk = this.lastFiring(trigger.schedule, from, now);
+      if (walk.complete) {
+        missed = walk.at;
+        break;
+      }
+      from = now - (now - from) / 10;
+    }
+    if (missed === null) return;
+    this.deps.logger.info(
+      `rule ${rt.rule.id}: running the ${trigger.schedule.label} firing missed while stopped`,
+      {
+        rule: rt.rule.id,
+        missed,
+      },
+    );
+    this.fireSchedule(rt, trigger, missed, { at: missed, schedule: trigger.schedule.label, missed: true });
+  }
+
+  /** The last firing in (from, to]; `complete` false when the walk ran out of steps first. */
+  private lastFiring(schedule: Schedule, from: number, to: number): { at: number | null; complete: boolean } {
+    let at: number | null = null;
+    let cursor = from;
+    for (let steps = 0; steps < MAX_CATCH_UP_STEPS; steps++) {
+      const next = schedule.next(cursor, this.place);
+      if (next === null || next > to) return { at, complete: true };
+      at = next;
+      cursor = next;
+    }
+    return { at, complete: false };
+  }
+
+  private fireSchedule(
+    rt: RuleRuntime,
+    trigger: Extract<Trigger, { kind: 'schedule' }>,
+    due: number,
+    payload: Record<string, unknown>,
+  ): void {
+    rt.triggerState(trigger.index, 'schedule').scheduledAt = due;
+    rt.saveTriggerState(trigger.index, 'schedule');
+    const input = this.input(rt, trigger, 'schedule', '', {}, payload, this.deps.clock.now());
+    this.feed(rt, trigger, input);
   }
 
   private armSchedule(rt: RuleRuntime, trigger: Extract<Trigger, { kind: 'schedule' }>): void {
@@ -427,16 +491,7 @@ export class RuleEngine {
     }
     rt.setTimer(name, next - now, () => {
       this.armSchedule(rt, trigger);
-      const input = this.input(
-        rt,
-        trigger,
-        'schedule',
-        '',
-        {},
-        { at: next, schedule: trigger.schedule.label },
-        next,
-      );
-      this.feed(rt, trigger, input);
+      this.fireSchedule(rt, trigger, next, { at: next, schedule: trigger.schedule.label });
     });
   }
 

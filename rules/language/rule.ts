@@ -61,6 +61,8 @@ export interface StatusTrigger extends TriggerBase {
 export interface ScheduleTrigger extends TriggerBase {
   readonly kind: 'schedule';
   readonly schedule: Schedule;
+  /** `catch_up: last`: at start-up, the last firing missed while the hub was down, if this recent. */
+  readonly catchUp: { readonly withinMs: number } | null;
 }
 
 export interface EventTrigger extends TriggerBase {

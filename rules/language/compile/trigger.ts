@@ -7,6 +7,9 @@ import type { TriggerDefinition } from '../schema/triggers.js';
 import { parseFilter } from '../topic-index.js';
 import type { CompileContext } from './context.js';
 
+/** How old a missed schedule firing may be for `catch_up: last` to run it, when not given. */
+const DEFAULT_CATCH_UP_WITHIN = '24h';
+
 /** Why a validated trigger still cannot run, and which of its keys to point at. */
 export class TriggerProblem extends Error {
   constructor(
@@ -71,7 +74,11 @@ export function buildTrigger(def: TriggerDefinition, index: number): Trigger {
   if (def.schedule !== undefined) {
     const key = (['cron', 'every', 'at', 'sun'] as const).find((k) => def.schedule?.[k] !== undefined);
     try {
-      return { ...base, kind: 'schedule', schedule: compileSchedule(def.schedule) };
+      const catchUp =
+        def.schedule.catch_up === 'last'
+          ? { withinMs: parseDuration(def.schedule.catch_up_within ?? DEFAULT_CATCH_UP_WITHIN) }
+          : null;
+      return { ...base, kind: 'schedule', schedule: compileSchedule(def.schedule), catchUp };
     } catch (err) {
       const reason = err instanceof Error ? err.message.replace(/^CronPattern: /, '') : String(err);
       throw new TriggerProblem(

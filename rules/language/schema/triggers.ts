@@ -43,12 +43,22 @@ export const scheduleSchema = z
     at: timeOfDaySchema.optional().describe('Fire every day at this time of day'),
     sun: z.enum(SUN_EVENTS).optional().describe("A sun event at the hub's latitude/longitude"),
     offset: signedDurationSchema.optional().describe('Shift a sun event, e.g. -15m for 15 minutes before'),
+    catch_up: z
+      .enum(['none', 'last'])
+      .optional()
+      .describe('Firings missed while the hub was down: none (default), or the last one, once at start-up'),
+    catch_up_within: durationSchema
+      .optional()
+      .describe('With catch_up: last, how old a missed firing may be and still run (default 24h)'),
   })
   .strict()
   .superRefine((s, ctx) => {
     requireOneKind(s, SCHEDULE_KINDS, ctx, 'a schedule');
     if (s.offset !== undefined && s.sun === undefined) {
       keyIssue(ctx, 'offset', 'offset shifts a sun event; it goes with sun:');
+    }
+    if (s.catch_up_within !== undefined && s.catch_up !== 'last') {
+      keyIssue(ctx, 'catch_up_within', 'catch_up_within bounds catch_up: last; it goes with it');
     }
   });
 

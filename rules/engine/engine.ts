@@ -528,14 +528,25 @@ export class RuleEngine {
       }
     }
     for (const id of gone) this.store.deleteRule(id);
+    // Queued inputs whose key has no parked run to finish first start now.
+    for (const rt of this.runtimes.values())
+      for (const key of rt.keys.keys()) this.runner.startQueued(rt, key);
   }
 
   private restoreEntry(rt: RuleRuntime, entry: StoredState): boolean {
     if (entry.slot === SLOT.key) {
-      const value = entry.value as { lastFiredAt: number | null; suspendedUntil: number | null };
+      const value = entry.value as {
+        lastFiredAt: number | null;
+        suspendedUntil: number | null;
+        queue?: { trigger: number; input: TriggerInput }[];
+      };
       const k = rt.key(entry.key);
       k.lastFiredAt = value.lastFiredAt;
       k.suspendedUntil = value.suspendedUntil;
+      for (const q of value.queue ?? []) {
+        const trigger = rt.rule.triggers[q.trigger];
+        if (trigger) k.queue.push({ trigger, input: q.input });
+      }
       if (k.suspendedUntil !== null) this.runner.armSuspension(rt, entry.key, k.suspendedUntil);
       return true;
     }

@@ -125,12 +125,14 @@ export class RuleRuntime {
 
   saveKey(key: string): void {
     const k = this.keys.get(key);
-    if (!k || (k.lastFiredAt === null && k.suspendedUntil === null)) {
+    if (!k || (k.lastFiredAt === null && k.suspendedUntil === null && k.queue.length === 0)) {
       this.write(() => this.deps.store.delete(this.rule.id, SLOT.key, key));
       return;
     }
+    // A `mode: queued` rule's waiting inputs survive a restart like its parked runs.
+    const queue = k.queue.map((q) => ({ trigger: q.trigger.index, input: q.input }));
     this.write(() =>
-      this.put(SLOT.key, key, { lastFiredAt: k.lastFiredAt, suspendedUntil: k.suspendedUntil }),
+      this.put(SLOT.key, key, { lastFiredAt: k.lastFiredAt, suspendedUntil: k.suspendedUntil, queue }),
     );
   }
 

@@ -145,8 +145,10 @@ export class Runner implements ExecutorHost {
         break;
       case 'queued':
         if (holding.length > 0) {
-          if (k.queue.length < rule.max) k.queue.push({ trigger, input });
-          else this.blocked(rt, input, 'mode', []);
+          if (k.queue.length < rule.max) {
+            k.queue.push({ trigger, input });
+            rt.saveKey(input.key);
+          } else this.blocked(rt, input, 'mode', []);
           return;
         }
         break;
@@ -484,8 +486,16 @@ export class Runner implements ExecutorHost {
         error: run.error,
       }),
     );
-    const next = k?.queue.shift();
-    if (next && !rt.disposed) this.start(rt, next.trigger, next.input);
+    this.startQueued(rt, run.input.key);
+  }
+
+  /** Starts the next queued input of a key whose runs are done (after a run, or after a restart). */
+  startQueued(rt: RuleRuntime, key: string): void {
+    const k = rt.keys.get(key);
+    if (!k || rt.disposed || k.queue.length === 0 || holdingRuns(k.active).length > 0) return;
+    const next = k.queue.shift();
+    rt.saveKey(key);
+    if (next) this.start(rt, next.trigger, next.input);
   }
 
   private blocked(

@@ -16,6 +16,9 @@ export interface Clock {
   clearTimer(handle: TimerHandle | undefined): void;
 }
 
+/** The longest delay Node's setTimeout honours (2^31 − 1 ms). */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
 interface SystemTimer extends TimerHandle {
   timeout: NodeJS.Timeout;
 }
@@ -28,9 +31,18 @@ export class SystemClock implements Clock {
 
   setTimer(name: string, delayMs: number, fn: () => void): TimerHandle {
     const delay = Math.max(0, delayMs);
-    const timeout = setTimeout(fn, delay);
-    timeout.unref();
-    const handle: SystemTimer = { name, dueAt: Date.now() + delay, timeout };
+    const handle: SystemTimer = { name, dueAt: Date.now() + delay, timeout: undefined as never };
+    // Node fires a timeout longer than about 24.8 days at once; a longer one waits in steps.
+    const arm = (wait: number): void => {
+      const step = Math.min(wait, MAX_TIMEOUT_MS);
+      handle.timeout = setTimeout(() => {
+        const left = handle.dueAt - Date.now();
+        if (step === MAX_TIMEOUT_MS && left > 0) arm(left);
+        else fn();
+      }, step);
+      handle.timeout.unref();
+    };
+    arm(delay);
     return handle;
   }
 

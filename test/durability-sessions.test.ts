@@ -158,4 +158,43 @@ describe('a persistent session across a hub restart', () => {
     await until(() => after.got.length === 1, 'the queued command', [[after.client, 'message']]);
     expect(String(after.got[0]?.payload)).toBe('{"on":true}');
   }, 60_000);
+
+  it('ends a session whose Session Expiry Interval passed while the hub was down (MQTT 5)', async () => {
+    const data = temp.make('edgehub-sessions-');
+    const first = await startHub(data);
+    const short = {
+      clientId: 'short',
+      protocolVersion: 5 as const,
+      clean: false,
+      properties: { sessionExpiryInterval: 2 },
+    };
+    const long = {
+      clientId: 'long',
+      protocolVersion: 5 as const,
+      clean: false,
+      properties: { sessionExpiryInterval: 3600 },
+    };
+    // One goes away before the hub stops; the other is still connected when it stops.
+    const gone = await connect(first.url, short);
+    await gone.client.subscribeAsync('sensors/#', { qos: 1 });
+    await gone.client.endAsync();
+    const stays = await connect(first.url, long);
+    await stays.client.subscribeAsync('sensors/#', { qos: 1 });
+    const sensor = await pool.connect(first.url, { clientId: 'gh-1', protocolVersion: 5 });
+    await sensor.publishAsync('sensors/gh-1/temperature', '21', { qos: 1 });
+    await sensor.endAsync();
+    await stop(first.hub, 'SIGTERM');
+    await pool.closeAll();
+
+    // Back 5 s later by its clock: past the short session's 2 s, well within the long one's hour.
+    const second = await startHub(data, { clockAheadMs: 5_000 });
+    const expired = await connect(second.url, short);
+    expect(expired.sessionPresent).toBe(false);
+    const resumed = await connect(second.url, long);
+    expect(resumed.sessionPresent).toBe(true);
+    // Had its session lived on, its queued reading would come before anything routed from now on.
+    await expired.client.subscribeAsync(BARRIER, { qos: 1 });
+    await barrier(second.url, expired);
+    expect(queued(expired.got)).toEqual([]);
+  }, 60_000);
 });

@@ -3,6 +3,7 @@ import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import type { Clock, Logger, TimerHandle } from '../../kernel/index.js';
 import { errorMessage } from '../../kernel/index.js';
 import type { Packet, SubscriptionOptions } from './packets.js';
+import type { SessionExpiryRow } from './session-expiry.js';
 import { openWritableSqlite } from '../open-sqlite.js';
 import { configureBrokerDb, createBrokerSchema } from './schema.js';
 
@@ -13,6 +14,7 @@ export interface LoadedState {
   outgoing: { id: number; clientId: string; packet: Packet }[];
   incoming: { clientId: string; messageId: number; packet: Packet }[];
   wills: { clientId: string; packet: Packet }[];
+  sessionExpiries: SessionExpiryRow[];
 }
 
 /** The writes a change of broker state makes; run inside the current group-commit transaction. */
@@ -30,6 +32,8 @@ export interface StateWrites {
   delIncoming(clientId: string, messageId: number): void;
   putWill(clientId: string, packet: Packet): void;
   delWill(clientId: string): void;
+  putSessionExpiry(row: SessionExpiryRow): void;
+  delSessionExpiry(clientId: string): void;
 }
 
 export interface BrokerStateDbDeps {
@@ -168,7 +172,7 @@ export class BrokerStateDb {
     try {
       db.transaction(() => {
         db.exec(
-          'DELETE FROM retained; DELETE FROM subscriptions; DELETE FROM outgoing; DELETE FROM incoming; DELETE FROM wills;',
+          'DELETE FROM retained; DELETE FROM subscriptions; DELETE FROM outgoing; DELETE FROM incoming; DELETE FROM wills; DELETE FROM session_expiry;',
         );
         const state = this.deps.snapshot();
         for (const p of state.retained) writes.putRetained(String(p.topic), p);
@@ -176,6 +180,7 @@ export class BrokerStateDb {
         for (const o of state.outgoing) writes.addOutgoing(o.id, o.clientId, o.packet);
         for (const i of state.incoming) writes.putIncoming(i.clientId, i.messageId, i.packet);
         for (const w of state.wills) writes.putWill(w.clientId, w.packet);
+        for (const row of state.sessionExpiries) writes.putSessionExpiry(row);
       })();
     } catch (err) {
       // Still failing: counted, and tried again on the next tick of the retry timer.
@@ -223,6 +228,10 @@ function prepareWrites(db: SqliteDatabase): StateWrites {
   const delIncoming = s('DELETE FROM incoming WHERE client_id = ? AND message_id = ?');
   const putWill = s('INSERT OR REPLACE INTO wills (client_id, packet) VALUES (?, ?)');
   const delWill = s('DELETE FROM wills WHERE client_id = ?');
+  const putSessionExpiry = s(
+    'INSERT OR REPLACE INTO session_expiry (client_id, interval_s, offline_since) VALUES (?, ?, ?)',
+  );
+  const delSessionExpiry = s('DELETE FROM session_expiry WHERE client_id = ?');
   const messageId = (p: Packet): number | null => (typeof p.messageId === 'number' ? p.messageId : null);
   const writes: StateWrites = {
     putRetained: (topic, packet) => putRetained.run(topic, encode(packet)),
@@ -239,6 +248,8 @@ function prepareWrites(db: SqliteDatabase): StateWrites {
     delIncoming: (clientId, id) => delIncoming.run(clientId, id),
     putWill: (clientId, packet) => putWill.run(clientId, encode(packet)),
     delWill: (clientId) => delWill.run(clientId),
+    putSessionExpiry: (row) => putSessionExpiry.run(row.clientId, row.intervalS, row.offlineSince),
+    delSessionExpiry: (clientId) => delSessionExpiry.run(clientId),
   };
   return writes;
 }
@@ -269,6 +280,9 @@ function load(db: SqliteDatabase): LoadedState {
     wills: rows<{ client_id: string; packet: Buffer }>(
       'SELECT client_id, packet FROM wills ORDER BY rowid',
     ).map((r) => ({ clientId: r.client_id, packet: decode(r.packet) })),
+    sessionExpiries: rows<{ client_id: string; interval_s: number; offline_since: number | null }>(
+      'SELECT client_id, interval_s, offline_since FROM session_expiry',
+    ).map((r) => ({ clientId: r.client_id, intervalS: r.interval_s, offlineSince: r.offline_since })),
   };
 }
 

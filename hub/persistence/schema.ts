@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 
 /** Bumped when the tables change; stored in SQLite's `user_version`. */
-export const BROKER_SCHEMA_VERSION = 1;
+export const BROKER_SCHEMA_VERSION = 2;
 
 /** The broker's state (sessions, retained messages, QoS 1/2 in flight, wills) in the data directory. */
 export function brokerDbPath(dataDir: string): string {
@@ -43,6 +43,13 @@ CREATE TABLE IF NOT EXISTS incoming (
 CREATE TABLE IF NOT EXISTS wills (
   client_id TEXT PRIMARY KEY,
   packet BLOB NOT NULL
+);
+-- MQTT 5 sessions that end a time after their client goes away (added in version 2).
+CREATE TABLE IF NOT EXISTS session_expiry (
+  client_id TEXT PRIMARY KEY,
+  interval_s INTEGER NOT NULL,
+  -- Epoch ms the client went away; NULL while it is connected.
+  offline_since INTEGER
 );
 `;
 

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -242,5 +243,100 @@ describe('when the file cannot be written', () => {
     (await import('node:fs')).writeFileSync(blocker, 'not a directory');
     const persistence = new SqlitePersistence({ file: brokerDbPath(join(blocker, 'data')), clock, logger });
     await expect(persistence.setup({ id: 'b' })).rejects.toMatchObject({ code: 'DATA_DIR_UNWRITABLE' });
+  });
+});
+
+describe('MQTT 5 session expiry across a restart', () => {
+  /** A broker as the persistence hears it: aedes emits these events with these client fields. */
+  async function startBroker(id: string): Promise<{ persistence: SqlitePersistence; events: EventEmitter }> {
+    const persistence = new SqlitePersistence({ file: brokerDbPath(dir), clock, logger });
+    open.push(persistence);
+    const events = Object.assign(new EventEmitter(), { id });
+    await persistence.setup(events);
+    return { persistence, events };
+  }
+
+  const v5 = (sessionExpiryInterval: number) => ({ id: client.id, version: 5, sessionExpiryInterval });
+
+  /** The client subscribes, goes away, and a message is queued for it; then the hub stops. */
+  async function leaveSession(clientFields: { id: string; version: number; sessionExpiryInterval: number }) {
+    const { persistence, events } = await startBroker('broker-1');
+    events.emit('client', clientFields);
+    await persistence.addSubscriptions(client, [
+      { topic: 'sensors/#', qos: 1, rh: 0, rap: false, nl: false },
+    ]);
+    events.emit('clientDisconnect', clientFields);
+    await persistence.outgoingEnqueueCombi(
+      [{ clientId: client.id }],
+      publish('sensors/gh-1/temperature', '22'),
+    );
+    await persistence.close();
+  }
+
+  async function session(p: SqlitePersistence) {
+    return {
+      subscriptions: (await p.subscriptionsByClient(client)).map((s) => s.topic),
+      queued: (await all<Packet>(p.outgoingStream(client))).map((m) => String(m.payload)),
+    };
+  }
+  const kept = { subscriptions: ['sensors/#'], queued: ['22'] };
+  const gone = { subscriptions: [], queued: [] };
+
+  it('ends at restart a session whose expiry passed while the hub was down, and says so', async () => {
+    await leaveSession(v5(10));
+    clock.advance(20_000);
+    const { persistence } = await startBroker('broker-2');
+    expect(await session(persistence)).toEqual(gone);
+    expect(logger.entries.filter((e) => e.fields?.['whileDown'] !== undefined).map((e) => e.fields)).toEqual([
+      { client: client.id, whileDown: true },
+    ]);
+    // Gone from the file too: a third start does not bring it back.
+    await persistence.close();
+    expect(await session((await startBroker('broker-3')).persistence)).toEqual(gone);
+  });
+
+  it('keeps a session with time left and ends it when that time is up', async () => {
+    await leaveSession(v5(10));
+    clock.advance(5_000);
+    const { persistence } = await startBroker('broker-2');
+    expect(await session(persistence)).toEqual(kept);
+    clock.advance(4_900);
+    expect(await session(persistence)).toEqual(kept);
+    clock.advance(100);
+    expect(await session(persistence)).toEqual(gone);
+  });
+
+  it('keeps the session of a client that came back in time', async () => {
+    await leaveSession(v5(10));
+    clock.advance(5_000);
+    const { persistence, events } = await startBroker('broker-2');
+    events.emit('client', v5(10));
+    clock.advance(60_000);
+    expect(await session(persistence)).toEqual(kept);
+  });
+
+  it('counts from the restart for a client that was connected when the hub died', async () => {
+    const first = await startBroker('broker-1');
+    first.events.emit('client', v5(10));
+    await first.persistence.addSubscriptions(client, [
+      { topic: 'sensors/#', qos: 1, rh: 0, rap: false, nl: false },
+    ]);
+    await first.persistence.close();
+    clock.advance(3_600_000);
+    const { persistence } = await startBroker('broker-2');
+    expect((await session(persistence)).subscriptions).toEqual(['sensors/#']);
+    clock.advance(10_000);
+    expect((await session(persistence)).subscriptions).toEqual([]);
+  });
+
+  it('never ends an MQTT 3.1.1 persistent session or one that asked never to expire', async () => {
+    await leaveSession({ id: client.id, version: 4, sessionExpiryInterval: 10 });
+    clock.advance(30 * 86_400_000);
+    const p4 = (await startBroker('broker-2')).persistence;
+    expect(await session(p4)).toEqual(kept);
+    await p4.close();
+    await leaveSession(v5(0xffff_ffff));
+    clock.advance(30 * 86_400_000);
+    expect((await session((await startBroker('broker-3')).persistence)).subscriptions).toEqual(['sensors/#']);
   });
 });

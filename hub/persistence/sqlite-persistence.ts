@@ -14,6 +14,7 @@ import type {
   TopicSubscription,
 } from './packets.js';
 import { queuedCopy } from './packets.js';
+import { SessionExpiries, type SessionEvents } from './session-expiry.js';
 
 export interface SqlitePersistenceDeps {
   /** The SQLite file, usually `brokerDbPath(dataDir)`. */
@@ -67,6 +68,7 @@ export class SqlitePersistence {
   private incoming = new Map<string, Map<number, Packet>>();
   private wills = new Map<string, Packet>();
   private brokerRef: BrokerRef | undefined;
+  private readonly expiries: SessionExpiries;
   private opened = false;
   private destroyed = false;
 
@@ -78,6 +80,13 @@ export class SqlitePersistence {
       snapshot: () => this.snapshot(),
       ...(deps.testing ? { testing: deps.testing } : {}),
     });
+    this.expiries = new SessionExpiries({
+      clock: deps.clock,
+      logger: deps.logger,
+      save: (clientId, row) =>
+        void this.db.run((w) => (row ? w.putSessionExpiry(row) : w.delSessionExpiry(clientId))),
+      wipe: (clientId) => this.dropSession(clientId),
+    });
   }
 
   /** The broker this persistence serves; aedes sets it through `setup`. */
@@ -85,14 +94,34 @@ export class SqlitePersistence {
     return this.brokerRef;
   }
 
-  /** Called by aedes when the broker starts: opens the file and restores what it holds. */
-  async setup(broker: BrokerRef): Promise<void> {
+  /**
+   * Called by aedes when the broker starts: opens the file, restores what it holds, and follows
+   * the broker's clients to know when their sessions end (see {@link SessionExpiries}).
+   */
+  async setup(broker: BrokerRef & Partial<SessionEvents>): Promise<void> {
     this.brokerRef = broker;
     if (!this.opened) {
       this.restore(this.db.open());
       this.opened = true;
+      if (typeof broker.on === 'function') this.expiries.listen(broker as SessionEvents);
     }
     await Promise.resolve();
+  }
+
+  /**
+   * Removes an ended session: its subscriptions, queued and in-flight messages and QoS 2 state. Its
+   * will is left to aedes, which publishes a will a previous process still owed.
+   */
+  dropSession(clientId: string): void {
+    void this.cleanSubscriptions({ id: clientId });
+    const queue = this.outgoing.get(clientId) ?? [];
+    this.outgoing.delete(clientId);
+    const incoming = [...(this.incoming.get(clientId)?.keys() ?? [])];
+    this.incoming.delete(clientId);
+    void this.db.run((w) => {
+      for (const entry of queue) w.delOutgoing(entry.id);
+      for (const messageId of incoming) w.delIncoming(clientId, messageId);
+    });
   }
 
   stats(): PersistenceStats {
@@ -315,6 +344,7 @@ export class SqlitePersistence {
   async destroy(): Promise<void> {
     if (this.destroyed) throw new Error('destroyed called twice!');
     this.destroyed = true;
+    this.expiries.close();
     this.db.close();
     await Promise.resolve();
   }
@@ -359,6 +389,7 @@ export class SqlitePersistence {
       stored.set(messageId, packet);
     }
     for (const { clientId, packet } of state.wills) this.wills.set(clientId, packet);
+    this.expiries.restore(state.sessionExpiries);
   }
 
   /** Records one subscription in memory (replacing one on the same topic); returns what to store. */
@@ -383,7 +414,14 @@ export class SqlitePersistence {
   }
 
   private snapshot(): LoadedState {
-    const state: LoadedState = { retained: [], subscriptions: [], outgoing: [], incoming: [], wills: [] };
+    const state: LoadedState = {
+      retained: [],
+      subscriptions: [],
+      outgoing: [],
+      incoming: [],
+      wills: [],
+      sessionExpiries: this.expiries.snapshot(),
+    };
     state.retained.push(...this.retained.values());
     for (const [clientId, topics] of this.subscriptions) {
       for (const [topic, options] of topics) state.subscriptions.push({ clientId, topic, options });

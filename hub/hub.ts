@@ -90,6 +90,10 @@ export class Hub {
             file: brokerDbPath(resolve(config.hub.data_dir)),
             clock: this.clock,
             logger: logger.child('broker-state'),
+            queueLimits: {
+              maxMessages: config.mqtt.limits.max_queued_messages,
+              maxBytes: config.mqtt.limits.max_queued_bytes,
+            },
           })
         : undefined;
     this.broker = new Broker({
@@ -432,6 +436,7 @@ export class Hub {
           uptimeMs: this.clock.now() - startedAt,
           broker: this.broker.stats(),
           store: this.store?.stats() ?? null,
+          brokerState: this.persistence?.stats() ?? null,
           rules: { loaded: this.rules.ruleSet.rules.length, ok: this.watcher?.status.ok ?? true },
           traces: this.traces?.stats() ?? null,
         }),

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ClientPool } from './support/mqtt-client.js';
 import { HubProcesses, signalAndWait, until, type SpawnOptions } from './support/hub-process.js';
 import { TempDirs } from './support/temp.js';
+import { startDeviceHub } from './support/device-hub.js';
 
 const temp = new TempDirs();
 const pool = new ClientPool();
@@ -197,4 +198,37 @@ describe('a persistent session across a hub restart', () => {
     await barrier(second.url, expired);
     expect(queued(expired.got)).toEqual([]);
   }, 60_000);
+});
+
+describe('the offline queue of a persistent session', () => {
+  it('holds mqtt.limits.max_queued_messages, delivers those in order, and counts the rest for that client', async () => {
+    const { hub, url, logger } = await startDeviceHub(temp, 'mqtt:\n  limits:\n    max_queued_messages: 5\n');
+    try {
+      const session = {
+        clientId: 'ha',
+        protocolVersion: 5 as const,
+        clean: false,
+        properties: { sessionExpiryInterval: 3600 },
+      };
+      const before = await connect(url, session);
+      await before.client.subscribeAsync('sensors/#', { qos: 1 });
+      await before.client.endAsync();
+      const sensor = await pool.connect(url, { clientId: 'gh-1', protocolVersion: 5 });
+      for (let seq = 0; seq < 12; seq++)
+        await sensor.publishAsync('sensors/gh-1/temperature', String(seq), { qos: 1 });
+
+      const after = await connect(url, session);
+      await barrier(url, after);
+      expect(queued(after.got).map((p) => String(p.payload))).toEqual(['0', '1', '2', '3', '4']);
+      expect(hub.persistence?.stats().queueFull).toEqual({ dropped: 7, byClient: { ha: 7 } });
+      expect(
+        logger.entries.filter(
+          (e) => e.fields?.['refused'] === 'mqtt.limits.max_queued_messages' && e.level === 'warn',
+        ),
+      ).toHaveLength(1);
+    } finally {
+      await pool.closeAll();
+      await hub.stop();
+    }
+  }, 30_000);
 });

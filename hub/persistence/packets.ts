@@ -31,6 +31,8 @@ export interface ClientRef {
 
 export interface BrokerRef {
   id: string;
+  /** aedes' connected clients by id. */
+  clients?: Record<string, unknown>;
 }
 
 /** One subscription of a SUBSCRIBE packet, the whole of it. */

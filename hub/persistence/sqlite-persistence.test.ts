@@ -340,3 +340,63 @@ describe('MQTT 5 session expiry across a restart', () => {
     expect((await session((await startBroker('broker-3')).persistence)).subscriptions).toEqual(['sensors/#']);
   });
 });
+
+describe('the queue of a client that is away', () => {
+  async function startCapped(queueLimits: { maxMessages: number; maxBytes: number }, clients = {}) {
+    const persistence = new SqlitePersistence({ file: brokerDbPath(dir), clock, logger, queueLimits });
+    open.push(persistence);
+    await persistence.setup({ id: 'broker-1', clients });
+    return persistence;
+  }
+  const reading = (n: number) => publish('sensors/gh-1/temperature', String(n));
+  const sent = (n: number) => ({ ...reading(n), brokerId: 'broker-1', brokerCounter: n });
+  const queuedPayloads = async (p: SqlitePersistence) =>
+    (await all<Packet>(p.outgoingStream(client))).map((m) => String(m.payload));
+
+  it('holds max_queued_messages, refuses the newer ones, and counts them per client', async () => {
+    const p = await startCapped({ maxMessages: 3, maxBytes: 0 });
+    const other = { clientId: 'node-red' };
+    for (let n = 1; n <= 5; n++) await p.outgoingEnqueueCombi([{ clientId: client.id }, other], reading(n));
+    expect(await queuedPayloads(p)).toEqual(['1', '2', '3']);
+    expect(p.stats().queueFull).toEqual({ dropped: 4, byClient: { [client.id]: 2, 'node-red': 2 } });
+    // One warning per client for the outage, with what refused it; the rest only counted.
+    const warnings = logger.entries.filter((e) => e.level === 'warn').map((e) => e.fields);
+    expect(warnings).toEqual([
+      expect.objectContaining({ client: client.id, refused: 'mqtt.limits.max_queued_messages', queued: 3 }),
+      expect.objectContaining({ client: 'node-red', refused: 'mqtt.limits.max_queued_messages' }),
+    ]);
+  });
+
+  it('holds max_queued_bytes of payload and topic', async () => {
+    const topicBytes = 'sensors/gh-1/temperature'.length;
+    const p = await startCapped({ maxMessages: 0, maxBytes: 2 * (topicBytes + 4) });
+    for (const payload of ['1000', '2000', '3']) {
+      await p.outgoingEnqueueCombi([{ clientId: client.id }], publish('sensors/gh-1/temperature', payload));
+    }
+    expect(await queuedPayloads(p)).toEqual(['1000', '2000']);
+    expect(logger.entries.find((e) => e.level === 'warn')?.fields).toMatchObject({
+      refused: 'mqtt.limits.max_queued_bytes',
+    });
+  });
+
+  it('takes messages again once delivery frees room, and after a restart counts what is restored', async () => {
+    const p = await startCapped({ maxMessages: 2, maxBytes: 0 });
+    for (let n = 1; n <= 3; n++) await p.outgoingEnqueueCombi([{ clientId: client.id }], sent(n));
+    await p.close();
+    const again = await startCapped({ maxMessages: 2, maxBytes: 0 });
+    await again.outgoingEnqueueCombi([{ clientId: client.id }], sent(4));
+    expect(await queuedPayloads(again)).toEqual(['1', '2']);
+    // The client comes back, gets the first with message id 7 and acknowledges it: room for one more.
+    await again.outgoingUpdate(client, { brokerId: 'broker-1', brokerCounter: 1, messageId: 7 });
+    await again.outgoingClearMessageId(client, { messageId: 7 });
+    await again.outgoingEnqueueCombi([{ clientId: client.id }], sent(5));
+    expect(await queuedPayloads(again)).toEqual(['2', '5']);
+  });
+
+  it('does not cap a connected client, whose queue is what is in flight to it', async () => {
+    const p = await startCapped({ maxMessages: 1, maxBytes: 0 }, { [client.id]: {} });
+    for (let n = 1; n <= 3; n++) await p.outgoingEnqueueCombi([{ clientId: client.id }], reading(n));
+    expect(await queuedPayloads(p)).toEqual(['1', '2', '3']);
+    expect(p.stats().queueFull.dropped).toBe(0);
+  });
+});

@@ -21,6 +21,8 @@ export interface SqlitePersistenceDeps {
   file: string;
   clock: Clock;
   logger: Logger;
+  /** Caps on each offline client's queue; {@link DEFAULT_QUEUE_LIMITS} when absent. */
+  queueLimits?: QueueLimits;
   testing?: {
     /** ms between attempts to save again while writes fail; default 5,000. */
     retryMs?: number;
@@ -28,6 +30,22 @@ export interface SqlitePersistenceDeps {
     onOpen?: (db: SqliteDatabase) => void;
   };
 }
+
+/**
+ * How much is queued for a client while it is away, as Mosquitto's `max_queued_messages` and
+ * `max_queued_bytes`: once either is reached, further messages for it are refused (not queued),
+ * and counted. 0 means no cap. Only QoS 1/2 messages are ever queued for an absent client.
+ */
+export interface QueueLimits {
+  maxMessages: number;
+  /** Payload and topic bytes. */
+  maxBytes: number;
+}
+
+export const DEFAULT_QUEUE_LIMITS: QueueLimits = Object.freeze({
+  maxMessages: 1000,
+  maxBytes: 16 * 1024 * 1024,
+});
 
 export interface PersistenceStats {
   retained: number;
@@ -37,6 +55,8 @@ export interface PersistenceStats {
   outgoing: number;
   /** Failed attempts to save the state since start. */
   writeFailures: number;
+  /** Messages not queued for an absent client because its queue was full, since start: in all and per client. */
+  queueFull: { dropped: number; byClient: Record<string, number> };
 }
 
 const QLOBBER_OPTIONS = { wildcard_one: '+', wildcard_some: '#', separator: '/' };
@@ -45,6 +65,8 @@ interface OutgoingEntry {
   /** The row in `outgoing`; assigned here so it is known even while the file cannot be written. */
   id: number;
   packet: Packet;
+  /** What the entry counts against `maxBytes`. */
+  bytes: number;
 }
 
 /**
@@ -65,6 +87,14 @@ export class SqlitePersistence {
   private trie = new QlobberSub(QLOBBER_OPTIONS);
   private outgoing = new Map<string, OutgoingEntry[]>();
   private nextOutgoingId = 1;
+  /** Client id → the bytes of its queue, for `maxBytes`. */
+  private readonly queuedBytes = new Map<string, number>();
+  private readonly queueLimits: QueueLimits;
+  private queueFullDropped = 0;
+  private readonly queueFullByClient = new Map<string, number>();
+  /** Clients warned of a full queue since it last drained. */
+  private readonly warnedFull = new Set<string>();
+  private readonly logger: Logger;
   private incoming = new Map<string, Map<number, Packet>>();
   private wills = new Map<string, Packet>();
   private brokerRef: BrokerRef | undefined;
@@ -80,6 +110,8 @@ export class SqlitePersistence {
       snapshot: () => this.snapshot(),
       ...(deps.testing ? { testing: deps.testing } : {}),
     });
+    this.queueLimits = deps.queueLimits ?? DEFAULT_QUEUE_LIMITS;
+    this.logger = deps.logger;
     this.expiries = new SessionExpiries({
       clock: deps.clock,
       logger: deps.logger,
@@ -116,6 +148,8 @@ export class SqlitePersistence {
     void this.cleanSubscriptions({ id: clientId });
     const queue = this.outgoing.get(clientId) ?? [];
     this.outgoing.delete(clientId);
+    this.queuedBytes.delete(clientId);
+    this.warnedFull.delete(clientId);
     const incoming = [...(this.incoming.get(clientId)?.keys() ?? [])];
     this.incoming.delete(clientId);
     void this.db.run((w) => {
@@ -132,6 +166,7 @@ export class SqlitePersistence {
       sessions: this.subscriptions.size,
       outgoing,
       writeFailures: this.db.failures,
+      queueFull: { dropped: this.queueFullDropped, byClient: Object.fromEntries(this.queueFullByClient) },
     };
   }
 
@@ -228,11 +263,18 @@ export class SqlitePersistence {
   outgoingEnqueueCombi(subs: readonly { clientId: string }[], packet: Packet): Promise<void> {
     if (subs.length === 0) return Promise.resolve();
     const added: [string, OutgoingEntry][] = [];
+    const bytes = packetBytes(packet);
     for (const sub of subs) {
-      const entry: OutgoingEntry = { id: this.nextOutgoingId++, packet: queuedCopy(packet) };
+      if (this.queueIsFull(sub.clientId, bytes)) {
+        this.refuseQueued(sub.clientId, packet);
+        continue;
+      }
+      const entry: OutgoingEntry = { id: this.nextOutgoingId++, packet: queuedCopy(packet), bytes };
       this.queueOf(sub.clientId).push(entry);
+      this.queuedBytes.set(sub.clientId, (this.queuedBytes.get(sub.clientId) ?? 0) + bytes);
       added.push([sub.clientId, entry]);
     }
+    if (added.length === 0) return Promise.resolve();
     return this.db.run((w) => {
       for (const [clientId, entry] of added) w.addOutgoing(entry.id, clientId, entry.packet);
     });
@@ -273,7 +315,12 @@ export class SqlitePersistence {
     const entry = queue[at];
     if (!entry) return Promise.resolve(undefined);
     queue.splice(at, 1);
-    if (queue.length === 0) this.outgoing.delete(client.id);
+    this.queuedBytes.set(client.id, (this.queuedBytes.get(client.id) ?? 0) - entry.bytes);
+    if (queue.length === 0) {
+      this.outgoing.delete(client.id);
+      this.queuedBytes.delete(client.id);
+      this.warnedFull.delete(client.id);
+    }
     return this.db.run((w) => w.delOutgoing(entry.id)).then(() => entry.packet);
   }
 
@@ -362,6 +409,38 @@ export class SqlitePersistence {
     return matches;
   }
 
+  /**
+   * Whether a message of `bytes` would take an absent client's queue over a cap. A connected
+   * client's queue holds what is in flight to it, which Receive Maximum and the socket bound.
+   */
+  private queueIsFull(clientId: string, bytes: number): boolean {
+    if (this.brokerRef?.clients?.[clientId] !== undefined) return false;
+    const { maxMessages, maxBytes } = this.queueLimits;
+    const count = this.outgoing.get(clientId)?.length ?? 0;
+    if (maxMessages > 0 && count >= maxMessages) return true;
+    return maxBytes > 0 && (this.queuedBytes.get(clientId) ?? 0) + bytes > maxBytes;
+  }
+
+  private refuseQueued(clientId: string, packet: Packet): void {
+    this.queueFullDropped++;
+    const dropped = (this.queueFullByClient.get(clientId) ?? 0) + 1;
+    this.queueFullByClient.set(clientId, dropped);
+    const { maxMessages } = this.queueLimits;
+    const count = this.outgoing.get(clientId)?.length ?? 0;
+    const refused =
+      maxMessages > 0 && count >= maxMessages
+        ? 'mqtt.limits.max_queued_messages'
+        : 'mqtt.limits.max_queued_bytes';
+    const fields = { client: clientId, topic: String(packet.topic), refused, queued: count, dropped };
+    // The first drop since the queue last drained is a warning; the rest of the outage is counted.
+    if (!this.warnedFull.has(clientId)) {
+      this.warnedFull.add(clientId);
+      this.logger.warn('the queue of a client that is away is full; its new messages are dropped', fields);
+    } else {
+      this.logger.debug('dropped a message for a client whose queue is full', fields);
+    }
+  }
+
   private queueOf(clientId: string): OutgoingEntry[] {
     let queue = this.outgoing.get(clientId);
     if (!queue) {
@@ -377,7 +456,9 @@ export class SqlitePersistence {
       this.applySubscription(clientId, { topic, ...options });
     }
     for (const { id, clientId, packet } of state.outgoing) {
-      this.queueOf(clientId).push({ id, packet });
+      const bytes = packetBytes(packet);
+      this.queueOf(clientId).push({ id, packet, bytes });
+      this.queuedBytes.set(clientId, (this.queuedBytes.get(clientId) ?? 0) + bytes);
       this.nextOutgoingId = Math.max(this.nextOutgoingId, id + 1);
     }
     for (const { clientId, messageId, packet } of state.incoming) {
@@ -435,4 +516,12 @@ export class SqlitePersistence {
     for (const [clientId, packet] of this.wills) state.wills.push({ clientId, packet });
     return state;
   }
+}
+
+/** What a queued message counts against {@link QueueLimits.maxBytes}: its payload and topic. */
+function packetBytes(packet: Packet): number {
+  const payload = packet.payload;
+  const payloadBytes =
+    payload === undefined ? 0 : typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  return payloadBytes + Buffer.byteLength(String(packet.topic ?? ''));
 }

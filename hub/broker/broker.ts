@@ -63,6 +63,8 @@ export interface BrokerOptions {
   maxPacketBytes: number;
   /** Seconds; the longest keep-alive an MQTT 5 client gets (Server Keep Alive). 0 or absent: no limit. */
   maxKeepaliveSeconds?: number;
+  /** Topic Aliases an MQTT 5 client may set up toward the broker; 0 or absent: none. */
+  topicAliasMaximum?: number;
   tls?: BrokerTlsOptions;
   /** Each absent limit takes its value from {@link DEFAULT_LIMITS}. */
   limits?: Partial<BrokerLimits>;
@@ -424,6 +426,7 @@ export class Broker implements MessageSource, Publisher, RetainedReader {
       maximumPacketSize: options.maxPacketBytes,
       queueLimit: this.limits.maxQueued,
       receiveMaximum: this.limits.maxInflight,
+      topicAliasMaximum: options.topicAliasMaximum ?? 0,
     };
     if (persistence !== undefined) opts.persistence = persistence;
     if (afterPublish)

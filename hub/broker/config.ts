@@ -11,6 +11,7 @@ export function brokerOptionsFromConfig(mqtt: HubConfig['mqtt']): BrokerOptions 
     wsPort: mqtt.ws_port,
     maxPacketBytes: mqtt.max_packet_bytes,
     maxKeepaliveSeconds: mqtt.max_keepalive,
+    topicAliasMaximum: mqtt.topic_alias_maximum,
     limits: {
       maxConnections: limits.max_connections,
       maxInflight: limits.max_inflight,

@@ -154,6 +154,11 @@ export const configSchema = z
          */
         max_keepalive: z.number().int().min(0).max(65_535).default(600),
         /**
+         * Topic Aliases an MQTT 5 client may set up toward the hub (advertised in CONNACK; 0: none).
+         * An alias outside it, or one never set up, closes the connection with DISCONNECT 0x94.
+         */
+        topic_alias_maximum: z.number().int().min(0).max(65_535).default(10),
+        /**
          * Where sessions (with their subscriptions), retained messages, QoS 1/2 messages queued or in
          * flight and wills live: `sqlite` keeps them in `<data_dir>/broker.db` across restarts and
          * crashes; `memory` loses them when the hub stops.

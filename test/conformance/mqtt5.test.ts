@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { ClientPool, nextMessage, type Received } from '../support/mqtt-client.js';
 import { HubFixture } from './hub-fixture.js';
 import { RawClient } from './raw-client.js';
+import { until } from '../support/until.js';
 
 const pool = new ClientPool();
 const raws: RawClient[] = [];
@@ -205,6 +206,93 @@ describe('Clean Start = 0 with Message Expiry', () => {
     await marker;
     expect(seen.map((m) => m.topic)).toEqual(['m5/exp/long', 'm5/exp/marker']);
     expect(seen[0]?.packet.properties?.messageExpiryInterval).toBe(50);
+  });
+});
+
+describe('Topic Aliases', () => {
+  it('advertises Topic Alias Maximum and routes a message sent by alias like any other, rules included', async () => {
+    const connack = await v5WithConnack({ clientId: 'm5-alias-in' });
+    expect(connack.properties?.topicAliasMaximum).toBe(10);
+    const sensor = loose.at(-1) as MqttClient;
+    const watcher = await v5();
+    await watcher.subscribeAsync(['sensors/alias-1/temperature', 'actuators/alias-1/fan'], { qos: 1 });
+    const got: string[] = [];
+    watcher.on('message', (topic, payload) => got.push(`${topic} ${String(payload)}`));
+    await sensor.publishAsync('sensors/alias-1/temperature', '{"value":20,"seq":1}', {
+      qos: 1,
+      properties: { topicAlias: 3 },
+    });
+    // The alias alone names the topic now.
+    await sensor.publishAsync('', '{"value":35,"seq":2}', { qos: 1, properties: { topicAlias: 3 } });
+    await until(() => got.length === 4, 'two readings and two fan commands', [[watcher, 'message']]);
+    expect(got.filter((g) => g.startsWith('actuators/')).map((g) => g.includes('"on":true'))).toEqual([
+      false,
+      true,
+    ]);
+    expect(got.filter((g) => g.startsWith('sensors/'))).toEqual([
+      'sensors/alias-1/temperature {"value":20,"seq":1}',
+      'sensors/alias-1/temperature {"value":35,"seq":2}',
+    ]);
+  });
+
+  it('closes a client that uses an alias it never set up, or one over the maximum, with DISCONNECT 0x94', async () => {
+    for (const [topic, alias] of [
+      ['', 4],
+      ['sensors/alias-2/temperature', 11],
+    ] as const) {
+      const { client } = await raw({ protocolVersion: 5, clientId: `m5-alias-bad-${alias}` });
+      client.send({
+        cmd: 'publish',
+        topic,
+        payload: Buffer.from('1'),
+        qos: 0,
+        retain: false,
+        dup: false,
+        properties: { topicAlias: alias },
+      });
+      expect((await client.next('disconnect')).reasonCode).toBe(0x94);
+      await client.closed;
+    }
+  });
+
+  it('sends a topic a client receives repeatedly by alias when it accepts aliases', async () => {
+    const { client } = await raw({
+      protocolVersion: 5,
+      clientId: 'm5-alias-out',
+      properties: { topicAliasMaximum: 4 },
+    });
+    await client.subscribe([{ topic: 'm5/alias/#', qos: 0 }], 1);
+    // A real client sees every message on its topic, aliases resolved.
+    const seen: string[] = [];
+    const reader = await v5({ properties: { topicAliasMaximum: 4 } });
+    await reader.subscribeAsync('m5/alias/#');
+    reader.on('message', (topic, payload) => seen.push(`${topic} ${String(payload)}`));
+    const pub = await v5();
+    for (let i = 1; i <= 3; i++) await pub.publishAsync('m5/alias/a', String(i), { qos: 1 });
+    await pub.publishAsync('m5/alias/b', '4', { qos: 1 });
+    const last = nextMessage(reader, 'm5/alias/b');
+    await last;
+    const wire = await Promise.all([1, 2, 3, 4].map(() => client.next('publish')));
+    expect(wire.map((p) => [p.topic, p.properties?.topicAlias, String(p.payload)])).toEqual([
+      ['m5/alias/a', undefined, '1'],
+      ['m5/alias/a', 1, '2'],
+      ['', 1, '3'],
+      ['m5/alias/b', undefined, '4'],
+    ]);
+    expect(seen).toEqual(['m5/alias/a 1', 'm5/alias/a 2', 'm5/alias/a 3', 'm5/alias/b 4']);
+  });
+
+  it('sends no alias to a client that did not ask for them', async () => {
+    const { client } = await raw({ protocolVersion: 5, clientId: 'm5-alias-none' });
+    await client.subscribe([{ topic: 'm5/noalias/#', qos: 0 }], 1);
+    const pub = await v5();
+    for (let i = 1; i <= 3; i++) await pub.publishAsync('m5/noalias/a', String(i), { qos: 1 });
+    const wire = await Promise.all([1, 2, 3].map(() => client.next('publish')));
+    expect(wire.map((p) => [p.topic, p.properties?.topicAlias])).toEqual([
+      ['m5/noalias/a', undefined],
+      ['m5/noalias/a', undefined],
+      ['m5/noalias/a', undefined],
+    ]);
   });
 });
 

@@ -23,6 +23,7 @@ import {
 import { ReceiveWindow } from './receive-window.js';
 import { serverKeepAlive } from './keep-alive.js';
 import type { SubscriptionIdRegistry } from './subscription-ids.js';
+import { OutboundAliases } from './topic-aliases.js';
 
 /** A client that broke the protocol, as the connection layer reports it. */
 export interface ViolationReport extends Violation {
@@ -62,7 +63,8 @@ const DEFAULT_RECEIVE_MAXIMUM = 65_535;
  *   topics, forbidden packet types and flags, a second CONNECT), answering an MQTT 5 client with a
  *   DISCONNECT and its reason code and closing an older one;
  * - out (MQTT 5 only): adds Server Keep Alive to CONNACK, every matching Subscription Identifier to
- *   PUBLISH, and holds QoS 1/2 PUBLISH beyond the client's Receive Maximum until a slot frees.
+ *   PUBLISH, holds QoS 1/2 PUBLISH beyond the client's Receive Maximum until a slot frees, and
+ *   sends topics a client receives repeatedly by Topic Alias when it accepts them.
  */
 export class MqttConnection extends Duplex {
   /** What the layer does with each kind of packet from the client; kinds not listed pass as they are. */
@@ -94,6 +96,8 @@ export class MqttConnection extends Duplex {
   private framerOut: PacketFramer | undefined;
   private outDecoder: PacketDecoder | undefined;
   private window: ReceiveWindow<Buffer> | undefined;
+  /** Set when the client accepts Topic Aliases (Topic Alias Maximum in CONNECT). */
+  private aliases: OutboundAliases | undefined;
   private version: number | undefined;
   private clientId: string | undefined;
   private keepAliveOverride: number | undefined;
@@ -263,6 +267,8 @@ export class MqttConnection extends Duplex {
       this.window = new ReceiveWindow(connect.properties?.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM);
       this.keepAliveOverride = serverKeepAlive(5, connect.keepalive ?? 0, this.ctx.maxKeepaliveSeconds);
       this.sessionEnds = (connect.properties?.sessionExpiryInterval ?? 0) === 0;
+      const aliasMaximum = connect.properties?.topicAliasMaximum ?? 0;
+      if (aliasMaximum > 0) this.aliases = new OutboundAliases(aliasMaximum);
     } else {
       this.sessionEnds = connect.clean !== false;
     }
@@ -296,7 +302,7 @@ export class MqttConnection extends Duplex {
     if (packet.type === PacketType.PUBREC && ack.reasonCode < 0x80) return undefined;
     for (const bytes of window.release(ack.messageId)) {
       this.heldBytes -= bytes.length;
-      this.send(bytes);
+      this.sendPublish(bytes);
     }
     this.releaseWriter();
     return undefined;
@@ -368,7 +374,34 @@ export class MqttConnection extends Duplex {
       this.heldBytes += bytes.length;
       return;
     }
-    this.send(bytes);
+    this.sendPublish(bytes);
+  }
+
+  /**
+   * Sends a PUBLISH, by Topic Alias where the client accepts them. Aliases are applied as packets
+   * leave, after the Receive Maximum window, so one that registers an alias always precedes those
+   * using it.
+   */
+  private sendPublish(bytes: Buffer): void {
+    const aliases = this.aliases;
+    if (!aliases) {
+      this.send(bytes);
+      return;
+    }
+    const decoded = this.outDecoder?.decode(bytes);
+    if (!decoded || decoded instanceof Error || decoded.cmd !== 'publish' || decoded.topic === '') {
+      this.send(bytes);
+      return;
+    }
+    const use = aliases.use(decoded.topic);
+    if (!use) {
+      this.send(bytes);
+      return;
+    }
+    const publish: IPublishPacket = decoded;
+    publish.properties = { ...publish.properties, topicAlias: use.alias };
+    if (use.known) publish.topic = '';
+    this.send(encode5(publish));
   }
 
   /**

@@ -86,7 +86,11 @@ const limitsSchema = z
     /** QoS 1/2 messages queued for a persistent session while its client is away (0: no limit); more are dropped and counted. */
     max_queued_messages: z.number().int().min(0).default(1000),
     /** Payload and topic bytes of that queue (0: no limit). */
-    max_queued_bytes: z.number().int().min(0).default(16 * 1024 * 1024),
+    max_queued_bytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(16 * 1024 * 1024),
     /** Messages per second per client, sustained (0: no limit); over it MQTT 5 gets 0x96, 3.1.1 is dropped. */
     publish_rate: z.number().min(0).default(1000),
     /** Messages a client may send in one burst above `publish_rate`. */

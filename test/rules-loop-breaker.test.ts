@@ -6,6 +6,7 @@ import { startDeviceHub } from './support/device-hub.js';
 import { useHubKit } from './support/hub-kit.js';
 import { nextMessage } from './support/mqtt-client.js';
 import { writeFiles } from './support/temp.js';
+import { until } from './support/until.js';
 
 const { temp, pool, keep } = useHubKit();
 let hub: Hub | undefined;
@@ -99,5 +100,57 @@ describe('the loop breaker over the real broker', () => {
     await fan.publishAsync('actuators/f1/fan/state', 'ON');
     expect(await alert).toMatchObject({ active: true });
     expect(logger?.entries.find((e) => e.fields?.by === 'rate')?.fields).toMatchObject({ rule: 'flip' });
+  });
+
+  /** A fan that reports each command back as its state, `echoes` times; resolves when it stops. */
+  async function echoingFan(echoes: number): Promise<{ client: MqttClient; done: Promise<void> }> {
+    const client = await pool.connect(`mqtt://127.0.0.1:${hub?.broker.mqttAddress?.port}`, {
+      clientId: 'fan',
+    });
+    let left = echoes;
+    let finish: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    client.on('message', (_topic, payload) => {
+      if (left-- > 0) void client.publish('actuators/f1/fan/state', payload.toString());
+      if (left === 0) finish();
+    });
+    await client.subscribeAsync('actuators/f1/fan');
+    return { client, done };
+  }
+
+  const FLIP = (guard: string) => `rules:
+  - id: flip
+    ${guard}
+    when: { mqtt: "actuators/+device/fan/state" }
+    then:
+      - publish: { topic: "actuators/{{ device }}/fan", payload: "{{ payload }}" }
+`;
+
+  it('holds a rule to its own loop_guard instead of the hub-wide rate guard', async () => {
+    const { watcher, seen } = await start(FLIP('loop_guard: { max_runs: 20, window: 1m }'));
+    const fan = await echoingFan(1000);
+    const alert = suspension(watcher, 'flip', 'f1');
+    await fan.client.publishAsync('actuators/f1/fan/state', 'ON');
+    await alert;
+    expect(logger?.entries.find((e) => e.fields?.by === 'rate')?.msg).toContain(
+      'more than 20 times within 60000 ms',
+    );
+    // Twenty runs went through; the twenty-first was the one too many.
+    expect(seen.filter((t) => t === 'actuators/f1/fan')).toHaveLength(20);
+  });
+
+  it('never rate-suspends a rule with loop_guard: false', async () => {
+    const { watcher, seen } = await start(
+      FLIP('loop_guard: false'),
+      'rules:\n  loop_breaker: { max_runs: 50, window: 1m }\n',
+    );
+    const fan = await echoingFan(300);
+    await fan.client.publishAsync('actuators/f1/fan/state', 'ON');
+    await fan.done;
+    // One command for the first state, one for each of the 300 echoes.
+    const commands = () => seen.filter((t) => t === 'actuators/f1/fan').length;
+    await until(() => commands() === 301, '301 fan commands', [[watcher, 'message']]);
+    expect(seen.some((t) => t.startsWith('edgehub/alerts/rule-suspended/'))).toBe(false);
+    expect(logger?.entries.some((e) => e.fields?.by === 'rate')).toBe(false);
   });
 });

@@ -11,7 +11,7 @@ import type { ActionContext } from './actions.js';
 import type { AlertBook } from './alert-book.js';
 import { buildTrigger } from '../language/compile/trigger.js';
 import type { Scope, TriggerInfo } from '../language/expression/scope.js';
-import type { Trigger } from '../language/rule.js';
+import type { Rule, Trigger } from '../language/rule.js';
 import type { TriggerDefinition } from '../language/schema/triggers.js';
 import type { ActionResult, BlockReason, ConditionResult, RuleRun, RunOutcome } from './rule-run.js';
 import { evaluateConditions, type ConditionEnv } from './conditions.js';
@@ -42,6 +42,13 @@ export const DEFAULT_LOOP_BREAKER: LoopBreakerSettings = {
   windowMs: 1_000,
   suspendForMs: 300_000,
 };
+
+/** The rate guard a rule runs under: the hub's, with the rule's `loop_guard` over it; null when off. */
+function rateGuard(rule: Rule, settings: LoopBreakerSettings): { maxRuns: number; windowMs: number } | null {
+  const own = rule.loopGuard;
+  if (own === false) return null;
+  return { maxRuns: own?.maxRuns ?? settings.maxRuns, windowMs: own?.windowMs ?? settings.windowMs };
+}
 
 /** `ping(gh-1) → pong(gh-1) → ping(gh-1)`: a chain as people read it. */
 export function formatChain(chain: Cause): string {
@@ -265,17 +272,19 @@ export class Runner implements ExecutorHost {
         };
       }
     }
+    const guard = rateGuard(rt.rule, settings);
+    if (!guard) return null;
     const feed = this.deps.feed(rule, input.triggerIndex);
     // Device inputs have no topic: a feed reaching them counts every run.
     if (feed === 'never' || (input.topic !== '' && !feedMatches(feed, input.topic))) return null;
     const k = rt.key(key);
-    k.recent = k.recent.filter((t) => t > now - settings.windowMs);
+    k.recent = k.recent.filter((t) => t > now - guard.windowMs);
     k.recent.push(now);
-    if (k.recent.length <= settings.maxRuns) return null;
+    if (k.recent.length <= guard.maxRuns) return null;
     k.recent = [];
     return {
       chain: null,
-      message: `rule ${rule} ran more than ${settings.maxRuns} times within ${settings.windowMs} ms for key "${key}", each time on a topic its own chain publishes to; suspended for ${settings.suspendForMs} ms`,
+      message: `rule ${rule} ran more than ${guard.maxRuns} times within ${guard.windowMs} ms for key "${key}", each time on a topic its own chain publishes to; suspended for ${settings.suspendForMs} ms`,
     };
   }
 
@@ -316,7 +325,7 @@ export class Runner implements ExecutorHost {
       by,
       chain: chain?.map((l) => ({ rule: l.rule, key: l.key })) ?? null,
       max_depth: settings.maxDepth,
-      max_runs: settings.maxRuns,
+      max_runs: rateGuard(rt.rule, settings)?.maxRuns ?? null,
     });
   }
 

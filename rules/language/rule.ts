@@ -204,6 +204,8 @@ export interface Rule {
   /** Runs per key for `queued` (waiting) and `parallel` (at once). */
   readonly max: number;
   readonly cooldownMs: number | null;
+  /** `loop_guard`: this rule's rate guard; null takes `rules.loop_breaker`'s, false turns it off. */
+  readonly loopGuard: { readonly maxRuns?: number; readonly windowMs?: number } | false | null;
   readonly key: CompiledExpression | null;
   readonly triggers: readonly Trigger[];
   /** `if`: all must hold. */

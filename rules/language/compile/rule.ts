@@ -54,11 +54,21 @@ export function compileRule(
     mode: complete.mode,
     max: complete.max ?? DEFAULT_MAX,
     cooldownMs: complete.cooldown !== undefined ? parseDuration(complete.cooldown) : null,
+    loopGuard: compileLoopGuard(complete.loop_guard),
     key,
     triggers,
     conditions: conditions.filter((c) => c !== null),
     then: then.filter((a) => a !== null),
     else: otherwise.filter((a) => a !== null),
     outputs: ruleTopics(complete).outputs,
+  };
+}
+
+function compileLoopGuard(guard: RuleDefinition['loop_guard']): Rule['loopGuard'] {
+  if (guard === undefined) return null;
+  if (guard === false) return false;
+  return {
+    ...(guard.max_runs !== undefined && { maxRuns: guard.max_runs }),
+    ...(guard.window !== undefined && { windowMs: parseDuration(guard.window) }),
   };
 }

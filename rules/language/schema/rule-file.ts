@@ -38,6 +38,25 @@ export const ruleSchema = z
     cooldown: durationSchema
       .optional()
       .describe('After the rule fired for a key, triggers for that key within this time are suppressed'),
+    loop_guard: z
+      .union([
+        z.literal(false),
+        z
+          .object({
+            max_runs: z
+              .number()
+              .int()
+              .min(1)
+              .optional()
+              .describe('Runs per key within the window; default rules.loop_breaker.max_runs'),
+            window: durationSchema.optional().describe('Default rules.loop_breaker.window'),
+          })
+          .strict(),
+      ])
+      .optional()
+      .describe(
+        "This rule's own rate guard for loops through a device (runs on topics its chain publishes to); false turns it off. Loops found by cause are broken regardless",
+      ),
     when: z
       .union([triggerSchema, z.array(triggerSchema).min(1)], {
         error: 'expected a trigger (a map such as mqtt: FILTER) or a list of them',

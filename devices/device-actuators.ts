@@ -60,6 +60,7 @@ export class DeviceActuators implements Actuators {
       unknown_actuator: 0,
       invalid: 0,
       adapter: 0,
+      starting: 0,
     },
     failSafe: 0,
   };
@@ -103,6 +104,7 @@ export class DeviceActuators implements Actuators {
       return Promise.resolve(
         this.refuse('unknown_device', `no device ${deviceId} is defined`, deviceId, origin),
       );
+    if (!this.started) return Promise.resolve(this.refuseStarting(deviceId, origin));
     const decided = this.decide(device, set, origin);
     return decided.ok ? this.send(device, decided.set, origin) : Promise.resolve(decided.refused);
   }
@@ -119,6 +121,7 @@ export class DeviceActuators implements Actuators {
     const request = this.routes.match(topic, payload);
     if (!request) return undefined;
     const { device } = request;
+    if (!this.started) return this.refuseStarting(device.id, origin);
     if (request.problem !== undefined) return this.refuse('invalid', request.problem, device.id, origin);
     const decided = this.decide(device, request.set, origin);
     if (!decided.ok) return decided.refused;
@@ -205,6 +208,19 @@ export class DeviceActuators implements Actuators {
     origin: string,
   ): { ok: false; refused: CommandResult } {
     return { ok: false, refused: this.refuse(kind, reason, deviceId, origin) };
+  }
+
+  /**
+   * Before start the adapters are not running and the envelope holds no state: a command then could
+   * neither be checked nor sent, so it is refused rather than let through unguarded.
+   */
+  private refuseStarting(deviceId: string, origin: string): CommandResult {
+    return this.refuse(
+      'starting',
+      `the device adapters are not running (the hub is starting or stopping); ${deviceId} takes commands once they run`,
+      deviceId,
+      origin,
+    );
   }
 
   private refuse(kind: RefusalKind, reason: string, deviceId: string, origin: string): CommandResult {

@@ -48,6 +48,34 @@ const DEVICES = deviceListSchema.parse([
 ]);
 
 describe('DeviceRuntime', () => {
+  it('refuses commands between prepare and start instead of letting them past the envelope', async () => {
+    const published: OutgoingMessage[] = [];
+    let release: () => void = () => undefined;
+    const adapterStarted = new Promise<void>((resolve) => (release = resolve));
+    const devices = runtime(published, {
+      serial: (deps) => Object.assign(new LoopbackAdapter(deps), { start: () => adapterStarted }),
+    });
+    devices.prepare(DEVICES);
+    // The broker listens from here on; the adapter is still starting.
+    const starting = devices.start(DEVICES);
+    expect(devices.guard('actuators/bench-1/lamp', '{"on":true}', 'mqtt:panel')).toMatchObject({
+      accepted: false,
+    });
+    expect(await devices.command('bench-1', { lamp: 25 }, 'rule:dim')).toMatchObject({ accepted: false });
+    expect(devices.stats()?.refused.starting).toBe(2);
+    expect(
+      published
+        .filter((m) => m.topic === 'edgehub/devices/bench-1/refusal')
+        .map((m) => (JSON.parse(String(m.payload)) as { refusal: string }).refusal),
+    ).toEqual(['starting', 'starting']);
+    // A topic that is no command topic is not the envelope's business.
+    expect(devices.guard('sensors/bench-1/temperature', '21', 'mqtt:panel')).toBeUndefined();
+    release();
+    await starting;
+    expect(devices.guard('actuators/bench-1/lamp', '{"on":true}', 'mqtt:panel')).toEqual({ accepted: true });
+    await devices.stop();
+  });
+
   it('publishes what a non-MQTT adapter reports under edgehub topics, and records its commands', async () => {
     const published: OutgoingMessage[] = [];
     const devices = runtime(published, { serial: (deps) => new LoopbackAdapter(deps) });

@@ -43,12 +43,33 @@ export class DeviceRuntime implements Actuators {
   private actuators: DeviceActuators | undefined;
   private discovery: HaDiscovery | undefined;
   private stopping: Promise<void> | undefined;
+  private running = false;
 
   constructor(private readonly deps: DeviceRuntimeDeps) {}
 
+  /**
+   * Holds the command topics of `definitions` to the envelope from now on, before the adapters run:
+   * until `start` has finished, a command to any of them is refused (`starting`), never let through.
+   * Call before the broker listens.
+   */
+  prepare(definitions: readonly DeviceDefinition[]): void {
+    if (this.actuators) return;
+    const { clock, logger, publisher, source } = this.deps;
+    this.actuators = new DeviceActuators({
+      clock,
+      logger,
+      devices: definitions,
+      adapters: this.adapters,
+      publisher,
+      source,
+    });
+  }
+
   /** Starts the adapters of the kinds `definitions` use; throws DEVICE_ADAPTER_MISSING for an unknown kind. */
   async start(definitions: readonly DeviceDefinition[]): Promise<void> {
-    if (this.actuators) return;
+    if (this.running) return;
+    this.running = true;
+    this.prepare(definitions);
     const { clock, logger, publisher, source } = this.deps;
     const factories = this.deps.factories ?? ADAPTER_FACTORIES;
     const sink = new BrokerSink({ publisher, logger });
@@ -72,15 +93,7 @@ export class DeviceRuntime implements Actuators {
       await adapter.start();
       this.adapters.set(kind, adapter);
     }
-    this.actuators = new DeviceActuators({
-      clock,
-      logger,
-      devices: definitions,
-      adapters: this.adapters,
-      publisher,
-      source,
-    });
-    this.actuators.start();
+    this.actuators?.start();
     if (this.deps.homeAssistant.discovery) {
       this.discovery = new HaDiscovery({
         logger: logger.child('homeassistant'),
@@ -102,7 +115,7 @@ export class DeviceRuntime implements Actuators {
     return this.actuators.command(deviceId, set, origin);
   }
 
-  /** See {@link DeviceActuators.guard}; before `start()` no topic is a command topic yet. */
+  /** See {@link DeviceActuators.guard}; before `prepare()` no topic is a command topic yet. */
   guard(topic: string, payload: Buffer | string, origin: string): CommandResult | undefined {
     return this.actuators?.guard(topic, payload, origin);
   }

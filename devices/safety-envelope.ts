@@ -12,7 +12,9 @@ export type RefusalKind =
   | 'unknown_device'
   | 'unknown_actuator'
   | 'invalid'
-  | 'adapter';
+  | 'adapter'
+  /** The hub is still starting: the device adapters are not running yet. */
+  | 'starting';
 
 export type SafetyVerdict = { ok: true } | { ok: false; kind: RefusalKind; reason: string };
 

@@ -213,6 +213,8 @@ export class Hub {
       }
       this.registry.start();
       this.started.push({ name: 'registry', stop: () => this.registry.stop() });
+      // From the moment the broker listens, no command reaches an actuator around the envelope.
+      this.devices.prepare(this.registry.definitions);
       this.startRuleFeeds();
       this.broker.onMessage(this.rules, (m) => this.rules.handle(m));
       const rulesDir = this.rulesDir;

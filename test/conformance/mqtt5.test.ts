@@ -282,6 +282,26 @@ describe('Topic Aliases', () => {
     expect(seen).toEqual(['m5/alias/a 1', 'm5/alias/a 2', 'm5/alias/a 3', 'm5/alias/b 4']);
   });
 
+  it('sends no alias where setting it up would exceed the client’s Maximum Packet Size', async () => {
+    // At QoS 1: 1 + 1 + (2 + 12-byte topic + 2-byte packet id + 1 + 100-byte payload) = 119 bytes,
+    // exactly the client's maximum.
+    const { client } = await raw({
+      protocolVersion: 5,
+      clientId: 'm5-alias-tight',
+      properties: { topicAliasMaximum: 4, maximumPacketSize: 119 },
+    });
+    await client.subscribe([{ topic: 'm5/alias/big', qos: 1 }], 1);
+    const pub = await v5();
+    for (let i = 0; i < 3; i++) await pub.publishAsync('m5/alias/big', 'x'.repeat(100), { qos: 1 });
+    const wire = await Promise.all([1, 2, 3].map(() => client.next('publish')));
+    expect(wire.map((p) => [p.topic, p.properties?.topicAlias])).toEqual([
+      ['m5/alias/big', undefined],
+      ['m5/alias/big', undefined],
+      ['m5/alias/big', undefined],
+    ]);
+    expect(client.isOpen).toBe(true);
+  });
+
   it('sends no alias to a client that did not ask for them', async () => {
     const { client } = await raw({ protocolVersion: 5, clientId: 'm5-alias-none' });
     await client.subscribe([{ topic: 'm5/noalias/#', qos: 0 }], 1);

@@ -98,6 +98,8 @@ export class MqttConnection extends Duplex {
   private window: ReceiveWindow<Buffer> | undefined;
   /** Set when the client accepts Topic Aliases (Topic Alias Maximum in CONNECT). */
   private aliases: OutboundAliases | undefined;
+  /** The client's Maximum Packet Size; an alias that would take a packet over it is not used. */
+  private clientMaxPacket = Infinity;
   private version: number | undefined;
   private clientId: string | undefined;
   private keepAliveOverride: number | undefined;
@@ -269,6 +271,7 @@ export class MqttConnection extends Duplex {
       this.sessionEnds = (connect.properties?.sessionExpiryInterval ?? 0) === 0;
       const aliasMaximum = connect.properties?.topicAliasMaximum ?? 0;
       if (aliasMaximum > 0) this.aliases = new OutboundAliases(aliasMaximum);
+      this.clientMaxPacket = connect.properties?.maximumPacketSize ?? Infinity;
     } else {
       this.sessionEnds = connect.clean !== false;
     }
@@ -401,7 +404,14 @@ export class MqttConnection extends Duplex {
     const publish: IPublishPacket = decoded;
     publish.properties = { ...publish.properties, topicAlias: use.alias };
     if (use.known) publish.topic = '';
-    this.send(encode5(publish));
+    const aliased = encode5(publish);
+    if (aliased.length > this.clientMaxPacket) {
+      // Setting an alias up adds three bytes: a message that only just fit goes without one.
+      aliases.forget(decoded.topic);
+      this.send(bytes);
+      return;
+    }
+    this.send(aliased);
   }
 
   /**

@@ -32,4 +32,16 @@ describe('OutboundAliases', () => {
     }
     expect(Math.max(...used)).toBe(100);
   });
+
+  it('gives a taken-back alias to the next topic, never one already in use', () => {
+    const aliases = new OutboundAliases(3);
+    for (const t of ['a', 'a', 'b', 'b', 'c', 'c']) aliases.use(t);
+    aliases.forget('b');
+    aliases.use('d');
+    expect(aliases.use('d')).toEqual({ alias: 2, known: false });
+    expect([aliases.use('a'), aliases.use('c')]).toEqual([
+      { alias: 1, known: true },
+      { alias: 3, known: true },
+    ]);
+  });
 });

@@ -21,6 +21,9 @@ export class OutboundAliases {
   /** Topic → alias, least recently used first. */
   private readonly byTopic = new Map<string, number>();
   private readonly seen = new Set<string>();
+  /** Aliases handed out and taken back, to be given again before new numbers. */
+  private readonly free: number[] = [];
+  private next = 1;
   private readonly max: number;
 
   constructor(clientMaximum: number) {
@@ -41,8 +44,9 @@ export class OutboundAliases {
       return undefined;
     }
     this.seen.delete(topic);
-    let alias = this.byTopic.size + 1;
-    if (this.byTopic.size >= this.max) {
+    let alias = this.free.pop();
+    if (alias === undefined && this.next <= this.max) alias = this.next++;
+    if (alias === undefined) {
       const oldest = this.byTopic.entries().next().value;
       if (!oldest) return undefined;
       this.byTopic.delete(oldest[0]);
@@ -50,5 +54,13 @@ export class OutboundAliases {
     }
     this.byTopic.set(topic, alias);
     return { alias, known: false };
+  }
+
+  /** Takes back an alias `use` gave that was not sent after all, so the client never relies on it. */
+  forget(topic: string): void {
+    const alias = this.byTopic.get(topic);
+    if (alias === undefined) return;
+    this.byTopic.delete(topic);
+    this.free.push(alias);
   }
 }

@@ -41,6 +41,8 @@ function socatAvailable(): boolean {
 /** For `describe.skipIf`: true when the pty tests cannot run; says why once. */
 export function skipWithoutSocat(): boolean {
   const result = ensureSocat();
-  if (!result.ok) console.warn(`pseudo-terminal tests skipped: ${result.reason}`);
-  return !result.ok;
+  // A missing tool fails the tests and says what to install; it never passes them by skipping.
+  if (!result.ok)
+    throw new Error(`the pseudo-terminal tests need socat (apt-get install socat): ${result.reason}`);
+  return false;
 }

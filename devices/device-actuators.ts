@@ -65,7 +65,7 @@ export class DeviceActuators implements Actuators {
     failSafe: 0,
   };
   private readonly commandRoot: string;
-  private readonly routes: CommandRoutes;
+  private routes: CommandRoutes;
   private started = false;
   private stopping: Promise<void> | undefined;
 
@@ -79,6 +79,25 @@ export class DeviceActuators implements Actuators {
       devices: deps.devices,
       onStale: (_sensor, actuators) => void this.forceFailSafe(actuators, 'fail-safe: stale input'),
     });
+  }
+
+  /**
+   * New definitions (a device reload). An actuator no longer defined is sent its fail-safe state
+   * first, while its definition still holds; then commands to a removed device are refused, a new
+   * one's command topics are guarded, and the envelope keeps what it knows of actuators still defined.
+   */
+  async update(devices: readonly DeviceDefinition[]): Promise<void> {
+    const kept = new Set(devices.flatMap((d) => d.actuators.map((a) => `${d.id}/${a.name}`)));
+    const dropped = this.envelope
+      .failSafeStates()
+      .map((s) => `${s.deviceId}/${s.name}`)
+      .filter((key) => !kept.has(key));
+    if (this.started && !this.stopping && dropped.length > 0)
+      await this.forceFailSafe(dropped, 'fail-safe: definition removed');
+    this.devices.clear();
+    for (const d of devices) this.devices.set(d.id, d);
+    this.routes = new CommandRoutes(devices);
+    this.envelope.update(devices);
   }
 
   start(): void {

@@ -41,6 +41,8 @@ export interface DeviceRuntimeDeps {
 export class DeviceRuntime implements Actuators {
   private adapters = new Map<AdapterKind, DeviceAdapter>();
   private actuators: DeviceActuators | undefined;
+  private definitions: readonly DeviceDefinition[] = [];
+  private sink: BrokerSink | undefined;
   private discovery: HaDiscovery | undefined;
   private stopping: Promise<void> | undefined;
   private running = false;
@@ -54,6 +56,7 @@ export class DeviceRuntime implements Actuators {
    */
   prepare(definitions: readonly DeviceDefinition[]): void {
     if (this.actuators) return;
+    this.definitions = definitions;
     const { clock, logger, publisher, source } = this.deps;
     this.actuators = new DeviceActuators({
       clock,
@@ -70,30 +73,9 @@ export class DeviceRuntime implements Actuators {
     if (this.running) return;
     this.running = true;
     this.prepare(definitions);
-    const { clock, logger, publisher, source } = this.deps;
-    const factories = this.deps.factories ?? ADAPTER_FACTORIES;
-    const sink = new BrokerSink({ publisher, logger });
-    const kinds = new Set(definitions.map((d) => d.adapter));
-    for (const kind of kinds) {
-      const factory = factories[kind];
-      if (!factory) {
-        const ids = definitions.filter((d) => d.adapter === kind).map((d) => d.id);
-        throw new EdgehubError(
-          'DEVICE_ADAPTER_MISSING',
-          `no ${kind} adapter is built in; devices ${ids.join(', ')} need one`,
-        );
-      }
-      const adapter = factory({
-        clock,
-        logger: logger.child(kind),
-        devices: definitions.filter((d) => d.adapter === kind),
-        sink,
-        publisher,
-      });
-      await adapter.start();
-      this.adapters.set(kind, adapter);
-    }
+    for (const kind of new Set(definitions.map((d) => d.adapter))) await this.startAdapter(kind, definitions);
     this.actuators?.start();
+    const { logger, publisher, source } = this.deps;
     if (this.deps.homeAssistant.discovery) {
       this.discovery = new HaDiscovery({
         logger: logger.child('homeassistant'),
@@ -108,6 +90,30 @@ export class DeviceRuntime implements Actuators {
       });
       await this.discovery.start();
     }
+  }
+
+  /**
+   * New definitions (a device reload): actuators no longer defined are sent their fail-safe state
+   * first, through the adapter still running; then only the adapters whose kind's definitions changed
+   * restart, the envelope takes the new set (keeping what it knows of unchanged actuators), and
+   * discovery announces the new set and clears what removed devices had published.
+   */
+  async update(definitions: readonly DeviceDefinition[]): Promise<void> {
+    const before = this.definitions;
+    this.definitions = definitions;
+    if (!this.actuators) return;
+    await this.actuators.update(definitions);
+    if (!this.running || this.stopping) return;
+    for (const kind of new Set([...before, ...definitions].map((d) => d.adapter))) {
+      const ofKind = (list: readonly DeviceDefinition[]): string =>
+        JSON.stringify(list.filter((d) => d.adapter === kind));
+      if (ofKind(before) === ofKind(definitions)) continue;
+      const running = this.adapters.get(kind);
+      this.adapters.delete(kind);
+      if (running) await this.stopAdapter(kind, running);
+      if (definitions.some((d) => d.adapter === kind)) await this.startAdapter(kind, definitions);
+    }
+    await this.discovery?.update(definitions);
   }
 
   command(deviceId: string, set: Readonly<Record<string, unknown>>, origin: string): Promise<CommandResult> {
@@ -142,12 +148,31 @@ export class DeviceRuntime implements Actuators {
   private async shutdown(): Promise<void> {
     this.discovery?.stop();
     await this.actuators?.stop();
-    for (const [kind, adapter] of [...this.adapters].reverse()) {
-      try {
-        await adapter.stop();
-      } catch (err) {
-        this.deps.logger.error(`stopping the ${kind} adapter failed`, { error: errorMessage(err) });
-      }
+    for (const [kind, adapter] of [...this.adapters].reverse()) await this.stopAdapter(kind, adapter);
+  }
+
+  /** Builds and starts the adapter of `kind` for its devices among `definitions`. */
+  private async startAdapter(kind: AdapterKind, definitions: readonly DeviceDefinition[]): Promise<void> {
+    const { clock, logger, publisher } = this.deps;
+    const factory = (this.deps.factories ?? ADAPTER_FACTORIES)[kind];
+    const devices = definitions.filter((d) => d.adapter === kind);
+    if (!factory) {
+      throw new EdgehubError(
+        'DEVICE_ADAPTER_MISSING',
+        `no ${kind} adapter is built in; devices ${devices.map((d) => d.id).join(', ')} need one`,
+      );
+    }
+    this.sink ??= new BrokerSink({ publisher, logger });
+    const adapter = factory({ clock, logger: logger.child(kind), devices, sink: this.sink, publisher });
+    await adapter.start();
+    this.adapters.set(kind, adapter);
+  }
+
+  private async stopAdapter(kind: AdapterKind, adapter: DeviceAdapter): Promise<void> {
+    try {
+      await adapter.stop();
+    } catch (err) {
+      this.deps.logger.error(`stopping the ${kind} adapter failed`, { error: errorMessage(err) });
     }
   }
 }

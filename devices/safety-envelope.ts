@@ -68,7 +68,40 @@ export class SafetyEnvelope {
   private started = false;
 
   constructor(private readonly deps: SafetyEnvelopeDeps) {
-    for (const d of deps.devices) {
+    this.build(deps.devices);
+  }
+
+  /**
+   * New definitions (a device reload). An actuator or watched sensor still defined keeps what the
+   * envelope knows of it (its state, when it last switched, whether it is stale), so a reload opens
+   * no way around a minimum time or a rate; new sensors count as fresh from now.
+   */
+  update(devices: readonly DeviceDefinition[]): void {
+    const actuators = new Map(this.actuators);
+    const sensors = new Map(this.sensors);
+    for (const s of sensors.values()) this.deps.clock.clearTimer(s.timer);
+    this.actuators.clear();
+    this.sensors.clear();
+    this.build(devices);
+    for (const a of this.actuators.values()) {
+      const was = actuators.get(a.key);
+      if (!was) continue;
+      a.on = was.on;
+      a.since = was.since;
+      a.switches = was.switches;
+    }
+    if (!this.started) return;
+    const now = this.deps.clock.now();
+    for (const s of this.sensors.values()) {
+      const was = sensors.get(s.key);
+      s.lastAt = was?.lastAt ?? now;
+      s.stale = was?.stale ?? false;
+      if (!s.stale) this.arm(s, Math.max(0, s.lastAt + s.staleAfterMs - now));
+    }
+  }
+
+  private build(devices: readonly DeviceDefinition[]): void {
+    for (const d of devices) {
       for (const a of d.actuators) {
         const s = a.safety;
         this.actuators.set(`${d.id}/${a.name}`, {
@@ -94,7 +127,7 @@ export class SafetyEnvelope {
     for (const a of this.actuators.values()) {
       for (const key of a.dependsOn) {
         if (this.sensors.has(key)) continue;
-        const staleAfterMs = staleAfterOf(deps.devices, key);
+        const staleAfterMs = staleAfterOf(devices, key);
         if (staleAfterMs === undefined) continue;
         this.sensors.set(key, { key, staleAfterMs, lastAt: 0, stale: false, timer: undefined });
       }

@@ -6,6 +6,10 @@ export interface HubEvents {
   'hub.stopping': { at: number };
   'device.status': DeviceStatusChange;
   'device.reading': DeviceReading;
+  /** The devices directory was read again and its definitions are in force. */
+  'devices.loaded': { count: number; added: string[]; removed: string[]; changed: string[]; at: number };
+  /** A devices file is invalid; the definitions in force stay. */
+  'devices.rejected': { errors: string[]; at: number };
   'rules.loaded': { count: number; at: number };
   'rules.rejected': { errors: string[]; at: number };
 }

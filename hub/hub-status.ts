@@ -62,6 +62,18 @@ export class HubStatus {
     this.publishStats();
   }
 
+  /**
+   * A device reload: an added device's availability is published as the registry knows it; a
+   * removed one's retained availability is cleared, so nobody sees it any more.
+   */
+  async devicesChanged(added: readonly string[], removed: readonly string[]): Promise<void> {
+    const known = new Map(this.deps.devices().map((d) => [d.id, d.status]));
+    await Promise.all([
+      ...added.map((id) => this.publish(HUB_TOPICS.availability(id), known.get(id) ?? 'unknown')),
+      ...removed.map((id) => this.publish(HUB_TOPICS.availability(id), '')),
+    ]);
+  }
+
   /** Says `offline` while the broker still runs; the figures stop. */
   async stop(): Promise<void> {
     if (!this.running) return;

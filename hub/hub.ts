@@ -3,7 +3,9 @@ import { resolve } from 'node:path';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { DeviceRuntime } from '../devices/index.js';
 import {
+  DirWatch,
   EdgehubError,
+  EdgehubErrors,
   errorMessage,
   parseDuration,
   SystemClock,
@@ -29,7 +31,7 @@ import { brokerDbPath, SqlitePersistence } from './persistence/index.js';
 import { withDemoDevices } from './demo-devices.js';
 import { HubStatus } from './hub-status.js';
 import { ruleLoadOptions } from './rule-checks.js';
-import { DeviceRegistry } from './registry/index.js';
+import { DeviceRegistry, isDeviceFileName } from './registry/index.js';
 import { Security, securityOptionsFromConfig } from './security/index.js';
 import { durableAckHook, EventStore, eventsDbPath } from './store/index.js';
 import { EDGEHUB_VERSION } from './version.js';
@@ -72,6 +74,9 @@ export class Hub {
   /** `<data_dir>/rules.db`: the engine's durable timing state and alerts. */
   private readonly ruleState: SqliteRuleStateStore;
   private watcher: RuleDirWatcher | undefined;
+  private hubStatus: HubStatus | undefined;
+  /** The device reload in progress; reloads never overlap. */
+  private deviceReload: Promise<boolean> = Promise.resolve(true);
   private readonly started: Stoppable[] = [];
   private stopping: Promise<void> | undefined;
 
@@ -246,6 +251,7 @@ export class Hub {
       }
       // After the demo fleet, so it stops first: fail-safe commands still reach connected devices.
       await this.startDevices();
+      this.watchDevicesDir();
     } catch (err) {
       await this.stop();
       throw err;
@@ -258,6 +264,18 @@ export class Hub {
   /** Validates the rules directory again and swaps it in if valid, as a file change does. */
   async reloadRules(): Promise<void> {
     await this.watcher?.reload();
+  }
+
+  /**
+   * Reads the device definitions again (the config's and the devices directory's), as a change in
+   * the directory does. When every file is valid, the new set is in force: adapters of changed kinds
+   * restart, removed devices lose their discovery configs and availability, and the rules are
+   * checked again against the new devices. When a file is invalid, each problem is logged at
+   * file:line:col and the running set stays. Resolves to whether the new set was taken.
+   */
+  reloadDevices(): Promise<boolean> {
+    this.deviceReload = this.deviceReload.then(() => this.reloadDevicesNow());
+    return this.deviceReload;
   }
 
   /**
@@ -274,6 +292,64 @@ export class Hub {
   stop(): Promise<void> {
     this.stopping ??= this.stopAll();
     return this.stopping;
+  }
+
+  private watchDevicesDir(): void {
+    const dir = this.deps.config.hub.devices_dir;
+    if (dir === undefined) return;
+    const watch = new DirWatch({
+      dir: resolve(dir),
+      clock: this.clock,
+      logger: this.deps.logger.child('devices'),
+      what: 'device definitions',
+      accepts: isDeviceFileName,
+      onChange: () => void this.reloadDevices(),
+      timerName: 'devices.reload-debounce',
+    });
+    watch.start();
+    this.started.push({
+      name: 'devices watcher',
+      stop: async () => {
+        watch.stop();
+        await this.deviceReload;
+      },
+    });
+  }
+
+  private async reloadDevicesNow(): Promise<boolean> {
+    if (this.stopping) return false;
+    const logger = this.deps.logger.child('devices');
+    let changes;
+    try {
+      changes = this.registry.reload();
+    } catch (err) {
+      const errors = err instanceof EdgehubErrors ? err.errors : [err];
+      const lines = errors.map(errorMessage);
+      logger.error('devices not reloaded; the running definitions stay in force', { errors: lines });
+      this.bus.emit('devices.rejected', { errors: lines, at: this.clock.now() });
+      return false;
+    }
+    const { added, removed, changed } = changes;
+    if (added.length + removed.length + changed.length === 0) return true;
+    const definitions = this.registry.definitions;
+    try {
+      await this.devices.update(definitions);
+      await this.hubStatus?.devicesChanged(added, removed);
+    } catch (err) {
+      // The definitions are in force; devices of an adapter that failed to start are refused commands.
+      logger.error('applying the reloaded devices failed', { error: errorMessage(err) });
+    }
+    logger.info('devices reloaded', { devices: definitions.length, added, removed, changed });
+    this.bus.emit('devices.loaded', {
+      count: definitions.length,
+      added,
+      removed,
+      changed,
+      at: this.clock.now(),
+    });
+    // Rules naming a removed device, or fitting a new one, are checked again as the hub checks them.
+    await this.watcher?.reload();
+    return true;
   }
 
   /** With `demo`, readings and actuator states go to the log, so a newcomer sees the rules work. */
@@ -306,6 +382,7 @@ export class Hub {
       }),
     });
     await status.start();
+    this.hubStatus = status;
     this.started.push({ name: 'hub status', stop: () => status.stop() });
   }
 

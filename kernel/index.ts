@@ -8,6 +8,7 @@ export {
 } from './backoff.js';
 export { TypedBus } from './bus.js';
 export { SystemClock, VirtualClock, type Clock, type TimerHandle } from './clock.js';
+export { DirWatch, type DirWatchDeps } from './dir-watch.js';
 export { formatDuration, isDuration, parseDuration } from './duration.js';
 export {
   EdgehubError,

@@ -25,7 +25,7 @@ export function loadDeviceDefinitions(
   if (dir !== undefined) {
     let names: string[];
     try {
-      names = readdirSync(dir).filter((n) => /\.ya?ml$/.test(n) && !/^[_.]/.test(n));
+      names = readdirSync(dir).filter(isDeviceFileName);
     } catch (err) {
       throw new EdgehubError(
         'DEVICE_INVALID',
@@ -53,6 +53,11 @@ export function loadDeviceDefinitions(
   }
   if (errors.length > 0) throw new EdgehubErrors('DEVICE_INVALID', errors);
   return located.map((l) => l.definition);
+}
+
+/** Whether a devices directory's file is read: `*.yaml` / `*.yml`, not starting with `_` or `.`. */
+export function isDeviceFileName(name: string): boolean {
+  return /\.ya?ml$/.test(name) && !/^[_.]/.test(name);
 }
 
 /** One devices file: a top-level `devices:` list. Throws DEVICE_INVALID with every problem located. */

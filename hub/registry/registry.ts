@@ -31,6 +31,14 @@ export interface DeviceRecord {
   staleAfterMs: number | undefined;
 }
 
+/** What a reload of the definitions changed, by device id. */
+export interface DefinitionChanges {
+  added: string[];
+  removed: string[];
+  /** Still defined, with a different definition. */
+  changed: string[];
+}
+
 export interface DeviceRegistryDeps {
   clock: Clock;
   logger: Logger;
@@ -70,16 +78,35 @@ export class DeviceRegistry implements DeviceDirectory {
   start(): void {
     if (this.started) return;
     // Throws DEVICE_INVALID, every problem located, before anything is registered.
-    this.defined = loadDeviceDefinitions(this.deps.devices, this.deps.devicesDir);
-    this.mapper = new ConventionMapper(this.defined);
+    this.define(loadDeviceDefinitions(this.deps.devices, this.deps.devicesDir));
     this.started = true;
-    for (const d of this.defined) {
-      const record = this.book.declare(d.id);
-      record.name = d.name;
-      record.declared = true;
-      record.staleAfterMs = d.stale_after === undefined ? undefined : parseDuration(d.stale_after);
-    }
     this.deps.source.onMessage(this, (m) => this.handle(m));
+  }
+
+  /**
+   * Reads the config's definitions and the devices directory again and puts them in force. Throws
+   * DEVICE_INVALID (every problem located) and changes nothing when any file is invalid. What is
+   * known of a device still defined (its state, availability) is kept; a removed device is forgotten.
+   */
+  reload(): DefinitionChanges {
+    const next = loadDeviceDefinitions(this.deps.devices, this.deps.devicesDir);
+    const before = new Map(this.defined.map((d) => [d.id, JSON.stringify(d)]));
+    const changes: DefinitionChanges = { added: [], removed: [], changed: [] };
+    for (const d of next) {
+      const was = before.get(d.id);
+      if (was === undefined) changes.added.push(d.id);
+      else if (was !== JSON.stringify(d)) changes.changed.push(d.id);
+      before.delete(d.id);
+    }
+    changes.removed.push(...before.keys());
+    // A changed `stale_after` counts from the next message on.
+    for (const id of [...changes.removed, ...changes.changed]) {
+      this.deps.clock.clearTimer(this.staleTimers.get(id));
+      this.staleTimers.delete(id);
+    }
+    for (const id of changes.removed) this.book.forget(id);
+    this.define(next);
+    return changes;
   }
 
   stop(): void {
@@ -107,6 +134,19 @@ export class DeviceRegistry implements DeviceDirectory {
     if (this.book.observe(message)) return;
     const signals = this.mapper.map(message.topic, decodeMessage(message).value);
     if (signals) for (const signal of signals) this.apply(signal, message.receivedAt);
+  }
+
+  /** Puts `definitions` in force; a device already known keeps its state. */
+  private define(definitions: readonly DeviceDefinition[]): void {
+    this.defined = definitions;
+    this.mapper = new ConventionMapper(definitions);
+    for (const d of definitions) {
+      const known = this.book.get(d.id) as DeviceRecord | undefined;
+      const record = known ?? this.book.declare(d.id);
+      record.name = d.name;
+      record.declared = true;
+      record.staleAfterMs = d.stale_after === undefined ? undefined : parseDuration(d.stale_after);
+    }
   }
 
   /** A signal of a device speaking a foreign convention (Tasmota, zigbee2mqtt). */

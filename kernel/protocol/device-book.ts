@@ -119,6 +119,11 @@ export class DeviceBook<E extends DeviceEntry = DeviceEntry> implements DeviceDi
     return this.changeStatus(this.entry(id), status, at);
   }
 
+  /** Drops what is known of a device (its definition was removed); false when it was not known. */
+  forget(id: string): boolean {
+    return this.devices.delete(id);
+  }
+
   /** The entry of a device, made (and reported new) when the book has not known it. */
   protected entry(id: string): E {
     let device = this.devices.get(id);

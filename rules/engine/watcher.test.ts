@@ -2,33 +2,13 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  EdgehubErrors,
-  MemoryLogger,
-  VirtualClock,
-  type EdgehubError,
-  type TimerHandle,
-} from '../../kernel/index.js';
+import { EdgehubErrors, MemoryLogger, type EdgehubError } from '../../kernel/index.js';
+import { SignallingClock } from '../../test/support/signalling-clock.js';
 import type { RuleSet } from '../language/rule.js';
 import { RuleDirWatcher } from './watcher.js';
 
 const rule = (id: string, threshold = 30) =>
   `rules:\n  - id: ${id}\n    when: { mqtt: sensors/+device/temperature }\n    if: payload.value > ${threshold}\n    then: []\n`;
-
-/** A virtual clock that can say when the next timer is set, i.e. when fs.watch saw a change. */
-class SignallingClock extends VirtualClock {
-  private waiters: (() => void)[] = [];
-
-  override setTimer(name: string, delayMs: number, fn: () => void): TimerHandle {
-    const handle = super.setTimer(name, delayMs, fn);
-    for (const resolve of this.waiters.splice(0)) resolve();
-    return handle;
-  }
-
-  nextTimer(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-}
 
 const dirs: string[] = [];
 const watchers: RuleDirWatcher[] = [];

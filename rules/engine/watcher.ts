@@ -1,11 +1,10 @@
-import { watch, type FSWatcher } from 'node:fs';
 import {
+  DirWatch,
   EdgehubError,
   EdgehubErrors,
   errorMessage,
   type Clock,
   type Logger,
-  type TimerHandle,
 } from '../../kernel/index.js';
 import { formatProblem, toRuleProblem, type RuleProblem } from '../language/rule-problem.js';
 import {
@@ -55,13 +54,23 @@ const DEBOUNCE_TIMER = 'rules.reload-debounce';
  * when all of it is valid.
  */
 export class RuleDirWatcher {
-  private watcher: FSWatcher | undefined;
-  private timer: TimerHandle | undefined;
+  private readonly watch: DirWatch;
   private reloading: Promise<RuleLoadResult> | undefined;
   private stopped = false;
   private current: RulesStatus = { ok: true, rules: 0, errors: [], warnings: [], at: 0 };
 
-  constructor(private readonly deps: RuleDirWatcherDeps) {}
+  constructor(private readonly deps: RuleDirWatcherDeps) {
+    this.watch = new DirWatch({
+      dir: deps.dir,
+      clock: deps.clock,
+      logger: deps.logger,
+      what: 'rules',
+      accepts: isRuleFileName,
+      onChange: () => void this.reload(),
+      timerName: DEBOUNCE_TIMER,
+      ...(deps.debounceMs !== undefined && { debounceMs: deps.debounceMs }),
+    });
+  }
 
   /** The outcome of the last load or reload. */
   get status(): RulesStatus {
@@ -81,17 +90,7 @@ export class RuleDirWatcher {
     }
     this.deps.onLoad(result.set);
     this.setStatus(result, warnings);
-    this.watcher?.close();
-    this.watcher = watch(this.deps.dir, { persistent: false }, (_event, filename) => {
-      // Without a name the platform could not tell which file changed; reload to be safe.
-      if (filename === null || isRuleFileName(filename)) this.schedule();
-    });
-    this.watcher.on('error', (err) => {
-      this.deps.logger.error('watching the rules directory failed; rules stay as loaded', {
-        dir: this.deps.dir,
-        error: errorMessage(err),
-      });
-    });
+    this.watch.start();
     return result.set;
   }
 
@@ -109,19 +108,7 @@ export class RuleDirWatcher {
   /** Stops watching and cancels a pending reload; safe to call more than once. */
   stop(): void {
     this.stopped = true;
-    this.deps.clock.clearTimer(this.timer);
-    this.timer = undefined;
-    this.watcher?.close();
-    this.watcher = undefined;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.deps.clock.clearTimer(this.timer);
-    this.timer = this.deps.clock.setTimer(DEBOUNCE_TIMER, this.deps.debounceMs ?? 200, () => {
-      this.timer = undefined;
-      void this.reload();
-    });
+    this.watch.stop();
   }
 
   private async reloadNow(): Promise<RuleLoadResult> {

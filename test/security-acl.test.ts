@@ -154,6 +154,25 @@ describe('ACL on delivery', () => {
   });
 });
 
+describe('ACL on shared subscriptions', () => {
+  it('checks $share/<group>/<filter> as the filter itself, and each delivery as its topic', async () => {
+    const device = await connect('gh-1', 5);
+    expect(await subackCodes(device, ['$share/g/actuators/gh-1/#', '$share/g/actuators/gh-2/#'])).toEqual([
+      1, 0x87,
+    ]);
+    const got: string[] = [];
+    device.on('message', (topic) => got.push(topic));
+    expect(await subackCodes(device, ['$share/all/actuators/+/fan'])).toEqual([1]);
+    const admin = await connect('admin', 5);
+    await admin.publishAsync('actuators/gh-2/fan', 'on', { qos: 1 });
+    await admin.publishAsync('actuators/gh-1/fan', 'on', { qos: 1 });
+    // Once through the first share (gh-1/#), once through the second; never gh-2's.
+    await until(() => got.length === 2, 'the readable deliveries', [[device, 'message']]);
+    expect(got).toEqual(['actuators/gh-1/fan', 'actuators/gh-1/fan']);
+    expect(hub.broker.stats().deliveryDenied).toBe(1);
+  });
+});
+
 describe('reloading the ACL', () => {
   it('applies a changed file after reload(), for clients already connected', async () => {
     const device = await connect('gh-1', 5);

@@ -37,6 +37,8 @@ import {
 } from './guard.js';
 import { closeServer, listen, loadTlsOptions, type ListenAddress, type TlsFiles } from './listeners.js';
 import { Mqtt5Layer, withMqtt5Hooks, type Mqtt5Stats } from './mqtt5/index.js';
+import { isSharedTopic, readMemberFilter } from './mqtt5/shared-topics.js';
+import { SharedSubscriptions, type SharedSubscriptionStats } from './shared-subscriptions.js';
 
 // mqtt-packet otherwise builds a cache of 65,536 two-byte Buffers (one per packet id) on its first
 // write: about 6 MiB of old-space objects that every full garbage collection has to mark again.
@@ -111,6 +113,8 @@ export interface BrokerDeps {
 }
 
 export interface BrokerStats extends GuardCounters, Mqtt5Stats {
+  /** `$share/<group>/<filter>` subscriptions: shares, members, deliveries. */
+  shared: SharedSubscriptionStats;
   /** Clients past CONNACK. */
   clients: number;
   /** Open connections, CONNACKed or not. */
@@ -140,6 +144,7 @@ export class Broker implements MessageSource, Publisher, RetainedReader {
   private guard: ClientGuard | undefined;
   /** The packet-level layer and hooks that make aedes honour MQTT 5 client properties. */
   private mqtt5: Mqtt5Layer | undefined;
+  private shares: SharedSubscriptions | undefined;
   private readonly servers: AnyServer[] = [];
   private readonly socketServers: WebSocketServer[] = [];
   private tlsServers: (TlsServer | HttpsServer)[] = [];
@@ -189,6 +194,7 @@ export class Broker implements MessageSource, Publisher, RetainedReader {
       openConnections: () => this.open,
       beforePublish: this.deps.beforePublish,
       commandGuard: this.deps.commandGuard,
+      onShareJoin: (clientId, share, qos) => this.shares?.join(clientId, share, qos),
     });
     this.mqtt5 = new Mqtt5Layer({
       options: {
@@ -197,10 +203,12 @@ export class Broker implements MessageSource, Publisher, RetainedReader {
       },
       clock: this.deps.clock,
       logger,
+      onSharedAck: (key) => this.shares?.acknowledged(key),
     });
     const mqtt5 = this.mqtt5;
     const aedes = await Aedes.createBroker(this.aedesOptions(this.guard));
     this.aedes = aedes;
+    this.watchShares(aedes, new SharedSubscriptions(aedes, this.deps.clock, logger.child('shared')));
     aedes.on('sessionExpired', (client) => mqtt5.sessionExpired(client.id));
     aedes.on('publish', (packet, client) => this.onPublish(packet, client));
     aedes.on('clientError', (client, err) => this.onClientError(client, err));
@@ -224,6 +232,34 @@ export class Broker implements MessageSource, Publisher, RetainedReader {
       ...(this.tlsAddress ? { tls: show(this.tlsAddress) } : {}),
       ...(this.wssAddress ? { wss: show(this.wssAddress) } : {}),
     });
+  }
+
+  /** What aedes tells of clients and sessions, fed to the shared subscriptions' dispatcher. */
+  private watchShares(aedes: Aedes, shares: SharedSubscriptions): void {
+    this.shares = shares;
+    aedes.on('unsubscribe', (filters, client) => {
+      for (const filter of filters) {
+        const member = isSharedTopic(filter) ? readMemberFilter(filter) : undefined;
+        if (member) shares.leave(client.id, member);
+      }
+    });
+    aedes.on('client', (client) => {
+      // A Clean Start: aedes dropped the session's subscriptions, shared ones too.
+      if (client.clean) shares.cleanStart(client.id);
+    });
+    aedes.on('clientDisconnect', (client) => {
+      // A connection that was taken over: the session goes on with the newer one.
+      const current = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[
+        client.id
+      ];
+      if (current && current !== client) return;
+      const { sessionExpiryInterval } = client as Client & { sessionExpiryInterval?: number };
+      shares.disconnected(
+        client.id,
+        client.version === 5 ? (sessionExpiryInterval ?? 0) === 0 : client.clean,
+      );
+    });
+    aedes.on('sessionExpired', (client) => shares.sessionEnded(client.id));
   }
 
   /** Every address the broker listens on, for the hub's "who can reach me" checks. */
@@ -337,6 +373,7 @@ export class Broker implements MessageSource, Publisher, RetainedReader {
       ...this.counters,
       ...this.guardCounters,
       ...(this.mqtt5?.stats() ?? { protocolErrors: 0, droppedOverClientMaximum: 0 }),
+      shared: this.shares?.stats() ?? { groups: 0, members: 0, delivered: 0, redelivered: 0, dropped: 0 },
     };
   }
 

@@ -1,7 +1,8 @@
 import type { AedesOptions, AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes';
-import type { Clock, Logger } from '../../kernel/index.js';
+import type { Clock, Logger, QoS } from '../../kernel/index.js';
 import type { AuthResult, AuthSubject, BrokerAuth } from './auth-port.js';
 import type { ConnectionInfo } from './connection-info.js';
+import { isSharedTopic, readDelivery, readMemberFilter, type ShareRequest } from './mqtt5/shared-topics.js';
 import { TokenBucket } from './token-bucket.js';
 import {
   CONNACK_SERVER_UNAVAILABLE,
@@ -88,6 +89,8 @@ export interface GuardDeps {
   openConnections(): number;
   beforePublish: ((packet: PublishPacket, client: Client) => Promise<void> | void) | undefined;
   commandGuard: CommandGuard | undefined;
+  /** A shared subscription's member subscription was granted (live, or restored with a session). */
+  onShareJoin?: (clientId: string, share: ShareRequest, qos: QoS) => void;
 }
 
 /**
@@ -235,9 +238,9 @@ export class ClientGuard {
     const { auth, limits, counters, clock } = this.deps;
     const topic = packet.topic;
 
-    if (topic.startsWith('$SYS')) {
+    if (topic.startsWith('$SYS') || isSharedTopic(topic)) {
       counters.publishDenied++;
-      this.warnOnce(client, `publish:${topic}`, 'refused a publish to the broker-owned $SYS tree', { topic });
+      this.warnOnce(client, `publish:${topic}`, 'refused a publish to a broker-owned $ tree', { topic });
       return refuseWith(client, packet, ReasonCode.notAuthorized, done);
     }
     const problem = this.topicProblem(topic);
@@ -394,25 +397,46 @@ export class ClientGuard {
     done: (err: Error | null, sub?: Subscription | null) => void,
   ): void {
     const { auth, counters } = this.deps;
+    // A shared subscription arrives as its member filter (see shared-topics.ts); it is checked as
+    // the filter the client wrote. One naming another client, or the root itself, is refused.
+    let filter = sub.topic;
+    let member: ReturnType<typeof readMemberFilter>;
+    if (isSharedTopic(filter)) {
+      member = readMemberFilter(filter);
+      if (member?.clientId !== client.id) {
+        counters.subscribeDenied++;
+        this.warnOnce(
+          client,
+          `subscribe:${filter}`,
+          'refused a subscription to the shared subscription tree of other clients',
+          {
+            filter: filter.slice(0, 120),
+          },
+        );
+        return done(null, null);
+      }
+      filter = member.filter;
+    }
     // A null subscription is aedes' "refused": SUBACK 0x80 for MQTT 3.1.1, 0x87 for MQTT 5.
-    const problem = this.topicProblem(sub.topic);
+    const problem = this.topicProblem(filter);
     if (problem !== null) {
       counters.topicRefused++;
       this.warnOnce(client, `topic:${problem}`, `refused a subscription: ${problem}`, {
-        filter: sub.topic.slice(0, 120),
+        filter: filter.slice(0, 120),
       });
       return done(null, null);
     }
     const subject = this.subjects.get(client);
-    if (auth && subject && !auth.maySubscribe(subject, sub.topic)) {
+    if (auth && subject && !auth.maySubscribe(subject, filter)) {
       counters.subscribeDenied++;
-      this.warnOnce(client, `subscribe:${sub.topic}`, 'refused a subscription the ACL does not allow', {
+      this.warnOnce(client, `subscribe:${filter}`, 'refused a subscription the ACL does not allow', {
         refused: 'acl',
         user: subject.username,
-        filter: sub.topic,
+        filter,
       });
       return done(null, null);
     }
+    if (member) this.deps.onShareJoin?.(client.id, member, sub.qos);
     done(null, sub);
   }
 
@@ -420,8 +444,12 @@ export class ClientGuard {
     const { auth, counters } = this.deps;
     if (!auth) return packet;
     const subject = this.subjects.get(client);
-    // Every delivery, retained messages included, passes the read rules of the receiving client.
-    if (subject && auth.mayRead(subject, packet.topic)) return packet;
+    // Every delivery, retained messages included, passes the read rules of the receiving client;
+    // a shared subscription's delivery, as the topic it was published on.
+    const topic = isSharedTopic(packet.topic)
+      ? (readDelivery(packet.topic)?.topic ?? packet.topic)
+      : packet.topic;
+    if (subject && auth.mayRead(subject, topic)) return packet;
     counters.deliveryDenied++;
     return null;
   }

@@ -23,6 +23,7 @@ import {
 import { ReceiveWindow } from './receive-window.js';
 import { serverKeepAlive } from './keep-alive.js';
 import type { SubscriptionIdRegistry } from './subscription-ids.js';
+import { isShareFilter, isSharedTopic, memberFilter, parseShare, readDelivery } from './shared-topics.js';
 import { OutboundAliases } from './topic-aliases.js';
 
 /** A client that broke the protocol, as the connection layer reports it. */
@@ -41,6 +42,8 @@ export interface ConnectionContext {
   readonly onViolation: (report: ViolationReport) => void;
   /** A Clean Start connection took the session, or a session ended with its connection. */
   readonly sessionOwners: Map<string, MqttConnection>;
+  /** A client acknowledged a shared subscription's delivery (PUBACK, or PUBREC for QoS 2). */
+  readonly onSharedAck?: (deliveryKey: string) => void;
 }
 
 /** Bytes of held-back PUBLISH packets above which aedes is asked to wait before writing more. */
@@ -67,9 +70,12 @@ const DEFAULT_RECEIVE_MAXIMUM = 65_535;
  *   sends topics a client receives repeatedly by Topic Alias when it accepts them.
  */
 export class MqttConnection extends Duplex {
-  /** What the layer does with each kind of packet from the client; kinds not listed pass as they are. */
+  /**
+   * What the layer does with each kind of packet from the client; kinds not listed pass as they are.
+   * A handler returns why the packet breaks the protocol, or the bytes to pass on in its place.
+   */
   private static readonly inbound: Partial<
-    Record<number, (c: MqttConnection, p: RawPacket) => Violation | undefined>
+    Record<number, (c: MqttConnection, p: RawPacket) => Violation | Buffer | undefined>
   > = {
     [PacketType.PUBLISH]: (c, p) => c.checkPublish(p),
     [PacketType.PUBACK]: (c, p) => c.onAck(p),
@@ -113,6 +119,8 @@ export class MqttConnection extends Duplex {
   /** After aedes refused an oversized packet's header, bytes pass through untouched. */
   private passthrough = false;
   private readonly pendingSubscribes = new Map<number, { filters: string[]; id: number | undefined }>();
+  /** Delivery keys of shared subscription messages in flight to the client, by packet identifier. */
+  private readonly sharedInFlight = new Map<number, string>();
   private heldBytes = 0;
   private socketFull = false;
   private pausedForAedes = false;
@@ -224,7 +232,12 @@ export class MqttConnection extends Duplex {
         found = { code: ReasonCode.MALFORMED_PACKET, message: r.reason };
         break;
       }
-      found = this.onInbound(r.packet);
+      const verdict = this.onInbound(r.packet);
+      if (Buffer.isBuffer(verdict)) {
+        this.forward(verdict);
+        continue;
+      }
+      found = verdict;
       if (found) break;
       this.forward(r.packet.bytes);
     }
@@ -238,8 +251,8 @@ export class MqttConnection extends Duplex {
     }
   }
 
-  /** Looks at one packet from the client; returns why it breaks the protocol, if it does. */
-  private onInbound(packet: RawPacket): Violation | undefined {
+  /** Looks at one packet from the client; returns why it breaks the protocol, or what to pass on instead. */
+  private onInbound(packet: RawPacket): Violation | Buffer | undefined {
     const header = checkFixedHeader(packet, this.version);
     if (header) return header;
     if (packet.type === PacketType.CONNECT) return this.onConnect(packet);
@@ -299,6 +312,13 @@ export class MqttConnection extends Duplex {
   private onAck(packet: RawPacket): Violation | undefined {
     const ack = readAck(packet);
     if (isViolation(ack)) return ack;
+    if (packet.type === PacketType.PUBACK || packet.type === PacketType.PUBREC) {
+      const key = this.sharedInFlight.get(ack.messageId);
+      if (key !== undefined) {
+        this.sharedInFlight.delete(ack.messageId);
+        this.ctx.onSharedAck?.(key);
+      }
+    }
     const window = this.window;
     if (!window || packet.type === PacketType.PUBREL) return undefined;
     // A PUBREC with a failure code ends the QoS 2 flow just as PUBCOMP does (MQTT 5 §4.3.3).
@@ -311,21 +331,62 @@ export class MqttConnection extends Duplex {
     return undefined;
   }
 
-  private onSubscription(packet: RawPacket): Violation | undefined {
+  private onSubscription(packet: RawPacket): Violation | Buffer | undefined {
     const filters = readFilters(packet, this.version ?? 4);
     if (isViolation(filters)) return filters;
     if (this.version !== 5) return undefined;
     const messageId = packet.bytes.readUInt16BE(packet.bodyStart);
+    const shared = filters.some(isShareFilter);
     if (packet.type === PacketType.UNSUBSCRIBE) {
+      const rewritten = shared ? this.unshare(packet) : undefined;
+      if (rewritten && !Buffer.isBuffer(rewritten)) return rewritten;
       const session = this.clientId === undefined ? undefined : this.ctx.subscriptionIds.get(this.clientId);
-      for (const f of filters) session?.delete(f);
-      return undefined;
+      for (const f of rewritten ? this.memberFilters(filters) : filters) session?.delete(f);
+      return rewritten;
     }
     const decoded = this.decoder.decode(packet.bytes);
     if (decoded instanceof Error) return { code: ReasonCode.MALFORMED_PACKET, message: decoded.message };
-    const id = (decoded as ISubscribePacket).properties?.subscriptionIdentifier;
-    this.pendingSubscribes.set(messageId, { filters, id: typeof id === 'number' ? id : undefined });
-    return undefined;
+    const subscribe = decoded as ISubscribePacket;
+    const id = subscribe.properties?.subscriptionIdentifier;
+    let replaced: Buffer | undefined;
+    if (shared) {
+      for (const sub of subscribe.subscriptions) {
+        if (!isShareFilter(sub.topic)) continue;
+        const share = parseShare(sub.topic);
+        if (typeof share === 'string') return { code: ReasonCode.PROTOCOL_ERROR, message: share };
+        // MQTT 5 §3.8.3.1: No Local on a shared subscription is a Protocol Error.
+        if (sub.nl === true)
+          return { code: ReasonCode.PROTOCOL_ERROR, message: `No Local on shared subscription ${sub.topic}` };
+        sub.topic = memberFilter(this.clientId ?? '', share);
+      }
+      replaced = encode5(subscribe);
+    }
+    this.pendingSubscribes.set(messageId, {
+      filters: shared ? subscribe.subscriptions.map((s) => s.topic) : filters,
+      id: typeof id === 'number' ? id : undefined,
+    });
+    return replaced;
+  }
+
+  /** The filters aedes holds for `filters`: a shared one as its member filter. */
+  private memberFilters(filters: readonly string[]): string[] {
+    return filters.map((f) => {
+      if (!isShareFilter(f)) return f;
+      const share = parseShare(f);
+      return typeof share === 'string' ? f : memberFilter(this.clientId ?? '', share);
+    });
+  }
+
+  /** An UNSUBSCRIBE naming shared subscriptions, rewritten to their member filters. */
+  private unshare(packet: RawPacket): Violation | Buffer {
+    const decoded = this.decoder.decode(packet.bytes);
+    if (decoded instanceof Error || decoded.cmd !== 'unsubscribe')
+      return {
+        code: ReasonCode.MALFORMED_PACKET,
+        message: decoded instanceof Error ? decoded.message : 'not an UNSUBSCRIBE',
+      };
+    decoded.unsubscriptions = this.memberFilters(decoded.unsubscriptions);
+    return encode5(decoded);
   }
 
   private onDisconnect(packet: RawPacket): undefined {
@@ -356,8 +417,10 @@ export class MqttConnection extends Duplex {
         if (!connack.sessionPresent) this.ctx.subscriptionIds.drop(id);
         this.ctx.sessionOwners.set(id, this);
       }
-      if (this.connackOk && this.keepAliveOverride !== undefined) {
-        connack.properties = { ...connack.properties, serverKeepAlive: this.keepAliveOverride };
+      if (this.connackOk) {
+        // Shared subscriptions are the hub's (see shared-topics.ts), though aedes says it has none.
+        connack.properties = { ...connack.properties, sharedSubscriptionAvailable: true };
+        if (this.keepAliveOverride !== undefined) connack.properties.serverKeepAlive = this.keepAliveOverride;
         bytes = encode5(connack);
       }
     }
@@ -372,12 +435,28 @@ export class MqttConnection extends Duplex {
       this.send(packet.bytes);
       return;
     }
-    const bytes = this.withSubscriptionIds(packet, header.topicStart, header.topicEnd, header.retain);
+    let bytes = this.withSubscriptionIds(packet, header.topicStart, header.topicEnd, header.retain);
+    if (isSharedTopic(packet.bytes.toString('utf8', header.topicStart, header.topicEnd)))
+      bytes = this.restoreSharedTopic(bytes, header.qos, header.messageId);
     if (header.qos > 0 && this.window && !this.window.offer(header.messageId, header.dup, bytes)) {
       this.heldBytes += bytes.length;
       return;
     }
     this.sendPublish(bytes);
+  }
+
+  /**
+   * A shared subscription's delivery goes to the client on the topic it was published on; a QoS 1/2
+   * one is remembered until the client acknowledges it, so the hub knows it arrived.
+   */
+  private restoreSharedTopic(bytes: Buffer, qos: number, messageId: number): Buffer {
+    const decoded = this.outDecoder?.decode(bytes);
+    if (!decoded || decoded instanceof Error || decoded.cmd !== 'publish') return bytes;
+    const delivery = readDelivery(decoded.topic);
+    if (!delivery) return bytes;
+    if (qos > 0) this.sharedInFlight.set(messageId, delivery.key);
+    decoded.topic = delivery.topic;
+    return encode5(decoded);
   }
 
   /**

@@ -17,6 +17,8 @@ export interface Mqtt5LayerDeps {
   options: Mqtt5LayerOptions;
   clock: Clock;
   logger: Logger;
+  /** A client acknowledged a shared subscription's delivery. */
+  onSharedAck?: (deliveryKey: string) => void;
 }
 
 export interface Mqtt5Stats {
@@ -47,6 +49,7 @@ export class Mqtt5Layer {
       subscriptionIds: this.subscriptionIds,
       sessionOwners: new Map(),
       onViolation: (report) => this.onViolation(report),
+      ...(deps.onSharedAck && { onSharedAck: deps.onSharedAck }),
     };
   }
 

@@ -3,7 +3,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SystemClock } from '../kernel/index.js';
-import { hasOpenssl, selfSignedCert, type CertFiles } from './support/certs.js';
+import { requireOpenssl, selfSignedCert, type CertFiles } from './support/certs.js';
 import { ClientPool, nextMessage } from './support/mqtt-client.js';
 import { connackCode, startSecureBroker, type SecureBroker } from './support/secure-broker.js';
 import { TempDirs } from './support/temp.js';
@@ -63,7 +63,9 @@ function fingerprintOf(certFile: string): string {
   return new X509Certificate(readFileSync(certFile)).fingerprint256;
 }
 
-describe.skipIf(!hasOpenssl())('TLS listeners', () => {
+requireOpenssl();
+
+describe('TLS listeners', () => {
   it('carries MQTT over TLS and over secure WebSocket, verified against the certificate', async () => {
     const hub = await startTls();
     const ca = readFileSync(hub.server.cert);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,21 @@ afterEach(async () => {
   for (const s of stores) await s.stop();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** The error code the store's writer opening `file` fails with, in a process running as nobody. */
+function openWriterAsNobody(file: string): string {
+  const writer = new URL('./open-writer.ts', import.meta.url).href;
+  const script = `import(${JSON.stringify(writer)}).then((m) => { try { m.openWriter(${JSON.stringify(file)}); console.log('opened'); } catch (e) { console.log(e.code); } })`;
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+    uid: 65534,
+    gid: 65534,
+    encoding: 'utf8',
+    // From the project, where tsx resolves.
+    cwd: process.cwd(),
+  });
+  if (result.status !== 0) throw new Error(`the child running as nobody failed: ${result.stderr}`);
+  return result.stdout.trim();
+}
 
 function makeStore(overrides: Partial<EventStoreDeps['options']> = {}, testing?: EventStoreDeps['testing']) {
   const deps: EventStoreDeps = {
@@ -172,19 +188,20 @@ describe('opening the database', () => {
     expect((err as EdgehubError).message).toContain('hub.data_dir');
   });
 
-  it.skipIf(process.getuid?.() === 0)(
-    'fails with DATA_DIR_UNWRITABLE for a read-only directory',
-    async () => {
-      const { chmodSync } = await import('node:fs');
-      chmodSync(dir, 0o500);
-      try {
-        const err = catchError(() => makeStore().start());
-        expect((err as EdgehubError).code).toBe('DATA_DIR_UNWRITABLE');
-      } finally {
-        chmodSync(dir, 0o700);
-      }
-    },
-  );
+  it('fails with DATA_DIR_UNWRITABLE for a read-only directory', async () => {
+    const { chmodSync } = await import('node:fs');
+    chmodSync(dir, 0o555);
+    try {
+      // Root writes anywhere, so as root the store is opened by a child running as nobody.
+      const code =
+        process.getuid?.() === 0
+          ? openWriterAsNobody(eventsDbPath(dir))
+          : (catchError(() => makeStore().start()) as EdgehubError).code;
+      expect(code).toBe('DATA_DIR_UNWRITABLE');
+    } finally {
+      chmodSync(dir, 0o700);
+    }
+  });
 
   it('refuses a file that is not a database with STORE_WRITE_FAILED', () => {
     writeFileSync(eventsDbPath(dir), 'x'.repeat(4096));

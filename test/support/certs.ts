@@ -7,12 +7,15 @@ export interface CertFiles {
 }
 
 /** Whether `openssl` is on the PATH (Debian has it); TLS tests skip without it. */
-export function hasOpenssl(): boolean {
+/**
+ * Throws, naming what to install, when openssl is missing: a missing tool fails the TLS tests, it
+ * never passes them by skipping. `.ci/run` installs it.
+ */
+export function requireOpenssl(): void {
   try {
     execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
+  } catch (err) {
+    throw new Error(`the TLS tests make certificates with openssl (apt-get install openssl): ${String(err)}`);
   }
 }
 

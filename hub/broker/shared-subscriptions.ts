@@ -4,6 +4,8 @@ import { deliveryTopic, readDelivery, type ShareRequest } from './mqtt5/shared-t
 
 /** The part of aedes the dispatcher uses. */
 export interface ShareBrokerPort {
+  /** Set once the broker closes; nothing is sent on then. */
+  readonly closed: boolean;
   subscribe(
     filter: string,
     fn: (packet: AedesPublishPacket, done: () => void) => void,
@@ -190,6 +192,8 @@ export class SharedSubscriptions {
 
   /** Sends one message to the next member; false when the share has none. */
   private deliver(group: Group, message: Pending): boolean {
+    // A closing broker disconnects every member; what they held stays in their sessions.
+    if (this.broker.closed) return false;
     const member = this.choose(group);
     if (!member) return false;
     let properties = message.properties;

@@ -23,7 +23,7 @@ import {
 import { ReceiveWindow } from './receive-window.js';
 import { serverKeepAlive } from './keep-alive.js';
 import type { SubscriptionIdRegistry } from './subscription-ids.js';
-import { isShareFilter, isSharedTopic, memberFilter, parseShare, readDelivery } from './shared-topics.js';
+import { isShareFilter, isSharedTopicAt, memberFilter, parseShare, readDelivery } from './shared-topics.js';
 import { OutboundAliases } from './topic-aliases.js';
 
 /** A client that broke the protocol, as the connection layer reports it. */
@@ -436,7 +436,7 @@ export class MqttConnection extends Duplex {
       return;
     }
     let bytes = this.withSubscriptionIds(packet, header.topicStart, header.topicEnd, header.retain);
-    if (isSharedTopic(packet.bytes.toString('utf8', header.topicStart, header.topicEnd)))
+    if (isSharedTopicAt(packet.bytes, header.topicStart, header.topicEnd))
       bytes = this.restoreSharedTopic(bytes, header.qos, header.messageId);
     if (header.qos > 0 && this.window && !this.window.offer(header.messageId, header.dup, bytes)) {
       this.heldBytes += bytes.length;

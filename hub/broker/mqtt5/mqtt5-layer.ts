@@ -4,6 +4,7 @@ import type { Clock, ErrorCode, Logger } from '../../../kernel/index.js';
 import { MqttConnection, type ConnectionContext, type ViolationReport } from './connection.js';
 import { encode5 } from './decoder.js';
 import { serverKeepAlive } from './keep-alive.js';
+import { isSharedTopic, readDelivery } from './shared-topics.js';
 import { SubscriptionIdRegistry } from './subscription-ids.js';
 
 export interface Mqtt5LayerOptions {
@@ -92,7 +93,9 @@ export class Mqtt5Layer {
     const max = client.maximumPacketSize;
     if (client.version !== 5 || max === undefined) return true;
     const ids = packet.retain ? [] : (this.subscriptionIds.get(client.id)?.matching(packet.topic) ?? []);
-    const size = publishWireSize(packet, ids);
+    // A shared subscription's delivery goes out on its original topic (see shared-topics.ts).
+    const delivered = isSharedTopic(packet.topic) ? readDelivery(packet.topic)?.topic : undefined;
+    const size = publishWireSize(delivered === undefined ? packet : { ...packet, topic: delivered }, ids);
     if (size <= max) return true;
     this.counters.droppedOverClientMaximum++;
     this.deps.logger.debug('message larger than the client accepts was not sent to it', {

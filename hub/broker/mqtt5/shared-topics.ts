@@ -60,6 +60,16 @@ export function isSharedTopic(topicOrFilter: string): boolean {
   return topicOrFilter.startsWith(SHARE_ROOT);
 }
 
+const SHARE_ROOT_BYTES = Buffer.from(`${SHARE_ROOT}/`);
+
+/** {@link isSharedTopic} on a topic's bytes inside a packet, without decoding them (the hot path). */
+export function isSharedTopicAt(bytes: Buffer, start: number, end: number): boolean {
+  const n = SHARE_ROOT_BYTES.length;
+  return (
+    end - start > n && bytes[start] === 0x24 && bytes.compare(SHARE_ROOT_BYTES, 0, n, start, start + n) === 0
+  );
+}
+
 /** A member filter as {@link memberFilter} wrote it, with the share's own filter; undefined otherwise. */
 export function readMemberFilter(filter: string): (MemberLevel & { filter: string }) | undefined {
   const parts = splitShared(filter);

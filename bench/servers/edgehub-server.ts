@@ -10,14 +10,17 @@ import { serveParent } from './server-process.js';
 // Bundled into dist/bench/ (see bench/compiled-server.ts) or run from source under tsx.
 const rules = import.meta.url.includes('/dist/bench/') ? '../../bench/rules' : '../rules';
 const dataDir = mkdtempSync(join(tmpdir(), 'edgehub-bench-'));
-const config = loadConfig(undefined, {
+const loaded = loadConfig(undefined, {
   mqttPort: 0,
   wsPort: null,
   dataDir,
   demo: false,
   rulesDir: fileURLToPath(new URL(rules, import.meta.url)),
 });
-// The defaults, loop breaker included: the rule fires on every reading, which is no loop.
+// The defaults, loop breaker included (the rule fires on every reading, which is no loop), but no
+// per-client publish rate: bare aedes has none, and the gateway shape is one client doing 30,000/s,
+// which a deployment with such a gateway raises `mqtt.limits.publish_rate` for.
+const config = { ...loaded, mqtt: { ...loaded.mqtt, limits: { ...loaded.mqtt.limits, publish_rate: 0 } } };
 const hub = new Hub({ config, logger: new ConsoleLogger({ level: 'warn' }) });
 await hub.start();
 serveParent(hub.broker.mqttAddress?.port ?? 0, async () => {

@@ -7,6 +7,8 @@ import { bundle, WRITER_WORKER_ENTRY } from '../scripts/build.js';
  * deployed hub does not pay.
  */
 export function compiledServer(name: string): URL {
-  bundle({ [name]: `bench/servers/${name}.ts`, 'writer-worker': WRITER_WORKER_ENTRY }, 'dist/bench');
+  bundle({ [name]: `bench/servers/${name}.ts`, 'writer-worker': WRITER_WORKER_ENTRY }, 'dist/bench', {
+    readableNames: process.env.EDGEHUB_BENCH_PROFILE !== undefined,
+  });
   return new URL(`../dist/bench/${name}.js`, import.meta.url);
 }

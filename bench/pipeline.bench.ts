@@ -8,6 +8,9 @@
  * 100 devices, at QoS 0 and at QoS 1; (c) fan-out, one sensor topic read by 50 subscribers; (d) a
  * mixed fleet of 1,000 devices at their real rates. The two brokers take turns, several short ones
  * per shape, so a slow stretch of the shared machine falls on both; the spread is printed.
+ *
+ * `EDGEHUB_BENCH_SHAPES=b0,c` runs only those shapes' turns (for profiling with
+ * `EDGEHUB_BENCH_PROFILE=DIR`, see broker-process.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -401,19 +404,21 @@ async function startToListening(runs = 5): Promise<number> {
 }
 
 export async function pipelineBench(): Promise<BenchResult[]> {
+  const only = process.env.EDGEHUB_BENCH_SHAPES?.split(',');
+  const shapes = only ? SHAPES.filter((s) => only.includes(s.key)) : SHAPES;
   const baseline = await Subject.start('aedes-baseline');
   const edgehub = await Subject.start('edgehub-server');
   const both = [baseline, edgehub];
   const gateway = SHAPES.find((s) => s.key === 'b0') as Shape;
   // Memory first, so what is read is what a hub at 2,000 events/s holds, not a burst's leftovers.
-  for (const s of both) await s.measurePaced(gateway);
-  for (const shape of SHAPES)
+  if (!only) for (const s of both) await s.measurePaced(gateway);
+  for (const shape of shapes)
     for (let turn = 0; turn < TURNS; turn++) for (const s of both) await s.turn(shape, turn === 0);
-  for (const s of both) await s.measureFleet();
-  const startMs = await startToListening();
+  if (!only) for (const s of both) await s.measureFleet();
+  const startMs = only ? 0 : await startToListening();
   await Promise.all(both.map((s) => s.stop()));
 
-  const results: BenchResult[] = SHAPES.map((shape) => {
+  const results: BenchResult[] = shapes.map((shape) => {
     const e = edgehub.figures(shape.key);
     const b = baseline.figures(shape.key);
     const ratio = round(e.median.eventsPerSec / b.median.eventsPerSec);
@@ -436,6 +441,7 @@ export async function pipelineBench(): Promise<BenchResult[]> {
       pass: ratio >= 1,
     };
   });
+  if (only) return results;
   const ep = edgehub.paced;
   const bp = baseline.paced;
   const ef = edgehub.fleet;

@@ -109,9 +109,10 @@ export class Hub {
       ...(this.persistence && { persistence: this.persistence }),
       // Every client's publish to an actuator's command topic passes the safety envelope first.
       commandGuard: (topic, payload, clientId) => this.devices.guard(topic, payload, `mqtt:${clientId}`),
-      // QoS 1/2 acknowledgements wait for the event store's commit (the store is created below).
+      // QoS 1/2 acknowledgements wait for the event store's commit (the store is created below);
+      // the messages are routed meanwhile.
       ...(config.store.enabled &&
-        config.store.durable_acks && { beforePublish: durableAckHook(() => this.store, this.clock) }),
+        config.store.durable_acks && { holdAck: durableAckHook(() => this.store, this.clock) }),
     });
     this.store = config.store.enabled
       ? new EventStore({

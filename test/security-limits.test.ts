@@ -6,7 +6,7 @@ import { generate } from 'mqtt-packet';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SystemClock, VirtualClock } from '../kernel/index.js';
-import { ClientPool } from './support/mqtt-client.js';
+import { ClientPool, nextMessage } from './support/mqtt-client.js';
 import { PacketType } from '../hub/broker/mqtt5/index.js';
 import { packetTypes } from './support/wire.js';
 import {
@@ -191,6 +191,54 @@ describe('max_inflight and beforePublish', () => {
     expect(broker.stats().inflightExceeded).toBe(1);
     held.splice(0).forEach((release) => release());
   });
+});
+
+describe('holdAck', () => {
+  it.each([
+    [4, 1, PacketType.PUBACK],
+    [5, 1, PacketType.PUBACK],
+    [4, 2, PacketType.PUBREC],
+    [5, 2, PacketType.PUBREC],
+  ] as const)(
+    'routes an MQTT %i QoS %i message at once and holds its acknowledgement until the hold settles',
+    async (version, qos, ackType) => {
+      const held: (() => void)[] = [];
+      const arrived = new EventEmitter();
+      let acksWritten = 0;
+      const { url } = await start({
+        clock: new SystemClock(),
+        holdAck: () =>
+          new Promise<void>((resolve) => {
+            held.push(resolve);
+            arrived.emit('held');
+          }),
+        wrapConnection: (stream) => {
+          const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+          const counting = (chunk: unknown, ...rest: unknown[]): boolean => {
+            if (Buffer.isBuffer(chunk)) acksWritten += packetTypes(chunk).filter((t) => t === ackType).length;
+            return write(chunk, ...rest);
+          };
+          stream.write = counting as typeof stream.write;
+          return stream;
+        },
+      });
+      const reader = await pool.connect(url, { protocolVersion: 5 });
+      await reader.subscribeAsync('sensors/#', { qos: 1 });
+      const routed = nextMessage(reader, 'sensors/a/t');
+      const publisher = await pool.connect(url, { protocolVersion: version });
+      let acked = false;
+      const ack = publisher.publishAsync('sensors/a/t', 'x', { qos }).then(() => (acked = true));
+      // The subscriber has the message while the publisher still waits for its acknowledgement.
+      await routed;
+      await until(() => held.length === 1, 'the message to reach holdAck', [[arrived, 'held']]);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(acked).toBe(false);
+      expect(acksWritten).toBe(0);
+      held.splice(0).forEach((release) => release());
+      await ack;
+      expect(acksWritten).toBe(1);
+    },
+  );
 });
 
 describe('max_queued', () => {

@@ -78,8 +78,8 @@ export type AedesPersistence = object;
 /**
  * The extension points of the broker. Each is optional; with none the broker is plain aedes with
  * in-memory sessions, every client allowed. For a client PUBLISH they compose in this order:
- * `auth` and limits (topic, rate, ACL) → `beforePublish` → aedes acknowledges and routes →
- * `afterPublish`.
+ * `auth` and limits (topic, rate, ACL) → `holdAck` → `beforePublish` → aedes routes and
+ * acknowledges (the acknowledgement waiting for `holdAck`) → `afterPublish`.
  */
 export interface BrokerDeps {
   options: BrokerOptions;
@@ -102,6 +102,13 @@ export interface BrokerDeps {
    * client is disconnected unacknowledged, so it sends the message again.
    */
   beforePublish?: (packet: PublishPacket, client: Client) => Promise<void> | void;
+  /**
+   * Runs for every client QoS 1/2 PUBLISH that security allowed. The message is routed at once; its
+   * PUBACK (QoS 1) or PUBREC (QoS 2) waits until the returned promise settles (the event store's
+   * commit), counted against `limits.maxInflight` meanwhile. Unlike `beforePublish`, the client's
+   * next messages are read and routed while one waits, so a commit overlaps the routing.
+   */
+  holdAck?: (packet: PublishPacket, client: Client) => Promise<void> | undefined;
   /** Holds clients' publishes to actuator command topics to the safety envelope; see {@link CommandGuard}. */
   commandGuard?: CommandGuard;
   /** Runs after aedes routed a message (from a client, or `client` null for the hub's own). */
@@ -193,6 +200,8 @@ export class Broker implements MessageSource, Publisher, RetainedReader {
       connectionOf: (client) => this.connectionOf(client),
       openConnections: () => this.open,
       beforePublish: this.deps.beforePublish,
+      holdAck: this.deps.holdAck,
+      deferAck: (client, messageId, until) => this.mqtt5?.deferAck(client.conn, messageId, until),
       commandGuard: this.deps.commandGuard,
       onShareJoin: (clientId, share, qos) => this.shares?.join(clientId, share, qos),
     });

@@ -88,6 +88,10 @@ export interface GuardDeps {
   connectionOf(client: Client): ConnectionInfo | undefined;
   openConnections(): number;
   beforePublish: ((packet: PublishPacket, client: Client) => Promise<void> | void) | undefined;
+  /** See `BrokerDeps.holdAck`. */
+  holdAck?: ((packet: PublishPacket, client: Client) => Promise<void> | undefined) | undefined;
+  /** Makes the client's acknowledgement of `messageId` wait for `until` (the connection layer). */
+  deferAck?: (client: Client, messageId: number, until: Promise<void>) => void;
   commandGuard: CommandGuard | undefined;
   /** A shared subscription's member subscription was granted (live, or restored with a session). */
   onShareJoin?: (clientId: string, share: ShareRequest, qos: QoS) => void;
@@ -285,24 +289,18 @@ export class ClientGuard {
     this.admit(client, packet, done);
   }
 
-  /** Counts the message in flight while `beforePublish` holds its acknowledgement. */
+  /** Counts the message in flight while `holdAck` or `beforePublish` holds its acknowledgement. */
   private admit(client: Client, packet: PublishPacket, done: (err?: Error | null) => void): void {
-    const { limits, counters, beforePublish } = this.deps;
+    const { beforePublish, holdAck, deferAck } = this.deps;
+    if (packet.qos > 0 && holdAck && deferAck) {
+      if (this.overInflight(client, packet, done)) return;
+      this.holdAcknowledgement(client, packet, holdAck, deferAck);
+    }
     if (!beforePublish) return done(null);
     // QoS 0 is every reading of a busy fleet: called without a closure per message.
     if (packet.qos === 0) return settleCall(beforePublish, packet, client, done);
-    const inflight = this.inflight.get(client) ?? 0;
-    if (inflight >= limits.maxInflight) {
-      counters.inflightExceeded++;
-      this.deps.logger.warn('disconnected a client over mqtt.limits.max_inflight', {
-        client: client.id,
-        limit: limits.maxInflight,
-      });
-      // MQTT 5 §3.3.4: a client over the Receive Maximum gets DISCONNECT 0x93, not an acknowledgement.
-      markRefused(packet);
-      return client.disconnect({ reasonCode: ReasonCode.receiveMaximumExceeded }, () => done(null));
-    }
-    this.inflight.set(client, inflight + 1);
+    if (this.overInflight(client, packet, done)) return;
+    this.inflight.set(client, (this.inflight.get(client) ?? 0) + 1);
     settle(
       () => beforePublish(packet, client),
       (err) => {
@@ -322,6 +320,37 @@ export class ClientGuard {
         );
       },
     );
+  }
+
+  /**
+   * MQTT 5 §3.3.4: a client with more acknowledgements waiting than `limits.maxInflight` gets
+   * DISCONNECT 0x93, not an acknowledgement. True when it was over (and `done` is taken care of).
+   */
+  private overInflight(client: Client, packet: PublishPacket, done: (err?: Error | null) => void): boolean {
+    const { limits, counters } = this.deps;
+    if ((this.inflight.get(client) ?? 0) < limits.maxInflight) return false;
+    counters.inflightExceeded++;
+    this.deps.logger.warn('disconnected a client over mqtt.limits.max_inflight', {
+      client: client.id,
+      limit: limits.maxInflight,
+    });
+    markRefused(packet);
+    client.disconnect({ reasonCode: ReasonCode.receiveMaximumExceeded }, () => done(null));
+    return true;
+  }
+
+  /** Makes a QoS 1/2 message's acknowledgement wait for `holdAck`; the message is routed meanwhile. */
+  private holdAcknowledgement(
+    client: Client,
+    packet: PublishPacket,
+    holdAck: (packet: PublishPacket, client: Client) => Promise<void> | undefined,
+    deferAck: (client: Client, messageId: number, until: Promise<void>) => void,
+  ): void {
+    const until = holdAck(packet, client);
+    if (until === undefined || packet.messageId === undefined) return;
+    this.inflight.set(client, (this.inflight.get(client) ?? 0) + 1);
+    const release = (): void => void this.inflight.set(client, (this.inflight.get(client) ?? 1) - 1);
+    deferAck(client, packet.messageId, until.then(release, release));
   }
 
   /**

@@ -27,6 +27,7 @@ export interface SecureBrokerOptions {
   /** Pretend connections come from this address. */
   remoteAddress?: string;
   beforePublish?: (packet: PublishPacket, client: Client) => Promise<void> | void;
+  holdAck?: (packet: PublishPacket, client: Client) => Promise<void> | undefined;
   /** Share one policy between brokers (to see per-source state across "addresses"). */
   sharedSecurity?: Security;
   /** To watch the bytes a connection carries. */
@@ -72,6 +73,7 @@ export async function startSecureBroker(opts: SecureBrokerOptions): Promise<Secu
     logger,
     auth: security,
     ...(opts.beforePublish && { beforePublish: opts.beforePublish }),
+    ...(opts.holdAck && { holdAck: opts.holdAck }),
     ...(opts.wrapConnection && { wrapConnection: opts.wrapConnection }),
     ...(opts.remoteAddress !== undefined && { testing: { remoteAddress: opts.remoteAddress } }),
   });

@@ -95,6 +95,8 @@ export class MqttConnection extends Duplex {
       c.onSuback(p);
       c.send(p.bytes);
     },
+    [PacketType.PUBACK]: (c, p) => c.onAckOut(p),
+    [PacketType.PUBREC]: (c, p) => c.onAckOut(p),
   };
 
   private readonly framerIn = new PacketFramer();
@@ -119,6 +121,11 @@ export class MqttConnection extends Duplex {
   /** After aedes refused an oversized packet's header, bytes pass through untouched. */
   private passthrough = false;
   private readonly pendingSubscribes = new Map<number, { filters: string[]; id: number | undefined }>();
+  /**
+   * Acknowledgements of the client's QoS 1/2 messages that wait for the event store, by packet
+   * identifier: `bytes` once aedes wrote it, `ready` once it may go.
+   */
+  private readonly heldAcks = new Map<number, { ready: boolean; bytes: Buffer | undefined }>();
   /** Delivery keys of shared subscription messages in flight to the client, by packet identifier. */
   private readonly sharedInFlight = new Map<number, string>();
   private heldBytes = 0;
@@ -397,7 +404,40 @@ export class MqttConnection extends Duplex {
     if (expiry !== undefined) this.sessionEnds = expiry === 0;
   }
 
-  /** One whole packet aedes wrote to an MQTT 5 client. */
+  /**
+   * Holds the acknowledgement aedes will write for the client's `messageId` until `until` settles.
+   * An MQTT 3.1.1 connection's packets to the client are framed from now on (they are whole at each
+   * write aedes makes, so framing can start between two), so the acknowledgement can be found.
+   */
+  deferAck(messageId: number, until: Promise<void>): void {
+    this.framerOut ??= new PacketFramer();
+    const held = { ready: false, bytes: undefined as Buffer | undefined };
+    this.heldAcks.set(messageId, held);
+    void until.then(() => {
+      held.ready = true;
+      if (held.bytes === undefined) return;
+      this.heldAcks.delete(messageId);
+      if (!this.destroyed) this.send(held.bytes);
+    });
+  }
+
+  /** A PUBACK or PUBREC to the client: sent now, or kept until its message is stored. */
+  private onAckOut(packet: RawPacket): void {
+    const ack = this.heldAcks.size === 0 ? undefined : readAck(packet);
+    const held = ack && !isViolation(ack) ? this.heldAcks.get(ack.messageId) : undefined;
+    if (!held || held.bytes !== undefined) {
+      this.send(packet.bytes);
+      return;
+    }
+    if (held.ready) {
+      this.heldAcks.delete((ack as { messageId: number }).messageId);
+      this.send(packet.bytes);
+      return;
+    }
+    held.bytes = packet.bytes;
+  }
+
+  /** One whole packet aedes wrote to a client whose packets the layer frames. */
   private onOutbound(packet: RawPacket): void {
     const handle = MqttConnection.outbound[packet.type];
     if (handle) handle(this, packet);

@@ -63,6 +63,14 @@ export class Mqtt5Layer {
   }
 
   /**
+   * The PUBACK/PUBREC aedes sends for `messageId` on `conn` waits until `until` settles (see
+   * `BrokerDeps.holdAck`). Every connection aedes reads is one of the layer's.
+   */
+  deferAck(conn: unknown, messageId: number, until: Promise<void>): void {
+    if (conn instanceof MqttConnection) conn.deferAck(messageId, until);
+  }
+
+  /**
    * Ends every connection still open. aedes closes the clients it accepted; this catches the ones
    * it has not (no CONNECT yet), which would otherwise hold the listener open until aedes' 30 s
    * connect timeout.

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { BrokerProcess } from './broker-process.js';
+import { RoundTrips } from './round-trips.js';
 import { productNodeEnv, productNodeFlags } from './node-flags.js';
 import type { BenchResult } from './result.js';
 import { MiB, percentile, round } from './stats.js';
@@ -86,10 +87,7 @@ const SHAPES: Shape[] = [
 
 /** The clients of one shape on one broker, and what they measured. */
 class Load {
-  private seq = 0;
-  private readonly sentAt = new Map<number, { t0: number; device: number }>();
-  latencies: number[] = [];
-  completed = 0;
+  readonly trips = new RoundTrips<number>();
   /** Messages the fan-out readers received. */
   read = 0;
   private onDone: ((device: number) => void) | undefined;
@@ -101,13 +99,8 @@ class Load {
   ) {
     const listener = others[0];
     listener?.on('message', (_topic, payload) => {
-      const { seq } = JSON.parse(payload.toString()) as { seq: number };
-      const sent = this.sentAt.get(seq);
-      if (sent === undefined) return;
-      this.sentAt.delete(seq);
-      this.latencies.push(performance.now() - sent.t0);
-      this.completed++;
-      this.onDone?.(sent.device);
+      const sent = this.trips.answer(payload);
+      if (sent) this.onDone?.(sent.data);
     });
     for (const reader of others.slice(1)) reader.on('message', () => void this.read++);
   }
@@ -133,8 +126,7 @@ class Load {
   }
 
   private send(device: number): void {
-    const seq = ++this.seq;
-    this.sentAt.set(seq, { t0: performance.now(), device });
+    const seq = this.trips.start(device);
     const client = this.publishers[device % this.publishers.length];
     client?.publish(`sensors/d${device}/temperature`, `{"value":31.5,"seq":${seq}}`, {
       qos: this.shape.qos,
@@ -174,10 +166,8 @@ class Load {
   }
 
   private reset(): void {
-    this.latencies = [];
-    this.completed = 0;
+    this.trips.reset();
     this.read = 0;
-    this.sentAt.clear();
   }
 
   async close(): Promise<void> {
@@ -191,24 +181,14 @@ class Load {
  * goes to `sensors/<device>/temperature` so the rule sees all of them; latency is reading to fan.
  */
 class Fleet {
-  private seq = 0;
-  private readonly sentAt = new Map<number, number>();
-  readonly latencies: number[] = [];
-  completed = 0;
+  readonly trips = new RoundTrips();
   private readonly timers: NodeJS.Timeout[] = [];
 
   private constructor(
     private readonly devices: MqttClient[],
     private readonly listener: MqttClient,
   ) {
-    listener.on('message', (_topic, payload) => {
-      const { seq } = JSON.parse(payload.toString()) as { seq: number };
-      const t0 = this.sentAt.get(seq);
-      if (t0 === undefined) return;
-      this.sentAt.delete(seq);
-      this.latencies.push(performance.now() - t0);
-      this.completed++;
-    });
+    listener.on('message', (_topic, payload) => void this.trips.answer(payload));
   }
 
   static readonly RATES_MS = [
@@ -249,8 +229,7 @@ class Fleet {
   }
 
   private send(device: number): void {
-    const seq = ++this.seq;
-    this.sentAt.set(seq, performance.now());
+    const seq = this.trips.start(undefined);
     this.devices[device]?.publish(`sensors/f${device}/temperature`, `{"value":31.5,"seq":${seq}}`);
   }
 
@@ -300,9 +279,9 @@ class Subject {
     const elapsed = performance.now() - t0 - 200;
     const cpu1 = (await this.broker.usage()).cpuUs;
     const turn: Turn = {
-      eventsPerSec: Math.round(load.completed / (TURN_MS / 1000)),
-      p50: percentile(load.latencies, 50),
-      p99: percentile(load.latencies, 99),
+      eventsPerSec: Math.round(load.trips.completed / (TURN_MS / 1000)),
+      p50: percentile(load.trips.latencies, 50),
+      p99: percentile(load.trips.latencies, 99),
       cpuPercent: round(((cpu1 - cpu0) / 1000 / elapsed) * 100, 0),
     };
     await load.close();
@@ -319,9 +298,9 @@ class Subject {
     const rss = await sampler.take();
     sampler.stop();
     this.paced = {
-      p50: round(percentile(load.latencies, 50)),
-      p99: round(percentile(load.latencies, 99)),
-      rate: Math.round(load.completed / (PACED_MS / 1000)),
+      p50: round(percentile(load.trips.latencies, 50)),
+      p99: round(percentile(load.trips.latencies, 99)),
+      rate: Math.round(load.trips.completed / (PACED_MS / 1000)),
       rssPeakMiB: round(Math.max(...rss) / MiB, 1),
     };
     await load.close();
@@ -340,9 +319,9 @@ class Subject {
     const rss = await sampler.take();
     sampler.stop();
     this.fleet = {
-      p50: round(percentile(fleet.latencies, 50)),
-      p99: round(percentile(fleet.latencies, 99)),
-      rate: Math.round(fleet.completed / (FLEET_MS / 1000)),
+      p50: round(percentile(fleet.trips.latencies, 50)),
+      p99: round(percentile(fleet.trips.latencies, 99)),
+      rate: Math.round(fleet.trips.completed / (FLEET_MS / 1000)),
       cpuPercent: round(((cpu1 - cpu0) / 1000 / elapsed) * 100, 1),
       rssPeakMiB: round(Math.max(...rss) / MiB, 1),
     };

@@ -11,6 +11,7 @@
 import { pathToFileURL } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { BrokerProcess } from './broker-process.js';
+import { RoundTrips } from './round-trips.js';
 import type { BenchResult } from './result.js';
 import { MiB, percentile, round } from './stats.js';
 
@@ -58,10 +59,7 @@ interface MinuteFigures {
 }
 
 class SoakLoad {
-  private seq = 0;
-  private readonly sentAt = new Map<number, number>();
-  private latencies: number[] = [];
-  private received = 0;
+  private readonly trips = new RoundTrips();
   private sent = 0;
   lost = 0;
   /** Clients whose connection closed while the load ran. */
@@ -72,14 +70,7 @@ class SoakLoad {
     private readonly clients: MqttClient[],
     private readonly listener: MqttClient,
   ) {
-    listener.on('message', (_topic, payload) => {
-      const { seq } = JSON.parse(payload.toString()) as { seq: number };
-      const t0 = this.sentAt.get(seq);
-      if (t0 === undefined) return;
-      this.sentAt.delete(seq);
-      this.latencies.push(performance.now() - t0);
-      this.received++;
-    });
+    listener.on('message', (_topic, payload) => void this.trips.answer(payload));
     for (const c of clients) {
       c.once('close', () => {
         if (!this.closing) this.dropped++;
@@ -123,11 +114,12 @@ class SoakLoad {
     return new Promise<void>((resolve) => {
       const started = performance.now();
       const minute = setInterval(() => {
-        const window = { sent: this.sent, received: this.received, latencies: this.latencies };
+        const { completed: received, latencies } = this.trips;
+        const window = { sent: this.sent, received, latencies };
         this.sent = 0;
-        this.received = 0;
-        this.latencies = [];
-        this.forgetLost();
+        // Readings still in flight may yet come back next minute.
+        this.trips.reset(false);
+        this.lost += this.trips.dropOlderThan(LOST_AFTER_MS);
         const done = performance.now() - started >= ms - 1000;
         if (done) {
           clearInterval(ticker);
@@ -141,21 +133,11 @@ class SoakLoad {
   private send(i: number): void {
     const client = this.clients[i];
     if (!client?.connected) return;
-    const seq = this.seq++;
-    this.sentAt.set(seq, performance.now());
+    const seq = this.trips.start(undefined);
     this.sent++;
     client.publish(`sensors/soak-${i}/temperature`, `{"value":31.5,"seq":${seq}}`, {
       qos: (i % 3) as 0 | 1 | 2,
     });
-  }
-
-  private forgetLost(): void {
-    const cutoff = performance.now() - LOST_AFTER_MS;
-    for (const [seq, t0] of this.sentAt) {
-      if (t0 >= cutoff) break; // insertion order is send order
-      this.sentAt.delete(seq);
-      this.lost++;
-    }
   }
 
   async close(): Promise<void> {

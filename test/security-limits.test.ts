@@ -148,6 +148,20 @@ describe('topic limits', () => {
   });
 });
 
+/** A `wrapConnection` that calls `count` for each packet of `type` the broker writes to a client. */
+function countingWrites(type: number, count: () => void): (stream: Duplex) => Duplex {
+  return (stream) => {
+    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    const counting = (chunk: unknown, ...rest: unknown[]): boolean => {
+      // Each write to the socket holds whole packets, one or several.
+      if (Buffer.isBuffer(chunk)) for (const t of packetTypes(chunk)) if (t === type) count();
+      return write(chunk, ...rest);
+    };
+    stream.write = counting as typeof stream.write;
+    return stream;
+  };
+}
+
 describe('max_inflight and beforePublish', () => {
   it('holds the PUBACK until beforePublish settles, and disconnects with 0x93 past the window', async () => {
     const held: (() => void)[] = [];
@@ -161,17 +175,7 @@ describe('max_inflight and beforePublish', () => {
           held.push(resolve);
           arrived.emit('held');
         }),
-      // Each write to the socket holds whole packets, one or several.
-      wrapConnection: (stream) => {
-        const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
-        const counting = (chunk: unknown, ...rest: unknown[]): boolean => {
-          if (Buffer.isBuffer(chunk))
-            pubacksWritten += packetTypes(chunk).filter((t) => t === PacketType.PUBACK).length;
-          return write(chunk, ...rest);
-        };
-        stream.write = counting as typeof stream.write;
-        return stream;
-      },
+      wrapConnection: countingWrites(PacketType.PUBACK, () => pubacksWritten++),
     });
     const client = await pool.connect(url, { protocolVersion: 5 });
     let acked = 0;
@@ -212,15 +216,7 @@ describe('holdAck', () => {
             held.push(resolve);
             arrived.emit('held');
           }),
-        wrapConnection: (stream) => {
-          const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
-          const counting = (chunk: unknown, ...rest: unknown[]): boolean => {
-            if (Buffer.isBuffer(chunk)) acksWritten += packetTypes(chunk).filter((t) => t === ackType).length;
-            return write(chunk, ...rest);
-          };
-          stream.write = counting as typeof stream.write;
-          return stream;
-        },
+        wrapConnection: countingWrites(ackType, () => acksWritten++),
       });
       const reader = await pool.connect(url, { protocolVersion: 5 });
       await reader.subscribeAsync('sensors/#', { qos: 1 });

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FirmataBoardSim } from '../firmware-sim/index.js';
 import { SystemClock, type MqttMessage } from '../kernel/index.js';
 import { hubMessage, startDeviceHub } from './support/device-hub.js';
-import { skipWithoutSocat } from './support/socat.js';
+import { requireSocat } from './support/socat.js';
 import { Cleanups } from './support/cleanups.js';
 import { plugSim } from './support/plug-sim.js';
 import { TempDirs, writeFiles } from './support/temp.js';
@@ -53,7 +53,9 @@ afterEach(async () => {
   temp.cleanup();
 });
 
-describe.skipIf(skipWithoutSocat())('Firmata board on a pseudo-terminal', () => {
+requireSocat();
+
+describe('Firmata board on a pseudo-terminal', () => {
   it('a reading crosses a threshold, a rule fires, and the board LED goes high', async () => {
     const dir = temp.make('edgehub-firmata-');
     const sim = new FirmataBoardSim({ clock: new SystemClock() });

@@ -3,13 +3,15 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeSimPort, openSimPort, PtyPair } from '../firmware-sim/index.js';
 import type { EdgehubError } from '../kernel/index.js';
-import { skipWithoutSocat } from './support/socat.js';
+import { requireSocat } from './support/socat.js';
 import { TempDirs } from './support/temp.js';
 
 const temp = new TempDirs();
 afterEach(() => temp.cleanup());
 
-describe.skipIf(skipWithoutSocat())('PtyPair', () => {
+requireSocat();
+
+describe('PtyPair', () => {
   it('makes two linked ptys that serialport opens, and removes them on stop', async () => {
     const dir = temp.make('edgehub-pty-');
     const pty = new PtyPair({ hostLink: join(dir, 'host'), deviceLink: join(dir, 'device') });

@@ -4,7 +4,7 @@ import { JsonLineDeviceSim } from '../firmware-sim/index.js';
 import type { Hub } from '../hub/index.js';
 import { SystemClock, type MqttMessage } from '../kernel/index.js';
 import { hubMessage, startDeviceHub } from './support/device-hub.js';
-import { skipWithoutSocat } from './support/socat.js';
+import { requireSocat } from './support/socat.js';
 import { Cleanups } from './support/cleanups.js';
 import { plugSim } from './support/plug-sim.js';
 import { TempDirs } from './support/temp.js';
@@ -41,7 +41,9 @@ afterEach(async () => {
   temp.cleanup();
 });
 
-describe.skipIf(skipWithoutSocat())('serial JSON-lines device on a pseudo-terminal', () => {
+requireSocat();
+
+describe('serial JSON-lines device on a pseudo-terminal', () => {
   it('is reconnected after an unplug and loses no complete line; a cut line is dropped, not merged', async () => {
     const dir = temp.make('edgehub-serial-');
     const links = { hostLink: join(dir, 'ttyUSB0'), deviceLink: join(dir, 'ttyUSB0.sim') };

@@ -4,7 +4,7 @@ import { deviceDefinitionSchema, FirmataAdapter, SerialAdapter } from '../device
 import { adapterBench } from './support/adapter-bench.js';
 import { runSimBoardCommand } from '../firmware-sim/index.js';
 import { EdgehubError, MemoryLogger, SystemClock } from '../kernel/index.js';
-import { skipWithoutSocat } from './support/socat.js';
+import { requireSocat } from './support/socat.js';
 import { Cleanups } from './support/cleanups.js';
 import { TempDirs } from './support/temp.js';
 
@@ -15,7 +15,9 @@ afterEach(async () => {
   temp.cleanup();
 });
 
-describe.skipIf(skipWithoutSocat())('edgehub sim-board', () => {
+requireSocat();
+
+describe('edgehub sim-board', () => {
   it('serves a Firmata Uno and a JSON-lines device on paths the adapters open like USB boards', async () => {
     const dir = temp.make('edgehub-sim-board-');
     const paths = { firmata: join(dir, 'uno'), serial: join(dir, 'ttyUSB0') };

@@ -6,7 +6,7 @@ let checked: SocatCheck | undefined;
 
 /**
  * Makes sure Debian's socat is there for the pseudo-terminal tests: installs it with apt-get when
- * running as root (as CI does), else reports why those tests are skipped. `flock` keeps two test
+ * running as root (as CI does), else says why it cannot. `flock` keeps two test
  * files that start at once from fighting over dpkg's lock.
  */
 export function ensureSocat(): SocatCheck {
@@ -38,11 +38,12 @@ function socatAvailable(): boolean {
   return spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
 }
 
-/** For `describe.skipIf`: true when the pty tests cannot run; says why once. */
-export function skipWithoutSocat(): boolean {
+/**
+ * Throws, naming what to install, when socat is missing and cannot be installed: a missing tool
+ * fails the pseudo-terminal tests, it never passes them by skipping.
+ */
+export function requireSocat(): void {
   const result = ensureSocat();
-  // A missing tool fails the tests and says what to install; it never passes them by skipping.
   if (!result.ok)
     throw new Error(`the pseudo-terminal tests need socat (apt-get install socat): ${result.reason}`);
-  return false;
 }

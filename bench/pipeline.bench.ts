@@ -273,17 +273,10 @@ class Subject {
   async turn(shape: Shape, warmUp: boolean): Promise<void> {
     const load = await Load.connect(this.broker.port, shape);
     if (warmUp) await load.closedLoop(WARMUP_MS);
-    const cpu0 = (await this.broker.usage()).cpuUs;
-    const t0 = performance.now();
-    await load.closedLoop(TURN_MS);
-    const elapsed = performance.now() - t0 - 200;
-    const cpu1 = (await this.broker.usage()).cpuUs;
-    const turn: Turn = {
-      eventsPerSec: Math.round(load.trips.completed / (TURN_MS / 1000)),
-      p50: percentile(load.trips.latencies, 50),
-      p99: percentile(load.trips.latencies, 99),
-      cpuPercent: round(((cpu1 - cpu0) / 1000 / elapsed) * 100, 0),
-    };
+    // The closed loop waits 200 ms for the last replies after it stops sending.
+    const cpuPercent = round(await this.cpuDuring(() => load.closedLoop(TURN_MS), 200), 0);
+    const { p50, p99, perSec } = load.trips.figures(TURN_MS);
+    const turn: Turn = { eventsPerSec: perSec, p50, p99, cpuPercent };
     await load.close();
     await this.broker.settle();
     this.turns.set(shape.key, [...(this.turns.get(shape.key) ?? []), turn]);
@@ -297,12 +290,8 @@ class Subject {
     await load.paced(PACED_RATE, PACED_MS);
     const rss = await sampler.take();
     sampler.stop();
-    this.paced = {
-      p50: round(percentile(load.trips.latencies, 50)),
-      p99: round(percentile(load.trips.latencies, 99)),
-      rate: Math.round(load.trips.completed / (PACED_MS / 1000)),
-      rssPeakMiB: round(Math.max(...rss) / MiB, 1),
-    };
+    const { p50, p99, perSec } = load.trips.figures(PACED_MS);
+    this.paced = { p50, p99, rate: perSec, rssPeakMiB: round(Math.max(...rss) / MiB, 1) };
     await load.close();
     await this.broker.settle();
   }
@@ -311,22 +300,23 @@ class Subject {
     const fleet = await Fleet.connect(this.broker.port);
     await sleep(1000);
     const sampler = this.broker.sampleRss(1000);
-    const cpu0 = (await this.broker.usage()).cpuUs;
-    const t0 = performance.now();
-    await fleet.run(FLEET_MS);
-    const elapsed = performance.now() - t0;
-    const cpu1 = (await this.broker.usage()).cpuUs;
+    const cpuPercent = round(await this.cpuDuring(() => fleet.run(FLEET_MS)), 1);
     const rss = await sampler.take();
     sampler.stop();
-    this.fleet = {
-      p50: round(percentile(fleet.trips.latencies, 50)),
-      p99: round(percentile(fleet.trips.latencies, 99)),
-      rate: Math.round(fleet.trips.completed / (FLEET_MS / 1000)),
-      cpuPercent: round(((cpu1 - cpu0) / 1000 / elapsed) * 100, 1),
-      rssPeakMiB: round(Math.max(...rss) / MiB, 1),
-    };
+    const { p50, p99, perSec } = fleet.trips.figures(FLEET_MS);
+    this.fleet = { p50, p99, rate: perSec, cpuPercent, rssPeakMiB: round(Math.max(...rss) / MiB, 1) };
     await fleet.close();
     await this.broker.settle();
+  }
+
+  /** % of one core the broker process used while `run` ran, less its last `tailMs`. */
+  private async cpuDuring(run: () => Promise<void>, tailMs = 0): Promise<number> {
+    const cpu0 = (await this.broker.usage()).cpuUs;
+    const t0 = performance.now();
+    await run();
+    const elapsed = performance.now() - t0 - tailMs;
+    const cpu1 = (await this.broker.usage()).cpuUs;
+    return ((cpu1 - cpu0) / 1000 / elapsed) * 100;
   }
 
   /** The median turn of a shape, and the slowest and fastest. */
@@ -409,8 +399,8 @@ export async function pipelineBench(): Promise<BenchResult[]> {
         ratio,
         'edgehub turns (spread)': `${e.all.join(' / ')} (${e.min}–${e.max})`,
         'aedes turns (spread)': `${b.all.join(' / ')} (${b.min}–${b.max})`,
-        'edgehub p50/p99 ms': `${round(e.median.p50)} / ${round(e.median.p99)}`,
-        'aedes p50/p99 ms': `${round(b.median.p50)} / ${round(b.median.p99)}`,
+        'edgehub p50/p99 ms': `${e.median.p50} / ${e.median.p99}`,
+        'aedes p50/p99 ms': `${b.median.p50} / ${b.median.p99}`,
         'edgehub / aedes CPU %': `${e.median.cpuPercent} / ${b.median.cpuPercent}`,
         ...(shape.readers > 0 && {
           'deliveries/s (edgehub, aedes)': `${e.median.eventsPerSec * (shape.readers + 1)}, ${b.median.eventsPerSec * (shape.readers + 1)}`,

@@ -1,3 +1,5 @@
+import { percentile, round } from './stats.js';
+
 /**
  * Readings in flight and how long each took to come back as a command: the reading's `seq` travels
  * in its payload and in the rule's reply. `D` is what the sender wants back with a reply (the device).
@@ -37,6 +39,15 @@ export class RoundTrips<D = undefined> {
       dropped++;
     }
     return dropped;
+  }
+
+  /** What the replies since the last reset measured over `ms`: p50/p99 latency (ms) and replies/s. */
+  figures(ms: number): { p50: number; p99: number; perSec: number } {
+    return {
+      p50: round(percentile(this.latencies, 50)),
+      p99: round(percentile(this.latencies, 99)),
+      perSec: Math.round(this.completed / (ms / 1000)),
+    };
   }
 
   /** Starts counting afresh; with `forget`, readings still in flight no longer count either. */

@@ -1,6 +1,6 @@
 import type { AedesPublishPacket, PublishPacket } from 'aedes';
 import { errorMessage, type Clock, type Logger, type QoS } from '../../kernel/index.js';
-import { deliveryTopic, readDelivery, type ShareRequest } from './mqtt5/shared-topics.js';
+import { deliveryKey, deliveryTopic, type ShareRequest } from './mqtt5/shared-topics.js';
 
 /** The part of aedes the dispatcher uses. */
 export interface ShareBrokerPort {
@@ -203,10 +203,9 @@ export class SharedSubscriptions {
       if (left <= 0) return true;
       properties = { ...properties, messageExpiryInterval: left };
     }
-    const seq = ++this.seq;
-    const topic = deliveryTopic(group.share.group, member.clientId, seq, message.topic);
+    const key = deliveryKey(group.share.group, member.clientId, ++this.seq);
+    const topic = deliveryTopic(key, message.topic);
     if (Math.min(message.qos, member.qos) > 0) {
-      const key = readDelivery(topic)?.key ?? topic;
       member.pending.set(key, message);
       this.holders.set(key, member);
       if (member.pending.size > MAX_PENDING_PER_MEMBER) {

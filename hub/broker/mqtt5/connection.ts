@@ -121,11 +121,8 @@ export class MqttConnection extends Duplex {
   /** After aedes refused an oversized packet's header, bytes pass through untouched. */
   private passthrough = false;
   private readonly pendingSubscribes = new Map<number, { filters: string[]; id: number | undefined }>();
-  /**
-   * Acknowledgements of the client's QoS 1/2 messages that wait for the event store, by packet
-   * identifier: `bytes` once aedes wrote it, `ready` once it may go.
-   */
-  private readonly heldAcks = new Map<number, { ready: boolean; bytes: Buffer | undefined }>();
+  /** What the acknowledgement of each of the client's QoS 1/2 messages waits for, by packet identifier. */
+  private readonly heldAcks = new Map<number, Promise<void>>();
   /** Delivery keys of shared subscription messages in flight to the client, by packet identifier. */
   private readonly sharedInFlight = new Map<number, string>();
   private heldBytes = 0;
@@ -411,30 +408,22 @@ export class MqttConnection extends Duplex {
    */
   deferAck(messageId: number, until: Promise<void>): void {
     this.framerOut ??= new PacketFramer();
-    const held = { ready: false, bytes: undefined as Buffer | undefined };
-    this.heldAcks.set(messageId, held);
-    void until.then(() => {
-      held.ready = true;
-      if (held.bytes === undefined) return;
-      this.heldAcks.delete(messageId);
-      if (!this.destroyed) this.send(held.bytes);
-    });
+    this.heldAcks.set(messageId, until);
   }
 
-  /** A PUBACK or PUBREC to the client: sent now, or kept until its message is stored. */
+  /** A PUBACK or PUBREC to the client: sent once what its message waits for has settled. */
   private onAckOut(packet: RawPacket): void {
     const ack = this.heldAcks.size === 0 ? undefined : readAck(packet);
-    const held = ack && !isViolation(ack) ? this.heldAcks.get(ack.messageId) : undefined;
-    if (!held || held.bytes !== undefined) {
+    const until = ack && !isViolation(ack) ? this.heldAcks.get(ack.messageId) : undefined;
+    if (!ack || isViolation(ack) || !until) {
       this.send(packet.bytes);
       return;
     }
-    if (held.ready) {
-      this.heldAcks.delete((ack as { messageId: number }).messageId);
-      this.send(packet.bytes);
-      return;
-    }
-    held.bytes = packet.bytes;
+    this.heldAcks.delete(ack.messageId);
+    // Holds settle in the order their messages came, so the acknowledgements keep that order.
+    void until.then(() => {
+      if (!this.destroyed) this.send(packet.bytes);
+    });
   }
 
   /** One whole packet aedes wrote to a client whose packets the layer frames. */

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { topicMatches } from '../../../kernel/index.js';
-import { deliveryTopic, memberFilter, parseShare, readDelivery, readMemberFilter } from './shared-topics.js';
+import {
+  deliveryKey,
+  deliveryTopic,
+  memberFilter,
+  parseShare,
+  readDelivery,
+  readMemberFilter,
+} from './shared-topics.js';
 
 describe('shared subscription topics', () => {
   it('keeps group and client apart in one level, whatever they hold', () => {
@@ -9,9 +16,10 @@ describe('shared subscription topics', () => {
     expect(filter.split('/')).toHaveLength(6);
     expect(readMemberFilter(filter)).toEqual({ group: 'g~1', clientId, filter: 'sensors/+/temperature' });
 
-    const topic = deliveryTopic('g~1', clientId, 42, 'sensors/gh-1/temperature');
+    const key = deliveryKey('g~1', clientId, 42);
+    const topic = deliveryTopic(key, 'sensors/gh-1/temperature');
     expect(topicMatches(filter, topic)).toBe(true);
-    expect(readDelivery(topic)).toMatchObject({ group: 'g~1', clientId, topic: 'sensors/gh-1/temperature' });
+    expect(readDelivery(topic)).toEqual({ group: 'g~1', clientId, key, topic: 'sensors/gh-1/temperature' });
     // Another member of the same group does not match it.
     expect(topicMatches(memberFilter('other', { group: 'g~1', filter: '#' }), topic)).toBe(false);
     // Nor does any ordinary subscription: `#` and `+` do not match `$` topics.

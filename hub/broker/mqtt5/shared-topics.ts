@@ -51,9 +51,14 @@ export function memberFilter(clientId: string, share: ShareRequest): string {
   return `${SHARE_ROOT}/${memberLevel(share.group, clientId)}/+/${share.filter}`;
 }
 
-/** The topic one member receives a message on. */
-export function deliveryTopic(group: string, clientId: string, seq: number, topic: string): string {
-  return `${SHARE_ROOT}/${memberLevel(group, clientId)}/${seq}/${topic}`;
+/** What names one delivery to one member, as {@link readDelivery} reads it back. */
+export function deliveryKey(group: string, clientId: string, seq: number): string {
+  return `${memberLevel(group, clientId)}/${seq}`;
+}
+
+/** The topic one member receives a delivery on. */
+export function deliveryTopic(key: string, topic: string): string {
+  return `${SHARE_ROOT}/${key}/${topic}`;
 }
 
 export function isSharedTopic(topicOrFilter: string): boolean {

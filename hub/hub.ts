@@ -268,8 +268,8 @@ export class Hub {
   }
 
   /**
-   * Reads the device definitions again (the config's and the devices directory's), as a change in
-   * the directory does. When every file is valid, the new set is in force: adapters of changed kinds
+   * Reads the devices directory again (the config's own definitions are those loaded at start), as
+   * a change in the directory does. When every file is valid, the new set is in force: adapters of changed kinds
    * restart, removed devices lose their discovery configs and availability, and the rules are
    * checked again against the new devices. When a file is invalid, each problem is logged at
    * file:line:col and the running set stays. Resolves to whether the new set was taken.

@@ -139,6 +139,17 @@ describe('the devices directory, reloaded while the hub runs', () => {
     });
   });
 
+  it('keeps the running definitions when the devices directory vanishes, and says which', async () => {
+    const { hub, devicesDir } = await start({ 'gh-1.yaml': HEATER });
+    rmSync(devicesDir, { recursive: true, force: true });
+    const rejected = next(hub, 'devices.rejected');
+    expect(await hub.reloadDevices()).toBe(false);
+    expect((await rejected).errors).toEqual([
+      expect.stringContaining(`cannot read devices directory ${devicesDir}`),
+    ]);
+    expect(hub.registry.definitions.map((d) => d.id)).toEqual(['gh-1']);
+  });
+
   it('keeps what the envelope knows of a device still defined across a reload', async () => {
     const { hub, url, devicesDir } = await start({ 'gh-1.yaml': HEATER });
     const panel = await pool.connect(url, { clientId: 'wall-panel' });

@@ -84,7 +84,8 @@ export class DeviceRegistry implements DeviceDirectory {
   }
 
   /**
-   * Reads the config's definitions and the devices directory again and puts them in force. Throws
+   * Reads the devices directory again and puts its definitions, beside the config's (as loaded at
+   * start), in force. Throws
    * DEVICE_INVALID (every problem located) and changes nothing when any file is invalid. What is
    * known of a device still defined (its state, availability) is kept; a removed device is forgotten.
    */

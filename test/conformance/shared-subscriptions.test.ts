@@ -183,7 +183,8 @@ describe('shared subscriptions', () => {
     await pub.publishAsync('sh/retained/state', 'kept', { qos: 1, retain: true });
     const member = await v5();
     const got = collect(member);
-    await member.subscribeAsync(['$share/r/sh/retained/#', 'sh/retained/marker'], { qos: 1 });
+    await member.subscribeAsync('$share/r/sh/retained/#', { qos: 1 });
+    // A live message through the share itself comes after anything sent on subscribing.
     const marker = nextMessage(member, 'sh/retained/marker');
     await pub.publishAsync('sh/retained/marker', 'x', { qos: 1 });
     await marker;

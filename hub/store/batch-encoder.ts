@@ -45,14 +45,24 @@ export class BatchEncoder {
   private readonly clientIndex = new Map<string, number>();
   /** Per (device, metric): the last row of the batch and its reading's value (undefined: none). */
   private readonly latest = new Map<string, { row: number; value: unknown }>();
+  /** Outbox entries: row and route index, in row order. */
+  private outRows: number[] = [];
+  private outRoutes: number[] = [];
 
   /** Rows added since the last {@link seal}. */
   get size(): number {
     return this.rows;
   }
 
-  add(m: MqttMessage): void {
+  /** Adds one message; `routes` are the indices of the `out` routes whose outbox it goes to. */
+  add(m: MqttMessage, routes?: readonly number[]): void {
     const row = this.rows;
+    if (routes !== undefined) {
+      for (const route of routes) {
+        this.outRows.push(row);
+        this.outRoutes.push(route);
+      }
+    }
     if (row === this.times.length) this.growRows();
     const length = m.payload.length;
     if (this.bytes + length > this.payload.length) this.growBytes(this.bytes + length);
@@ -87,6 +97,8 @@ export class BatchEncoder {
       latestRows[j++] = row;
       latestValues.push(value === undefined ? null : JSON.stringify(value));
     }
+    const outRows = new Uint32Array(this.outRows);
+    const outRoutes = new Uint16Array(this.outRoutes);
     const batch: BatchMessage = {
       t: 'batch',
       seq,
@@ -103,6 +115,8 @@ export class BatchEncoder {
       ends: this.ends.subarray(0, count),
       latestRows,
       latestValues,
+      outRows,
+      outRoutes,
     };
     const transfer = [
       this.times.buffer,
@@ -112,6 +126,8 @@ export class BatchEncoder {
       this.payload.buffer,
       this.ends.buffer,
       latestRows.buffer,
+      outRows.buffer,
+      outRoutes.buffer,
     ];
     this.reset();
     return { batch, transfer };
@@ -135,6 +151,8 @@ export class BatchEncoder {
     this.topicIndex.clear();
     this.clientIndex.clear();
     this.latest.clear();
+    this.outRows = [];
+    this.outRoutes = [];
   }
 
   private growRows(): void {

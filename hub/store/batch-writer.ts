@@ -1,5 +1,5 @@
 import type { Database, Statement, Transaction } from 'better-sqlite3';
-import type { BatchMessage } from './writer-protocol.js';
+import type { BatchMessage, OutboxRouteInit } from './writer-protocol.js';
 import { FLAG_JSON, FLAG_QOS_MASK, FLAG_RETAIN } from './writer-protocol.js';
 
 /** A batch the writer holds until it is committed; `next` rows before it were dropped or written. */
@@ -32,12 +32,23 @@ export class BatchWriter {
   private readonly insert: Statement;
   private readonly insertText: Statement;
   private readonly upsert: Statement;
+  private readonly outbox: Statement;
+  /** Outbox rows committed since the last {@link takeOutboxed}, per route index. */
+  private outboxed: number[];
+  /** Outbox rows of the transaction being written, counted once it commits. */
+  private readonly attempt: number[];
   private readonly writeRows: Transaction<(held: readonly Held[]) => void>;
 
   constructor(
     db: Database,
     private readonly limits: { maxHeldRows: number; maxRowsPerTransaction: number },
+    private readonly routes: readonly OutboxRouteInit[] = [],
   ) {
+    this.outboxed = routes.map(() => 0);
+    this.attempt = routes.map(() => 0);
+    this.outbox = db.prepare(
+      'INSERT INTO outbox (connector, route, event_id, time, key) VALUES (?, ?, ?, ?, ?)',
+    );
     this.insert = db.prepare(
       'INSERT INTO events (time, client_id, topic, device_id, metric, payload, qos, retain) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -73,6 +84,14 @@ export class BatchWriter {
     return n;
   }
 
+  /** Outbox rows committed since the last call, per route index; undefined when none. */
+  takeOutboxed(): number[] | undefined {
+    if (!this.outboxed.some((n) => n > 0)) return undefined;
+    const counts = this.outboxed;
+    this.outboxed = this.routes.map(() => 0);
+    return counts;
+  }
+
   /** Writes everything held, in transactions of whole batches; stops at the first failure. */
   writeAll(): WriteOutcome {
     let committed = 0;
@@ -87,11 +106,14 @@ export class BatchWriter {
         rows += left;
       }
       const group = this.held.slice(0, take);
+      this.attempt.fill(0);
       try {
         this.writeRows(group);
       } catch (error) {
         return { committed, error };
       }
+      for (let i = 0; i < this.attempt.length; i++)
+        this.outboxed[i] = (this.outboxed[i] ?? 0) + (this.attempt[i] ?? 0);
       this.held.splice(0, take);
       this.heldRows -= rows;
       committed += rows;
@@ -105,6 +127,9 @@ export class BatchWriter {
     const b = h.batch;
     const eventIds = new Map<number, number>();
     let latestAt = 0;
+    let outAt = 0;
+    // Rows the cap dropped before they were written take their outbox entries with them.
+    while (outAt < b.outRows.length && (b.outRows[outAt] ?? 0) < h.next) outAt++;
     for (let row = h.next; row < b.count; row++) {
       const flags = b.flags[row] ?? 0;
       const t = b.topic[row] ?? 0;
@@ -122,6 +147,10 @@ export class BatchWriter {
       // latestRows is ascending, so one cursor finds the rows whose event id `latest` needs.
       while (latestAt < b.latestRows.length && (b.latestRows[latestAt] ?? 0) < row) latestAt++;
       if (b.latestRows[latestAt] === row) eventIds.set(row, Number(result.lastInsertRowid));
+      while (b.outRows[outAt] === row) {
+        this.addOutbox(b, row, b.outRoutes[outAt] ?? 0, result.lastInsertRowid);
+        outAt++;
+      }
     }
     for (let j = 0; j < b.latestRows.length; j++) {
       const row = b.latestRows[j] ?? 0;
@@ -137,6 +166,15 @@ export class BatchWriter {
         eventId,
       );
     }
+  }
+
+  private addOutbox(b: BatchMessage, row: number, index: number, eventId: number | bigint): void {
+    const route = this.routes[index];
+    if (!route) return;
+    const t = b.topic[row] ?? 0;
+    const key = route.key === 'device' ? (b.devices[t] ?? null) : route.key === 'topic' ? b.topics[t] : null;
+    this.outbox.run(route.connector, route.route, eventId, b.times[row], key ?? null);
+    this.attempt[index] = (this.attempt[index] ?? 0) + 1;
   }
 
   /** JSON text as TEXT, anything else as the exact bytes (BLOB). */

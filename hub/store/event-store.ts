@@ -7,8 +7,9 @@ import { BatchEncoder } from './batch-encoder.js';
 import type { EventHistory, EventQuery, LatestValue, StoredEvent } from './event-queries.js';
 import { EventQueries } from './event-queries.js';
 import { openWriter } from './open-writer.js';
+import { Outbox } from './outbox.js';
 import { configureReader, registerFunctions } from './schema.js';
-import type { BatchMessage, WriteError, WriterReply } from './writer-protocol.js';
+import type { BatchMessage, OutboxRouteInit, WriteError, WriterReply } from './writer-protocol.js';
 import { WriterThread } from './writer-thread.js';
 
 export interface EventStoreOptions {
@@ -41,12 +42,24 @@ export interface WriterControl {
   pragma(source: string, options?: { simple?: boolean }): unknown;
 }
 
+/** Which events go to which connector's outbox; see hub/connectors. */
+export interface OutboxRouting {
+  /** Every `out` route; `match` answers with indices into it. */
+  routes: OutboxRouteInit[];
+  /** The routes a message goes to, or undefined for none. Called once per stored message. */
+  match(message: MqttMessage): readonly number[] | undefined;
+  /** Outbox rows committed, per route index. */
+  committed(counts: readonly number[]): void;
+}
+
 export interface EventStoreDeps {
   /** The SQLite file, usually `eventsDbPath(dataDir)`. */
   file: string;
   clock: Clock;
   logger: Logger;
   options: EventStoreOptions;
+  /** Connectors' `out` routes: their rows are written in the transaction of the event. */
+  outbox?: OutboxRouting;
   testing?: {
     /** Called once the writer runs, e.g. to make writes fail with `query_only` or `max_page_count`. */
     onOpen?: (writer: WriterControl) => void;
@@ -97,6 +110,8 @@ export class EventStore implements EventHistory {
   /** Events in `sealed` and in the encoder. */
   private pendingRows = 0;
   private readonly holds: AckHolds;
+  /** What connectors have still to deliver, in this database. */
+  readonly outbox: Outbox;
   private seq = 0;
   /** Rows handed to the writer and not yet committed or dropped. */
   private unsettled = 0;
@@ -119,6 +134,11 @@ export class EventStore implements EventHistory {
 
   constructor(private readonly deps: EventStoreDeps) {
     this.holds = new AckHolds(deps.clock, deps.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS);
+    this.outbox = new Outbox({
+      reader: () => this.requireReader(),
+      request: (make) => this.requireOpen().writer.request(make as Parameters<WriterThread['request']>[0]),
+      now: () => deps.clock.now(),
+    });
   }
 
   /** Opens (creating) the database and the writer thread, then starts the flush and retention timers. */
@@ -199,6 +219,17 @@ export class EventStore implements EventHistory {
     if (this.state !== 'running' || !writer) return;
     await writer.request((id) => ({ t: 'sync', id }));
     await this.retentionRunning;
+  }
+
+  /**
+   * Resolves once everything appended so far is committed: true, or false when it is only held in
+   * memory (a write outage) or the store is not running. What a connector waits for before it
+   * acknowledges a message it brought in.
+   */
+  async stored(): Promise<boolean> {
+    if (this.state !== 'running') return false;
+    await this.flushed();
+    return this.state === 'running' && this.outage === undefined && this.pendingRows === 0;
   }
 
   /** Writes every buffered event, then closes the database and the writer thread. Safe to call twice. */
@@ -307,7 +338,7 @@ export class EventStore implements EventHistory {
 
   private buffer(message: MqttMessage): void {
     const cap = this.deps.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED;
-    this.encoder.add(message);
+    this.encoder.add(message, this.deps.outbox?.match(message));
     this.pendingRows++;
     // Sealed at the cap at the latest, so what waits here stays under twice the cap.
     if (this.encoder.size >= Math.max(1, Math.min(this.deps.options.batchSize, cap))) {
@@ -352,6 +383,7 @@ export class EventStore implements EventHistory {
   private onReply(reply: WriterReply): void {
     if (reply.t !== 'progress') return;
     this.counts.stored += reply.committed;
+    if (reply.outboxed) this.deps.outbox?.committed(reply.outboxed);
     if (reply.committed > 0) this.respawns.reset();
     this.unsettled -= reply.committed + reply.dropped;
     this.holds.settled(reply.settledThrough);
@@ -417,6 +449,7 @@ export class EventStore implements EventHistory {
         file,
         maxBufferedEvents: options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED,
         maxRowsPerTransaction: Math.max(options.batchSize, MAX_ROWS_PER_TRANSACTION),
+        outbox: this.deps.outbox?.routes ?? [],
         retention: { maxAgeMs: options.retention.maxAgeMs, maxSizeBytes: options.retention.maxSizeBytes },
       },
       {
@@ -508,6 +541,13 @@ export class EventStore implements EventHistory {
 
   private chunkRows(): number {
     return this.deps.testing?.retentionChunkRows ?? DEFAULT_RETENTION_CHUNK;
+  }
+
+  private requireReader(): SqliteDatabase {
+    if (this.state !== 'running' || !this.reader) {
+      throw new EdgehubError('USAGE', 'the event store is not running; call start() first');
+    }
+    return this.reader;
   }
 
   private requireOpen(): { queries: EventQueries; writer: WriterThread } {

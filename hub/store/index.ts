@@ -3,6 +3,7 @@ export {
   type EventStoreDeps,
   type EventStoreOptions,
   type EventStoreStats,
+  type OutboxRouting,
   type RetentionResult,
   type WriterControl,
 } from './event-store.js';
@@ -11,3 +12,5 @@ export { openEventReader, type EventReader } from './event-reader.js';
 export type { EventHistory, EventQuery, LatestValue, StoredEvent } from './event-queries.js';
 export { runEventsCommand, type EventsCommandIo, type EventsCommandOptions } from './events-command.js';
 export { eventsDbPath } from './schema.js';
+export { Outbox, type DeadLetter, type OutboxBacklog, type OutboxEvent, type OutboxRow } from './outbox.js';
+export type { OutboxEntry, OutboxLimit, OutboxRouteInit, ReplayRow } from './writer-protocol.js';

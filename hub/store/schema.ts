@@ -5,7 +5,7 @@ import { topicMatches } from '../../kernel/index.js';
 export { configureReader, configureWriter } from './pragmas.js';
 
 /** Bumped when the tables change; stored in SQLite's `user_version`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** The event database inside the hub's data directory. */
 export function eventsDbPath(dataDir: string): string {
@@ -21,6 +21,13 @@ export function eventsDbPath(dataDir: string): string {
  * `events_device_time` serves "events of device X between t1 and t2" (rowid is its implicit last
  * column, so `ORDER BY time, id` needs no sort); `events_time` serves time ranges across devices and
  * age-based retention.
+ *
+ * `outbox` holds what each connector has still to deliver, written in the transaction that stores
+ * the event (so an acknowledged event is in the outbox or already delivered, never neither) and
+ * deleted once the remote confirmed. A row points at its event, or carries its own `message` (a
+ * rule's `forward`); AUTOINCREMENT keeps ids rising even after the newest rows were deleted, since
+ * the id is the delivery order and part of the event id a remote deduplicates by. `outbox_dead`
+ * holds what a remote refused for good, with the reason.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -44,6 +51,30 @@ CREATE TABLE IF NOT EXISTS latest (
   event_id INTEGER NOT NULL,
   PRIMARY KEY (device_id, metric)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  connector TEXT NOT NULL,
+  route INTEGER NOT NULL,
+  event_id INTEGER,
+  time INTEGER NOT NULL,
+  key TEXT,
+  message BLOB,
+  destination TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_connector ON outbox (connector, id);
+CREATE TABLE IF NOT EXISTS outbox_dead (
+  id INTEGER PRIMARY KEY,
+  connector TEXT NOT NULL,
+  route INTEGER NOT NULL,
+  event_id INTEGER,
+  time INTEGER NOT NULL,
+  key TEXT,
+  message BLOB,
+  destination TEXT,
+  reason TEXT NOT NULL,
+  failed_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_dead_connector ON outbox_dead (connector, id);
 `;
 
 export function createSchema(db: Database): void {

@@ -35,6 +35,43 @@ export interface BatchMessage {
   latestRows: Uint32Array;
   /** The `latest.value` of each of those rows, or null for "the same as the payload column". */
   latestValues: (string | null)[];
+  /** Outbox entries of the batch: row `outRows[i]` goes to route `outRoutes[i]`; rows ascending. */
+  outRows: Uint32Array;
+  /** Index into {@link WriterInit.outbox}. */
+  outRoutes: Uint16Array;
+}
+
+/** An `out` route as the writer sees it: whose outbox a matched event goes to, under which key. */
+export interface OutboxRouteInit {
+  connector: string;
+  /** The route's index in its connector's `out` list. */
+  route: number;
+  /** What the message key is: the event's device (default), its topic, or none. */
+  key: 'device' | 'topic' | 'none';
+}
+
+/** An outbox row that carries its own message (a rule's `forward`) rather than pointing at an event. */
+export interface OutboxEntry {
+  connector: string;
+  route: number;
+  /** Epoch ms. */
+  time: number;
+  key: string | null;
+  message: Uint8Array;
+  /** Overrides the route's destination when set. */
+  destination: string | null;
+}
+
+/** A stored event for a connector's outbox again: its route, the event id and the message key. */
+export type ReplayRow = [route: number, eventId: number, key: string | null];
+
+/** A connector's backlog bounds; beyond them its oldest rows are dropped. */
+export interface OutboxLimit {
+  connector: string;
+  /** Rows kept at most (0: no bound). */
+  maxEvents: number;
+  /** Rows older than this are dropped, ms (0: no bound). */
+  maxAgeMs: number;
 }
 
 export type WriterRequest =
@@ -47,7 +84,24 @@ export type WriterRequest =
   | { t: 'retention'; id: number; nowMs: number; chunkRows: number; untilDone: boolean }
   /** Testing only: a pragma on the writing connection (e.g. to make writes fail). */
   | { t: 'pragma'; id: number; source: string; simple: boolean }
-  | { t: 'close'; id: number };
+  | { t: 'close'; id: number }
+  /** Delivered: a connector's rows through `throughId` go, `dead` ones to the dead-letter table. */
+  | {
+      t: 'outbox-settle';
+      id: number;
+      connector: string;
+      throughId: number;
+      nowMs: number;
+      dead: { id: number; reason: string }[];
+    }
+  /** Drops what is beyond each connector's backlog bounds. */
+  | { t: 'outbox-trim'; id: number; nowMs: number; limits: OutboxLimit[] }
+  /** Rows that carry their own message, in one transaction. */
+  | { t: 'outbox-add'; id: number; entries: OutboxEntry[] }
+  /** Moves dead letters (all of a connector's when `ids` is empty) back into its outbox. */
+  | { t: 'outbox-revive'; id: number; connector: string; ids: number[] }
+  /** Puts stored events back into a connector's outbox (a replay). */
+  | { t: 'outbox-replay'; id: number; connector: string; nowMs: number; rows: ReplayRow[] };
 
 export interface WriteError {
   message: string;
@@ -68,8 +122,12 @@ export type WriterReply =
       backlog: number;
       /** Set when the last write attempt failed. */
       error?: WriteError;
+      /** Outbox rows committed since the last reply, per index of {@link WriterInit.outbox}. */
+      outboxed?: number[];
     }
   | { t: 'synced'; id: number }
+  /** The answer to an outbox request: rows changed (per connector for a trim: dropped). */
+  | { t: 'outbox'; id: number; rows: number; dropped: Record<string, number>; error?: WriteError }
   | {
       t: 'retention';
       id: number;
@@ -97,6 +155,8 @@ export interface WriterInit {
     /** Live database bytes to stay under. */
     maxSizeBytes: number;
   };
+  /** Every `out` route of every connector; batches refer to them by index. */
+  outbox: OutboxRouteInit[];
   /** Replies go here, so the main thread can also read them synchronously. */
   replies: MessagePort;
   /** `Int32Array` over it: slot 0 counts replies, for `Atomics.wait` on the main thread. */

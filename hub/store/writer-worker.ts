@@ -7,6 +7,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { BatchWriter } from './batch-writer.js';
+import { OutboxWriter } from './outbox-writer.js';
 import { configureWriter } from './pragmas.js';
 import { Retention } from './retention.js';
 import type { BatchMessage, WriteError, WriterInit, WriterReply, WriterRequest } from './writer-protocol.js';
@@ -20,6 +21,7 @@ if (!input) throw new Error('writer-worker runs as a worker thread');
 let db: SqliteDatabase | undefined;
 let writer: BatchWriter | undefined;
 let retention: Retention | undefined;
+let outbox: OutboxWriter | undefined;
 /** Set when opening failed; the next attempt tries again. */
 let openError: unknown;
 let lastSettled = 0;
@@ -51,11 +53,13 @@ function open(): BatchWriter | undefined {
     const handle = new Database(init.file, { fileMustExist: true });
     configureWriter(handle);
     db = handle;
-    writer = new BatchWriter(handle, {
-      maxHeldRows: init.maxBufferedEvents,
-      maxRowsPerTransaction: init.maxRowsPerTransaction,
-    });
+    writer = new BatchWriter(
+      handle,
+      { maxHeldRows: init.maxBufferedEvents, maxRowsPerTransaction: init.maxRowsPerTransaction },
+      init.outbox,
+    );
     retention = new Retention(handle, init.retention);
+    outbox = new OutboxWriter(handle);
     openError = undefined;
     for (const b of early.splice(0)) writer.add(b);
     heldBeforeOpen = 0;
@@ -104,6 +108,8 @@ function report(committed: number, error?: WriteError): void {
     backlog: (writer?.backlog ?? 0) + heldBeforeOpen,
   };
   droppedEarly = 0;
+  const outboxed = writer?.takeOutboxed();
+  if (outboxed) progress.outboxed = outboxed;
   if (error) progress.error = error;
   reply(progress);
 }
@@ -148,7 +154,46 @@ function handle(message: WriterRequest): void {
     case 'close':
       close(message.id);
       return;
+    case 'outbox-settle':
+    case 'outbox-trim':
+    case 'outbox-add':
+    case 'outbox-revive':
+    case 'outbox-replay':
+      settleGroup();
+      outboxRequest(message);
+      return;
   }
+}
+
+type OutboxRequest = Extract<WriterRequest, { t: `outbox-${string}` }>;
+
+/** One outbox change in its own transaction, after the batches that came before it. */
+function outboxRequest(message: OutboxRequest): void {
+  open();
+  const answer: Extract<WriterReply, { t: 'outbox' }> = { t: 'outbox', id: message.id, rows: 0, dropped: {} };
+  try {
+    if (!outbox) throw openError;
+    switch (message.t) {
+      case 'outbox-settle':
+        answer.rows = outbox.settle(message.connector, message.throughId, message.nowMs, message.dead);
+        break;
+      case 'outbox-trim':
+        answer.dropped = outbox.trim(message.nowMs, message.limits);
+        break;
+      case 'outbox-add':
+        answer.rows = outbox.add(message.entries);
+        break;
+      case 'outbox-revive':
+        answer.rows = outbox.revive(message.connector, message.ids);
+        break;
+      case 'outbox-replay':
+        answer.rows = outbox.replay(message.connector, message.nowMs, message.rows);
+        break;
+    }
+  } catch (err) {
+    answer.error = describeError(err);
+  }
+  reply(answer);
 }
 
 async function runRetention(id: number, nowMs: number, chunkRows: number, untilDone: boolean) {
@@ -187,7 +232,7 @@ function close(id: number): void {
   } catch (err) {
     error = describeError(err);
   }
-  db = writer = retention = undefined;
+  db = writer = retention = outbox = undefined;
   reply({ t: 'closed', id, lost, ...(error ? { error } : {}) });
   input?.close();
 }

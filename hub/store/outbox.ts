@@ -1,0 +1,206 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { EdgehubError } from '../../kernel/index.js';
+import type { OutboxEntry, OutboxLimit, ReplayRow, WriterReply, WriterRequest } from './writer-protocol.js';
+
+/** The stored event an outbox row points at. */
+export interface OutboxEvent {
+  id: number;
+  /** Epoch ms the broker accepted it. */
+  time: number;
+  topic: string;
+  deviceId: string | null;
+  metric: string | null;
+  clientId: string | null;
+  /** JSON text as a string, anything else as the exact bytes. */
+  payload: string | Buffer;
+  qos: number;
+  retain: boolean;
+}
+
+/** One message a connector has still to deliver. */
+export interface OutboxRow {
+  /** Delivery order within the hub; with the hub's name, the id a remote deduplicates by. */
+  id: number;
+  /** Index into the connector's `out` routes; -1 for a rule's `forward`. */
+  route: number;
+  key: string | null;
+  /** Epoch ms the row was recorded. */
+  recordedAt: number;
+  destination: string | null;
+  /** null for a `forward` row, or when retention deleted the event before it left. */
+  event: OutboxEvent | null;
+  /** A `forward` row's own message. */
+  message: Buffer | null;
+}
+
+export interface DeadLetter {
+  id: number;
+  route: number;
+  key: string | null;
+  eventId: number | null;
+  recordedAt: number;
+  reason: string;
+  /** Epoch ms the remote refused it. */
+  failedAt: number;
+}
+
+export interface OutboxBacklog {
+  count: number;
+  /** Epoch ms of the oldest row; null when empty. */
+  oldestAt: number | null;
+}
+
+/** What the outbox needs of the event store: its read connection and its writer thread. */
+export interface OutboxDeps {
+  reader(): Database;
+  request(make: (id: number) => WriterRequest): Promise<WriterReply>;
+  /** Epoch ms on the hub clock. */
+  now(): number;
+}
+
+interface RawRow {
+  id: number;
+  route: number;
+  key: string | null;
+  recorded: number;
+  destination: string | null;
+  message: Buffer | null;
+  event_id: number | null;
+  time: number | null;
+  topic: string | null;
+  device_id: string | null;
+  metric: string | null;
+  client_id: string | null;
+  payload: string | Buffer | null;
+  qos: number | null;
+  retain: number | null;
+}
+
+/**
+ * Each connector's queue of messages to deliver, inside the event database: rows are written by the
+ * writer thread in the transaction that stores their event, read here on the main thread over the
+ * read-only connection, and removed by the writer once delivered.
+ */
+export class Outbox {
+  private statements:
+    { read: Statement; backlog: Statement; dead: Statement; deadCount: Statement } | undefined;
+  private statementsOf: Database | undefined;
+
+  constructor(private readonly deps: OutboxDeps) {}
+
+  /** Up to `limit` rows of a connector after `afterId`, oldest first. */
+  read(connector: string, afterId: number, limit: number): OutboxRow[] {
+    const rows = this.prepared().read.all(connector, afterId, limit) as RawRow[];
+    return rows.map(toRow);
+  }
+
+  backlog(connector: string): OutboxBacklog {
+    const row = this.prepared().backlog.get(connector) as { n: number; oldest: number | null };
+    return { count: row.n, oldestAt: row.oldest };
+  }
+
+  /** A connector's dead letters, oldest first. */
+  dead(connector: string, limit = 1000): DeadLetter[] {
+    return (this.prepared().dead.all(connector, limit) as Record<string, unknown>[]).map((r) => ({
+      id: r.id as number,
+      route: r.route as number,
+      key: r.key as string | null,
+      eventId: r.event_id as number | null,
+      recordedAt: r.time as number,
+      reason: r.reason as string,
+      failedAt: r.failed_at as number,
+    }));
+  }
+
+  deadCount(connector: string): number {
+    return this.prepared().deadCount.get(connector) as number;
+  }
+
+  /** Delivered: every row of the connector through `throughId` leaves, `dead` ones to the dead letters. */
+  async settle(
+    connector: string,
+    throughId: number,
+    dead: { id: number; reason: string }[] = [],
+  ): Promise<number> {
+    const now = this.deps.now();
+    return (await this.ask((id) => ({ t: 'outbox-settle', id, connector, throughId, nowMs: now, dead })))
+      .rows;
+  }
+
+  /** Drops what is beyond each bound, oldest first; the count dropped per connector. */
+  async trim(limits: OutboxLimit[]): Promise<Record<string, number>> {
+    const now = this.deps.now();
+    return (await this.ask((id) => ({ t: 'outbox-trim', id, nowMs: now, limits }))).dropped;
+  }
+
+  /** Rows that carry their own message; resolves once committed. */
+  async add(entries: OutboxEntry[]): Promise<number> {
+    return (await this.ask((id) => ({ t: 'outbox-add', id, entries }))).rows;
+  }
+
+  /** Dead letters (all of the connector's when `ids` is empty) back into the outbox. */
+  async revive(connector: string, ids: number[] = []): Promise<number> {
+    return (await this.ask((id) => ({ t: 'outbox-revive', id, connector, ids }))).rows;
+  }
+
+  /** Stored events into the connector's outbox again. */
+  async replay(connector: string, rows: ReplayRow[]): Promise<number> {
+    const now = this.deps.now();
+    return (await this.ask((id) => ({ t: 'outbox-replay', id, connector, nowMs: now, rows }))).rows;
+  }
+
+  private async ask(make: (id: number) => WriterRequest): Promise<Extract<WriterReply, { t: 'outbox' }>> {
+    const reply = await this.deps.request(make);
+    if (reply.t !== 'outbox')
+      throw new EdgehubError('STORE_WRITE_FAILED', `unexpected writer reply ${reply.t}`);
+    if (reply.error)
+      throw new EdgehubError('STORE_WRITE_FAILED', `outbox write failed: ${reply.error.message}`);
+    return reply;
+  }
+
+  private prepared(): NonNullable<Outbox['statements']> {
+    const db = this.deps.reader();
+    if (this.statements && this.statementsOf === db) return this.statements;
+    this.statementsOf = db;
+    this.statements = {
+      read: db.prepare(
+        `SELECT o.id, o.route, o.key, o.time AS recorded, o.destination, o.message, o.event_id,
+                e.time, e.topic, e.device_id, e.metric, e.client_id, e.payload, e.qos, e.retain
+         FROM outbox o LEFT JOIN events e ON e.id = o.event_id
+         WHERE o.connector = ? AND o.id > ? ORDER BY o.id LIMIT ?`,
+      ),
+      backlog: db.prepare('SELECT count(*) AS n, min(time) AS oldest FROM outbox WHERE connector = ?'),
+      dead: db.prepare(
+        'SELECT id, route, key, event_id, time, reason, failed_at FROM outbox_dead WHERE connector = ? ORDER BY id LIMIT ?',
+      ),
+      deadCount: db.prepare('SELECT count(*) FROM outbox_dead WHERE connector = ?').pluck(),
+    };
+    return this.statements;
+  }
+}
+
+function toRow(r: RawRow): OutboxRow {
+  const event: OutboxEvent | null =
+    r.event_id !== null && r.topic !== null && r.payload !== null
+      ? {
+          id: r.event_id,
+          time: r.time ?? r.recorded,
+          topic: r.topic,
+          deviceId: r.device_id,
+          metric: r.metric,
+          clientId: r.client_id,
+          payload: r.payload,
+          qos: r.qos ?? 0,
+          retain: r.retain === 1,
+        }
+      : null;
+  return {
+    id: r.id,
+    route: r.route,
+    key: r.key,
+    recordedAt: r.recorded,
+    destination: r.destination,
+    event,
+    message: r.message,
+  };
+}

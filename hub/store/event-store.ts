@@ -136,7 +136,7 @@ export class EventStore implements EventHistory {
     this.holds = new AckHolds(deps.clock, deps.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS);
     this.outbox = new Outbox({
       reader: () => this.requireReader(),
-      request: (make) => this.requireOpen().writer.request(make as Parameters<WriterThread['request']>[0]),
+      request: (make) => this.requireOpen().writer.request(make),
       now: () => deps.clock.now(),
     });
   }
@@ -229,7 +229,8 @@ export class EventStore implements EventHistory {
   async stored(): Promise<boolean> {
     if (this.state !== 'running') return false;
     await this.flushed();
-    return this.state === 'running' && this.outage === undefined && this.pendingRows === 0;
+    // Appends made meanwhile do not count against it; a crashed writer took its rows with it.
+    return this.state === 'running' && this.writer !== undefined && this.outage === undefined;
   }
 
   /** Writes every buffered event, then closes the database and the writer thread. Safe to call twice. */

@@ -92,6 +92,16 @@ describe('the outbox', () => {
     expect(store.outbox.backlog('up')).toEqual({ count: 2, oldestAt: clock.now() });
   });
 
+  it('says an event is stored while newer ones are still arriving', async () => {
+    const store = makeStore(routing());
+    store.append(reading('gh-1', 1));
+    const stored = store.stored();
+    // A busy broker keeps appending; what was appended before the call is what counts.
+    store.append(reading('gh-1', 2));
+    expect(await stored).toBe(true);
+    expect(store.outbox.read('up', 0, 10)[0]?.event?.payload).toBe('{"value":1}');
+  });
+
   it('removes only what was settled, and buries what the remote refused with its reason', async () => {
     const store = makeStore(routing());
     for (let i = 0; i < 5; i++) store.append(reading('gh-1', i));

@@ -53,10 +53,13 @@ export interface OutboxBacklog {
 /** What the outbox needs of the event store: its read connection and its writer thread. */
 export interface OutboxDeps {
   reader(): Database;
-  request(make: (id: number) => WriterRequest): Promise<WriterReply>;
+  request(make: (id: number) => OutboxRequest): Promise<WriterReply>;
   /** Epoch ms on the hub clock. */
   now(): number;
 }
+
+/** What the outbox asks of the writer thread; each is answered by an `outbox` reply. */
+type OutboxRequest = Extract<WriterRequest, { t: `outbox-${string}` }>;
 
 interface RawRow {
   id: number;
@@ -149,7 +152,7 @@ export class Outbox {
     return (await this.ask((id) => ({ t: 'outbox-replay', id, connector, nowMs: now, rows }))).rows;
   }
 
-  private async ask(make: (id: number) => WriterRequest): Promise<Extract<WriterReply, { t: 'outbox' }>> {
+  private async ask(make: (id: number) => OutboxRequest): Promise<Extract<WriterReply, { t: 'outbox' }>> {
     const reply = await this.deps.request(make);
     if (reply.t !== 'outbox')
       throw new EdgehubError('STORE_WRITE_FAILED', `unexpected writer reply ${reply.t}`);

@@ -12,6 +12,12 @@ export interface HubEvents {
   'devices.rejected': { errors: string[]; at: number };
   'rules.loaded': { count: number; at: number };
   'rules.rejected': { errors: string[]; at: number };
+  /** A connector lost its remote (or never reached it). */
+  'connector.down': { id: string; error: string | null; at: number };
+  /** A connector reached its remote again after connector.down. */
+  'connector.up': { id: string; at: number };
+  /** A connector dropped its oldest messages at a backlog bound. */
+  'connector.backlog': { id: string; dropped: number; backlog: number; at: number };
 }
 
 export type HubBus = TypedBus<HubEvents>;

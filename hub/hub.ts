@@ -25,6 +25,7 @@ import {
 } from '../rules/index.js';
 import { Broker, brokerOptionsFromConfig } from './broker/index.js';
 import type { HubConfig } from './config/schema.js';
+import { Connectors, OutboxRoutes, type ConnectorEvent } from './connectors/index.js';
 import type { HubEvents } from './events.js';
 import { HttpApi } from './http/index.js';
 import { brokerDbPath, SqlitePersistence } from './persistence/index.js';
@@ -71,6 +72,10 @@ export class Hub {
   traces: TraceStore | undefined;
   /** The HTTP API; undefined when `http.port` is null. */
   http: HttpApi | undefined;
+  /** The configured connectors, once started; undefined when none is configured. */
+  connectors: Connectors | undefined;
+  /** Which stored events go to which connector's outbox. */
+  private readonly outboxRoutes: OutboxRoutes;
   /** `<data_dir>/rules.db`: the engine's durable timing state and alerts. */
   private readonly ruleState: SqliteRuleStateStore;
   private watcher: RuleDirWatcher | undefined;
@@ -114,6 +119,12 @@ export class Hub {
       ...(config.store.enabled &&
         config.store.durable_acks && { holdAck: durableAckHook(() => this.store, this.clock) }),
     });
+    this.outboxRoutes = new OutboxRoutes(config.connectors);
+    if (config.connectors.some((c) => c.enabled) && !config.store.enabled)
+      throw new EdgehubError(
+        'CONFIG_INVALID',
+        'connectors send from the event store: turn store.enabled on, or the connectors off',
+      );
     this.store = config.store.enabled
       ? new EventStore({
           file: eventsDbPath(resolve(config.hub.data_dir)),
@@ -130,6 +141,7 @@ export class Hub {
               checkEveryMs: parseDuration(config.store.retention.check_every),
             },
           },
+          ...(this.outboxRoutes.routes.length > 0 && { outbox: this.outboxRoutes }),
         })
       : undefined;
     this.registry = new DeviceRegistry({
@@ -237,6 +249,7 @@ export class Hub {
       // The rules were loaded before the broker ran; their status goes out now, retained.
       if (this.watcher) this.publishRulesStatus(this.watcher.status);
       await this.startHubStatus();
+      await this.startConnectors();
       await this.startHttp();
       for (const warning of this.security.exposureWarnings(this.broker.listenHosts())) logger.warn(warning);
       if (config.demo) {
@@ -494,6 +507,58 @@ export class Hub {
         if (this.stopping) return;
         this.deps.logger.warn('publishing the rules status failed', { error: errorMessage(err) });
       });
+  }
+
+  /** After the broker, which their `in` routes publish through; stopped before it. */
+  private async startConnectors(): Promise<void> {
+    const { config, logger } = this.deps;
+    const store = this.store;
+    if (!store || !config.connectors.some((c) => c.enabled)) return;
+    const connectors = new Connectors({
+      configs: config.connectors,
+      hubName: config.hub.name,
+      clock: this.clock,
+      logger: logger.child('connectors'),
+      routes: this.outboxRoutes,
+      store,
+      publisher: this.broker,
+      guard: (topic, payload, origin) => this.devices.guard(topic, payload, origin),
+      unitOf: (device, metric) =>
+        this.registry.definitions.find((d) => d.id === device)?.sensors.find((s) => s.metric === metric)
+          ?.unit ?? null,
+      onEvent: (event) => this.connectorEvent(event),
+    });
+    this.connectors = connectors;
+    this.started.push({ name: 'connectors', stop: () => connectors.stop() });
+    await connectors.start();
+  }
+
+  /** On the bus and to the rules (`event: connector.down`); a dropped backlog also raises an alert. */
+  private connectorEvent(event: ConnectorEvent): void {
+    this.bus.emit(event.name, event.data);
+    this.rules.handleEvent(event.name, event.data);
+    const { id } = event.data;
+    const raise = (key: string, severity: 'major' | 'minor', message: string): void => {
+      this.rules.alerts
+        .raise({ key, severity, message, source: `connector:${id}` })
+        .catch((err: unknown) =>
+          this.deps.logger.warn('raising an alert failed', { error: errorMessage(err) }),
+        );
+    };
+    if (event.name === 'connector.backlog')
+      raise(
+        `connectors/${id}/backlog`,
+        'major',
+        `connector ${id} dropped ${event.data.dropped} messages at its backlog bound`,
+      );
+    else if (event.name === 'connector.down')
+      raise(`connectors/${id}/down`, 'minor', `connector ${id} is down: ${event.data.error ?? 'unknown'}`);
+    else
+      this.rules.alerts
+        .clear(`connectors/${id}/down`)
+        .catch((err: unknown) =>
+          this.deps.logger.warn('clearing an alert failed', { error: errorMessage(err) }),
+        );
   }
 
   private async startHttp(): Promise<void> {

@@ -33,6 +33,12 @@ export type ErrorCode =
   | 'RULE_STATE_FAILED'
   | 'PTY_UNAVAILABLE'
   | 'BROKER_STATE_WRITE_FAILED'
+  /** A connector's password or secret cannot be read (file, environment variable). */
+  | 'CONNECTOR_CREDENTIALS'
+  /** A connector's TLS files cannot be read. */
+  | 'CONNECTOR_TLS'
+  /** No connector of that id is configured, or it cannot do what was asked. */
+  | 'CONNECTOR_UNKNOWN'
   /** A client broke the MQTT protocol; its connection was closed (MQTT 5: DISCONNECT with the reason code). */
   | 'MQTT_PROTOCOL_ERROR';
 

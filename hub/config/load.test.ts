@@ -70,4 +70,61 @@ describe('loadConfig', () => {
   it('says which file it could not read', () => {
     expect(() => loadConfig('/nonexistent/edgehub.yaml')).toThrow(/\/nonexistent\/edgehub.yaml/);
   });
+
+  it('reads connectors with their defaults: key per device, event format, TLS checked', () => {
+    const path = file(
+      [
+        'connectors:',
+        '  - id: cloud',
+        '    type: kafka',
+        '    brokers: [kafka.example.com:9092]',
+        '    out:',
+        '      - topics: [sensors/#]',
+        '        topic: edgehub.{device}',
+        '  - id: queue',
+        '    type: amqp',
+        '    url: amqps://rabbit.example.com/site1',
+        '    username: site1',
+        '    password_env: RABBIT_PASSWORD',
+        '    tls: {}',
+        '',
+      ].join('\n'),
+    );
+    const [kafka, amqp] = loadConfig(path).connectors;
+    expect(kafka).toMatchObject({
+      type: 'kafka',
+      batch_size: 500,
+      backlog: { max_events: 1_000_000, max_age: '7d' },
+      out: [{ key: 'device', format: 'event', topic: 'edgehub.{device}' }],
+    });
+    expect(amqp).toMatchObject({ type: 'amqp', tls: { verify: true }, out: [], in: [] });
+  });
+
+  it('refuses a connector with a password in its URL, a bad placeholder or a twice-used id', () => {
+    const path = file(
+      [
+        'connectors:',
+        '  - id: up',
+        '    type: mqtt',
+        '    url: mqtt://user:secret@broker.example.com',
+        '  - id: up',
+        '    type: redis-stream',
+        '    url: redis://127.0.0.1:6379',
+        '    out:',
+        '      - stream: events.{room}',
+        '',
+      ].join('\n'),
+    );
+    const err = errorsOf(() => loadConfig(path));
+    expect(err.code).toBe('CONFIG_INVALID');
+    const where = err.errors.map((e) => [e.location?.path, e.location?.line]);
+    expect(where).toEqual(
+      expect.arrayContaining([
+        ['connectors[0].url', 4],
+        ['connectors[1].out[0].stream', 9],
+        ['connectors[1].id', 5],
+      ]),
+    );
+    expect(err.errors.map((e) => e.message).join('\n')).not.toContain('secret');
+  });
 });

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { deviceListSchema, type DeviceDefinition } from '../../devices/index.js';
 import { isDuration } from '../../kernel/index.js';
+import { connectorListSchema } from '../connectors/config-schema.js';
 
 /** True when `name` is an IANA time zone this Node.js knows. */
 function isTimeZone(name: string): boolean {
@@ -268,6 +269,8 @@ export const configSchema = z
       .prefault({}),
     /** Device definitions; the schema lives with the adapters in devices/definition.ts. */
     devices: deviceListSchema.default([]),
+    /** Remote systems events leave to and come in from: Kafka, RabbitMQ, SNS/SQS, Redis Streams, MQTT. */
+    connectors: connectorListSchema,
     /** Start the simulated fleet and example rules. */
     demo: z.boolean().default(false),
   })

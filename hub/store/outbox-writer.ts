@@ -35,9 +35,9 @@ export class OutboxWriter {
     this.insert = db.prepare(
       'INSERT INTO outbox (connector, route, event_id, time, key, message, destination) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
-    this.trimAge = db.prepare('DELETE FROM outbox WHERE connector = ? AND time < ?');
+    this.trimAge = db.prepare('DELETE FROM outbox WHERE connector = ? AND id > ? AND time < ?');
     this.trimCount = db.prepare(
-      'DELETE FROM outbox WHERE connector = ? AND id IN (SELECT id FROM outbox WHERE connector = ? ORDER BY id LIMIT ?)',
+      'DELETE FROM outbox WHERE connector = ? AND id IN (SELECT id FROM outbox WHERE connector = ? AND id > ? ORDER BY id LIMIT ?)',
     );
     this.countRows = db.prepare('SELECT count(*) AS n FROM outbox WHERE connector = ?').pluck();
     const revive = `INSERT INTO outbox (connector, route, event_id, time, key, message, destination)
@@ -58,10 +58,11 @@ export class OutboxWriter {
       const dropped: Record<string, number> = {};
       for (const limit of limits) {
         let n = 0;
-        if (limit.maxAgeMs > 0) n += this.trimAge.run(limit.connector, nowMs - limit.maxAgeMs).changes;
+        const after = limit.keepThrough ?? 0;
+        if (limit.maxAgeMs > 0) n += this.trimAge.run(limit.connector, after, nowMs - limit.maxAgeMs).changes;
         if (limit.maxEvents > 0) {
           const excess = (this.countRows.get(limit.connector) as number) - limit.maxEvents;
-          if (excess > 0) n += this.trimCount.run(limit.connector, limit.connector, excess).changes;
+          if (excess > 0) n += this.trimCount.run(limit.connector, limit.connector, after, excess).changes;
         }
         if (n > 0) dropped[limit.connector] = n;
       }

@@ -147,6 +147,17 @@ describe('the outbox', () => {
       '{"value":8}',
       '{"value":9}',
     ]);
+
+    // Rows in flight to the remote (through `keepThrough`) stay, however old.
+    clock.advance(60_000);
+    const inFlight = store.outbox.read('up', 0, 2).at(-1)?.id ?? 0;
+    expect(
+      await store.outbox.trim([{ connector: 'up', maxEvents: 0, maxAgeMs: 30_000, keepThrough: inFlight }]),
+    ).toEqual({ up: 4 });
+    expect(store.outbox.read('up', 0, 10).map((r) => r.event?.payload)).toEqual([
+      '{"value":4}',
+      '{"value":5}',
+    ]);
   });
 
   it('writes neither the event nor its outbox row while writes fail, and both once they work', async () => {

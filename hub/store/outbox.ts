@@ -86,7 +86,8 @@ interface RawRow {
  */
 export class Outbox {
   private statements:
-    { read: Statement; backlog: Statement; dead: Statement; deadCount: Statement } | undefined;
+    | { read: Statement; backlog: Statement; oldest: Statement; dead: Statement; deadCount: Statement }
+    | undefined;
   private statementsOf: Database | undefined;
 
   constructor(private readonly deps: OutboxDeps) {}
@@ -100,6 +101,11 @@ export class Outbox {
   backlog(connector: string): OutboxBacklog {
     const row = this.prepared().backlog.get(connector) as { n: number; oldest: number | null };
     return { count: row.n, oldestAt: row.oldest };
+  }
+
+  /** Epoch ms the connector's first waiting row was recorded; null when none waits. Cheap. */
+  oldest(connector: string): number | null {
+    return (this.prepared().oldest.get(connector) as number | undefined) ?? null;
   }
 
   /** A connector's dead letters, oldest first. */
@@ -173,6 +179,7 @@ export class Outbox {
          WHERE o.connector = ? AND o.id > ? ORDER BY o.id LIMIT ?`,
       ),
       backlog: db.prepare('SELECT count(*) AS n, min(time) AS oldest FROM outbox WHERE connector = ?'),
+      oldest: db.prepare('SELECT time FROM outbox WHERE connector = ? ORDER BY id LIMIT 1').pluck(),
       dead: db.prepare(
         'SELECT id, route, key, event_id, time, reason, failed_at FROM outbox_dead WHERE connector = ? ORDER BY id LIMIT ?',
       ),

@@ -72,6 +72,8 @@ export interface OutboxLimit {
   maxEvents: number;
   /** Rows older than this are dropped, ms (0: no bound). */
   maxAgeMs: number;
+  /** Rows through this id are in flight to the remote and never dropped (0: none). */
+  keepThrough?: number;
 }
 
 export type WriterRequest =

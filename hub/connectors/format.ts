@@ -1,0 +1,124 @@
+import { readingValue } from '../../kernel/index.js';
+import type { OutboxEvent, OutboxRow } from '../store/index.js';
+import type { OutRouteConfig } from './config-schema.js';
+import type { ConnectorTransport, OutMessage, TemplateFields } from './transport.js';
+
+/** The stored event as a connector sends it in the `event` format. */
+export interface EventEnvelope {
+  /** `<hub.name>:<event id>`, the same however often the event is sent. */
+  id: string;
+  hub: string;
+  /** The event's sequence number in its hub's store. */
+  seq: number;
+  topic: string;
+  device: string | null;
+  metric: string | null;
+  /** The reading's value (`{"value": x}`, a bare number, `{"on": b}`), else the whole payload. */
+  value: unknown;
+  unit: string | null;
+  /** ISO 8601, when the hub's broker accepted it. */
+  time: string;
+  /** The payload as JSON, or as text when it is not JSON. */
+  payload: unknown;
+  /** The payload in base64 when it is neither JSON nor UTF-8 text. */
+  payload_base64?: string;
+  qos: number;
+  retain: boolean;
+}
+
+export interface FormatterDeps {
+  hub: string;
+  /** The unit of a device's metric, from its definition; null when it has none. */
+  unitOf(device: string, metric: string): string | null;
+}
+
+/** Builds each outbox row into the message its connector sends. */
+export class OutFormatter {
+  constructor(
+    private readonly deps: FormatterDeps,
+    private readonly routes: readonly OutRouteConfig[],
+    private readonly transport: Pick<ConnectorTransport, 'destination'>,
+  ) {}
+
+  /** The id a consumer deduplicates by: the event's, or the row's own for a `forward`. */
+  eventId(row: OutboxRow): string {
+    return row.event ? `${this.deps.hub}:${row.event.id}` : `${this.deps.hub}:f${row.id}`;
+  }
+
+  /** The message of one row; undefined when the event it pointed at is gone (retention). */
+  message(row: OutboxRow): OutMessage | undefined {
+    const eventId = this.eventId(row);
+    if (!row.event) {
+      if (row.message === null || row.destination === null) return undefined;
+      return {
+        rowId: row.id,
+        eventId,
+        key: row.key,
+        destination: row.destination,
+        route: null,
+        payload: row.message,
+        contentType: 'application/json',
+      };
+    }
+    const route = this.routes[row.route];
+    if (!route) return undefined;
+    const event = row.event;
+    const fields: TemplateFields = {
+      device: event.deviceId,
+      metric: event.metric,
+      topic: event.topic,
+      key: row.key,
+      hub: this.deps.hub,
+    };
+    const raw = route.format === 'raw';
+    return {
+      rowId: row.id,
+      eventId,
+      key: row.key,
+      destination: row.destination ?? this.transport.destination(route, fields),
+      route,
+      payload: raw ? payloadBytes(event.payload) : Buffer.from(JSON.stringify(this.envelope(eventId, event))),
+      contentType: raw ? undefined : 'application/json',
+    };
+  }
+
+  envelope(id: string, event: OutboxEvent): EventEnvelope {
+    const parsed = parsePayload(event.payload);
+    const envelope: EventEnvelope = {
+      id,
+      hub: this.deps.hub,
+      seq: event.id,
+      topic: event.topic,
+      device: event.deviceId,
+      metric: event.metric,
+      value: 'json' in parsed ? (readingValue(parsed.json) ?? parsed.json) : (parsed.text ?? null),
+      unit:
+        event.deviceId !== null && event.metric !== null
+          ? this.deps.unitOf(event.deviceId, event.metric)
+          : null,
+      time: new Date(event.time).toISOString(),
+      payload: 'json' in parsed ? parsed.json : (parsed.text ?? null),
+      qos: event.qos,
+      retain: event.retain,
+    };
+    if ('base64' in parsed) envelope.payload_base64 = parsed.base64;
+    return envelope;
+  }
+}
+
+function payloadBytes(payload: string | Buffer): Buffer {
+  return typeof payload === 'string' ? Buffer.from(payload) : payload;
+}
+
+/** The store keeps JSON payloads as text and everything else as bytes. */
+function parsePayload(payload: string | Buffer): { json: unknown } | { text?: string; base64?: string } {
+  if (typeof payload === 'string') {
+    try {
+      return { json: JSON.parse(payload) as unknown };
+    } catch {
+      return { text: payload };
+    }
+  }
+  const text = payload.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(payload) ? { text } : { base64: payload.toString('base64') };
+}

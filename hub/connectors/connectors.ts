@@ -15,6 +15,8 @@ import { CONNECTOR_STATUS_ROOT, type OutboxRoutes } from './outbox-routes.js';
 import { fillTemplate, type ConnectorTransport, type InMessage } from './transport.js';
 import { makeTransport } from './transports.js';
 
+/** Replay rows written per transaction. */
+const REPLAY_CHUNK = 5000;
 /** How often backlog bounds are checked and the delivery rate sampled, ms. */
 const TICK_MS = 1000;
 /** The window `deliveredPerSec` is averaged over, ms. */
@@ -162,10 +164,18 @@ export class Connectors {
     entry.runner.added(rows);
   }
 
-  /** Stored events back into the connector's outbox (after a consumer lost them); how many. */
-  async replay(id: string, rows: Parameters<Outbox['replay']>[1]): Promise<number> {
+  /**
+   * The stored events since `sinceMs` that the connector's `out` routes select, into its outbox
+   * again (after a consumer lost them), behind what waits; how many. They keep their event ids, so
+   * a consumer that still has some drops them.
+   */
+  async replay(id: string, sinceMs: number): Promise<number> {
     const entry = this.require(id);
-    const n = await this.deps.store.outbox.replay(id, rows);
+    const rows = this.deps.routes.replayRows(id, this.deps.store.outbox.eventsSince(sinceMs));
+    let n = 0;
+    for (let i = 0; i < rows.length; i += REPLAY_CHUNK) {
+      n += await this.deps.store.outbox.replay(id, rows.slice(i, i + REPLAY_CHUNK));
+    }
     entry.runner.added(n);
     return n;
   }

@@ -1,5 +1,5 @@
 import { parseDeviceTopic, topicMatches, type MqttMessage } from '../../kernel/index.js';
-import type { OutboxRouteInit, OutboxRouting } from '../store/index.js';
+import type { OutboxRouteInit, OutboxRouting, ReplayRow } from '../store/index.js';
 import type { ConnectorConfig } from './config-schema.js';
 
 /** Where each connector's status is published, retained: `edgehub/connectors/<id>`. */
@@ -65,6 +65,26 @@ export class OutboxRoutes implements OutboxRouting {
       if (n > 0 && route) perConnector.set(route.connector, (perConnector.get(route.connector) ?? 0) + n);
     });
     for (const [connector, n] of perConnector) this.listeners.get(connector)?.(n);
+  }
+
+  /**
+   * The outbox rows a connector's `out` routes would have written for `events`: what a replay puts
+   * back. Messages its own `in` routes brought are not told apart here (their payloads are gone).
+   */
+  replayRows(
+    connector: string,
+    events: Iterable<{ id: number; topic: string; deviceId: string | null }>,
+  ): ReplayRow[] {
+    const rows: ReplayRow[] = [];
+    for (const e of events) {
+      for (const i of this.select(e.topic) ?? []) {
+        const route = this.routes[i];
+        if (route?.connector !== connector) continue;
+        const key = route.key === 'device' ? e.deviceId : route.key === 'topic' ? e.topic : null;
+        rows.push([route.route, e.id, key]);
+      }
+    }
+    return rows;
   }
 
   /** Marks a payload an `in` route of `connector` is about to publish, so it does not go back. */

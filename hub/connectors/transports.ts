@@ -1,3 +1,4 @@
+import type { Logger } from '../../kernel/index.js';
 import type { ConnectorConfig } from './config-schema.js';
 import type { ConnectorTransport } from './transport.js';
 
@@ -7,18 +8,32 @@ import type { ConnectorTransport } from './transport.js';
  */
 export async function makeTransport(
   config: ConnectorConfig,
-  deps: { hubName: string },
+  deps: { hubName: string; logger: Logger },
 ): Promise<ConnectorTransport> {
   switch (config.type) {
     case 'mqtt': {
       const { MqttTransport } = await import('./transports/mqtt-transport.js');
       return new MqttTransport(config, deps.hubName);
     }
-    case 'kafka':
-    case 'amqp':
-    case 'sqs':
-    case 'sns':
-    case 'redis-stream':
-      throw new Error(`connector ${config.id}: the ${config.type} transport is not built yet`);
+    case 'kafka': {
+      const { KafkaTransport } = await import('./transports/kafka-transport.js');
+      return new KafkaTransport(config, deps.hubName, deps.logger);
+    }
+    case 'amqp': {
+      const { AmqpTransport } = await import('./transports/amqp-transport.js');
+      return new AmqpTransport(config);
+    }
+    case 'sqs': {
+      const { SqsTransport } = await import('./transports/aws-transport.js');
+      return new SqsTransport(config);
+    }
+    case 'sns': {
+      const { SnsTransport } = await import('./transports/aws-transport.js');
+      return new SnsTransport(config);
+    }
+    case 'redis-stream': {
+      const { RedisTransport } = await import('./transports/redis-transport.js');
+      return new RedisTransport(config, deps.hubName);
+    }
   }
 }

@@ -86,7 +86,14 @@ interface RawRow {
  */
 export class Outbox {
   private statements:
-    | { read: Statement; backlog: Statement; oldest: Statement; dead: Statement; deadCount: Statement }
+    | {
+        read: Statement;
+        backlog: Statement;
+        oldest: Statement;
+        since: Statement;
+        dead: Statement;
+        deadCount: Statement;
+      }
     | undefined;
   private statementsOf: Database | undefined;
 
@@ -106,6 +113,16 @@ export class Outbox {
   /** Epoch ms the connector's first waiting row was recorded; null when none waits. Cheap. */
   oldest(connector: string): number | null {
     return (this.prepared().oldest.get(connector) as number | undefined) ?? null;
+  }
+
+  /** Id, topic and device of each stored event since `sinceMs` (epoch ms), oldest first: for a replay. */
+  *eventsSince(sinceMs: number): Generator<{ id: number; topic: string; deviceId: string | null }> {
+    for (const r of this.prepared().since.iterate(sinceMs) as Iterable<{
+      id: number;
+      topic: string;
+      device_id: string | null;
+    }>)
+      yield { id: r.id, topic: r.topic, deviceId: r.device_id };
   }
 
   /** A connector's dead letters, oldest first. */
@@ -179,6 +196,7 @@ export class Outbox {
          WHERE o.connector = ? AND o.id > ? ORDER BY o.id LIMIT ?`,
       ),
       backlog: db.prepare('SELECT count(*) AS n, min(time) AS oldest FROM outbox WHERE connector = ?'),
+      since: db.prepare('SELECT id, topic, device_id FROM events WHERE time >= ? ORDER BY id'),
       oldest: db.prepare('SELECT time FROM outbox WHERE connector = ? ORDER BY id LIMIT 1').pluck(),
       dead: db.prepare(
         'SELECT id, route, key, event_id, time, reason, failed_at FROM outbox_dead WHERE connector = ? ORDER BY id LIMIT ?',

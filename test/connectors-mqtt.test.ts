@@ -187,6 +187,48 @@ describe('an mqtt connector to an upstream broker', () => {
     expect(site.hub.rules.alerts.get('connectors/up/down')?.active).toBe(false);
   });
 
+  it('drops the oldest beyond the backlog bound, counts them and raises an alert', async () => {
+    const port = await freePort();
+    const site = await startSite(port, {
+      out: [{ ...route, topics: ['sensors/#'] }],
+      backlog: { max_events: 5, max_age: '7d' },
+    });
+    if (!site.clock.pending().includes('connector:up:retry'))
+      await site.clock.nextTimer('connector:up:retry');
+    const dropped: { dropped: number; backlog: number }[] = [];
+    site.hub.bus.on(dropped, 'connector.backlog', (e) => dropped.push(e));
+    const sensor = await kit.pool.connect(siteUrl(site));
+    for (let i = 0; i < 12; i++)
+      await sensor.publishAsync('sensors/t1/temperature', JSON.stringify({ value: i }), { qos: 1 });
+    await vi.waitFor(() => expect(site.hub.connectors?.status('up')?.matched).toBe(12));
+    site.clock.advance(1000);
+    await vi.waitFor(() => expect(dropped).toEqual([expect.objectContaining({ dropped: 7, backlog: 5 })]));
+    expect(site.hub.connectors?.status('up')).toMatchObject({
+      matched: 12,
+      dropped: 7,
+      backlog: 5,
+      delivered: 0,
+    });
+    expect(site.hub.rules.alerts.get('connectors/up/backlog')).toMatchObject({
+      active: true,
+      severity: 'major',
+    });
+    expect(site.logger.entries.some((e) => e.level === 'warn' && /backlog over its bound/.test(e.msg))).toBe(
+      true,
+    );
+
+    const upstream = startUpstream(port);
+    await upstream.start();
+    const cloud = await kit.pool.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5 });
+    await cloud.subscribeAsync('site1/#', { qos: 1 });
+    const got = collect(cloud);
+    site.clock.advance(60_000);
+    await until(() => got.length >= 5, 'the kept backlog upstream', [[cloud, 'message']]);
+    expect(got.map((m) => (JSON.parse(m.payload.toString()) as { value: number }).value)).toEqual([
+      7, 8, 9, 10, 11,
+    ]);
+  });
+
   it('brings upstream messages in as local events, stored, acknowledged after storing', async () => {
     const port = await freePort();
     const upstream = startUpstream(port);

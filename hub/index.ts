@@ -5,6 +5,13 @@ export { Broker, type BrokerStats, type ListenAddress } from './broker/index.js'
 export { main } from './cli.js';
 export { loadConfig, type ConfigOverrides } from './config/load.js';
 export { configSchema, type DeviceConfig, type HubConfig } from './config/schema.js';
+export {
+  connectorSchema,
+  type ConnectorConfig,
+  type ConnectorEvent,
+  type ConnectorStatus,
+  type EventEnvelope,
+} from './connectors/index.js';
 export type { HubBus, HubEvents } from './events.js';
 export { Hub, type HubDeps } from './hub.js';
 export { DeviceRegistry, type DeviceRecord, type DeviceStatus } from './registry/index.js';

@@ -39,6 +39,8 @@ export class AmqpTransport implements ConnectorTransport {
   private closing = false;
   /** Message ids the broker returned as unroutable during the current send. */
   private readonly returned = new Set<string>();
+  /** Why the broker closed a channel, for the confirms that failed with it. */
+  private readonly channelErrors = new WeakMap<ConfirmChannel, Error>();
 
   constructor(private readonly config: AmqpConnector) {}
 
@@ -99,7 +101,9 @@ export class AmqpTransport implements ConnectorTransport {
 
   private async openChannel(model: ChannelModel): Promise<ConfirmChannel> {
     const channel = await model.createConfirmChannel();
-    channel.on('error', () => undefined);
+    // The broker closes a channel over a missing exchange (404): its confirms then fail only with
+    // "channel closed", so the reason is kept from the error that came first.
+    channel.on('error', (err: Error) => this.channelErrors.set(channel, err));
     channel.on('return', (msg: Message) => {
       const id = msg.properties.messageId as unknown;
       if (typeof id === 'string') this.returned.add(id);
@@ -140,7 +144,7 @@ export class AmqpTransport implements ConnectorTransport {
     );
     const results = await Promise.allSettled(confirms);
     const failed = results.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    if (failed) throw this.channelErrors.get(channel) ?? failed.reason;
     const unroutable = part.find((m) => this.returned.has(m.eventId));
     if (unroutable)
       throw Object.assign(new Error(`no queue is bound for routing key ${unroutable.destination}`), {

@@ -1,4 +1,11 @@
-import { BackoffTimer, errorMessage, parseDuration, type Clock, type Logger } from '../../kernel/index.js';
+import {
+  BackoffTimer,
+  errorMessage,
+  parseDuration,
+  type Clock,
+  type Logger,
+  type TimerHandle,
+} from '../../kernel/index.js';
 import type { Outbox, OutboxRow } from '../store/index.js';
 import type { ConnectorConfig } from './config-schema.js';
 import type { OutFormatter } from './format.js';
@@ -9,6 +16,9 @@ import type { ConnectorTransport, InboundHandler, OutMessage } from './transport
  * attempt's time; `failing` once three attempts in a row failed; `stopped`.
  */
 export type ConnectorState = 'connecting' | 'connected' | 'retrying' | 'failing' | 'stopped';
+
+/** The longest the transport may take to confirm or refuse a batch, ms. */
+const SEND_TIMEOUT_MS = 60_000;
 
 /** Consecutive failed attempts after which a connector counts as failing, not just retrying. */
 const FAILING_AFTER = 3;
@@ -73,6 +83,11 @@ export class ConnectorRunner {
   /** Through this row, rows are in flight or settling, and never dropped. */
   private inFlightThrough = 0;
   private pumping = false;
+  /** Bumped by every failure: a send of an earlier generation is abandoned, its result ignored. */
+  private generation = 0;
+  /** The batch the transport holds now: rows and messages, to count back if it is abandoned. */
+  private inFlightBatch: { rows: number; messages: number } | undefined;
+  private sendTimer: TimerHandle | undefined;
   private stopped = false;
   private readonly counters: ConnectorCounters = {
     matched: 0,
@@ -164,6 +179,7 @@ export class ConnectorRunner {
     if (this.stopped) return;
     this.stopped = true;
     this.retry.cancel();
+    this.deps.clock.clearTimer(this.sendTimer);
     this.enter('stopped', null);
     await this.deps.transport.close();
   }
@@ -188,22 +204,23 @@ export class ConnectorRunner {
   private pump(): void {
     if (this.pumping || this.stopped || this.state !== 'connected') return;
     this.pumping = true;
-    void this.drain().finally(() => {
-      this.pumping = false;
+    const generation = this.generation;
+    void this.drain(generation).finally(() => {
+      if (this.generation === generation) this.pumping = false;
     });
   }
 
-  private async drain(): Promise<void> {
-    while (!this.stopped && this.state === 'connected') {
+  private async drain(generation: number): Promise<void> {
+    while (!this.stopped && this.state === 'connected' && this.generation === generation) {
       const rows = this.deps.outbox.read(this.id, this.cursor, this.deps.config.batch_size);
       if (rows.length === 0) return;
-      const ok = await this.sendBatch(rows);
+      const ok = await this.sendBatch(rows, generation);
       if (!ok) return;
     }
   }
 
   /** One batch: sent, then settled as far as the remote confirmed it. False when it failed. */
-  private async sendBatch(rows: OutboxRow[]): Promise<boolean> {
+  private async sendBatch(rows: OutboxRow[], generation: number): Promise<boolean> {
     const messages: OutMessage[] = [];
     const gone: number[] = [];
     for (const row of rows) {
@@ -215,14 +232,27 @@ export class ConnectorRunner {
     this.inFlightThrough = last;
     this.counters.inFlight = messages.length;
     this.counters.backlog -= rows.length;
+    this.inFlightBatch = { rows: rows.length, messages: messages.length };
+    // A remote that neither confirms nor fails (a half-open connection) is given up on in time.
+    this.sendTimer = this.deps.clock.setTimer(`connector:${this.id}:send-timeout`, SEND_TIMEOUT_MS, () =>
+      this.fail(
+        new Error(`the remote confirmed nothing within ${SEND_TIMEOUT_MS / 1000} s`),
+        'sending stalled',
+      ),
+    );
     let outcomes;
     try {
       outcomes = messages.length > 0 ? await this.deps.transport.send(messages) : [];
     } catch (err) {
-      this.unsent(rows.length, messages.length);
+      if (this.generation !== generation) return false;
       this.fail(err, 'sending failed');
       return false;
+    } finally {
+      if (this.generation === generation) this.deps.clock.clearTimer(this.sendTimer);
     }
+    // Abandoned meanwhile (the connection was lost): counted back already, sent again from the cursor.
+    if (this.generation !== generation) return false;
+    this.inFlightBatch = undefined;
     // Confirmed (or refused for good) up to the first message to try again; that one and the rest
     // go again, in order, so no later message of a key overtakes an earlier one for good.
     let confirmed = outcomes.findIndex((o) => o !== undefined && !o.permanent);
@@ -258,6 +288,7 @@ export class ConnectorRunner {
       });
     }
     this.inFlightThrough = this.cursor;
+    if (this.generation !== generation) return false;
     if (confirmed < messages.length) {
       const retry = outcomes[confirmed];
       this.counters.resent += messages.length - confirmed;
@@ -277,6 +308,12 @@ export class ConnectorRunner {
 
   private fail(err: unknown, what: string): void {
     if (this.stopped) return;
+    // Whatever the transport still holds is abandoned: counted back, and sent again after the retry.
+    this.generation++;
+    this.pumping = false;
+    this.deps.clock.clearTimer(this.sendTimer);
+    if (this.inFlightBatch) this.unsent(this.inFlightBatch.rows, this.inFlightBatch.messages);
+    this.inFlightBatch = undefined;
     const message = errorMessage(err);
     const wasConnected = this.state === 'connected';
     void this.deps.transport.close().catch(() => undefined);

@@ -15,6 +15,8 @@ export async function startMosquitto(
   const port = await freePort();
   const dir = tempDir('edgehub-mosquitto-');
   const lines = [`listener ${port} 127.0.0.1`, 'persistence true', `persistence_location ${dir}/`];
+  // Started as root, Mosquitto drops to its own user, which cannot read the test's private folder.
+  if (process.getuid?.() === 0) lines.push('user root');
   if (options.user) {
     const passwords = join(dir, 'passwd');
     const made = spawnSync('mosquitto_passwd', [

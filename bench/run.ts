@@ -3,6 +3,7 @@
  * target it was asked for. `npm run bench -- store rules` runs only the suites whose name matches;
  * the 10-minute soak runs only when asked for by name (`npm run bench -- soak`).
  */
+import { connectorsBench } from './connectors.bench.js';
 import { devicesBench } from './devices.bench.js';
 import { pipelineBench } from './pipeline.bench.js';
 import type { BenchResult } from './result.js';
@@ -17,6 +18,7 @@ const suites: Record<string, () => Promise<BenchResult[]>> = {
   'rules-engine': rulesEngineBench,
   'rules-backtest': rulesToolingBench,
   devices: devicesBench,
+  connectors: connectorsBench,
   soak: () => soakBench(),
 };
 /** Suites too long for a default run. */

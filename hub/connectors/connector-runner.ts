@@ -51,6 +51,16 @@ export interface ConnectorRunnerStatus {
   counters: ConnectorCounters;
 }
 
+/** A batch read from the outbox and formatted, ready to send. */
+interface Prepared {
+  rows: OutboxRow[];
+  messages: OutMessage[];
+  /** Rows whose event retention deleted before it left: settled with the batch, counted dropped. */
+  gone: number[];
+  /** The last row's id; the afterId of the next read. */
+  last: number;
+}
+
 export interface ConnectorRunnerDeps {
   config: ConnectorConfig;
   transport: ConnectorTransport;
@@ -82,12 +92,16 @@ export class ConnectorRunner {
   private cursor = 0;
   /** Through this row, rows are in flight or settling, and never dropped. */
   private inFlightThrough = 0;
+  /** The last row of the batch read ahead while the one before is in flight; 0 when none. */
+  private readAheadThrough = 0;
   private pumping = false;
   /** Bumped by every failure: a send of an earlier generation is abandoned, its result ignored. */
   private generation = 0;
   /** The batch the transport holds now: rows and messages, to count back if it is abandoned. */
   private inFlightBatch: { rows: number; messages: number } | undefined;
   private sendTimer: TimerHandle | undefined;
+  /** Settles on their way to the writer thread, one after another. */
+  private settling: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly counters: ConnectorCounters = {
     matched: 0,
@@ -182,6 +196,7 @@ export class ConnectorRunner {
     this.deps.clock.clearTimer(this.sendTimer);
     this.enter('stopped', null);
     await this.deps.transport.close();
+    await this.settling;
   }
 
   private async connect(): Promise<void> {
@@ -211,16 +226,28 @@ export class ConnectorRunner {
   }
 
   private async drain(generation: number): Promise<void> {
+    let next = this.prepare(this.cursor);
     while (!this.stopped && this.state === 'connected' && this.generation === generation) {
-      const rows = this.deps.outbox.read(this.id, this.cursor, this.deps.config.batch_size);
-      if (rows.length === 0) return;
-      const ok = await this.sendBatch(rows, generation);
-      if (!ok) return;
+      if (next.rows.length === 0) return;
+      const sending = this.sendBatch(next, generation);
+      // The next batch is read and formatted while the remote works on this one (it is still sent
+      // only after this one is confirmed). A turn first, so this one's bytes are on the socket.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const following = this.generation === generation && !this.stopped ? this.prepare(next.last) : undefined;
+      if (following) this.readAheadThrough = following.last;
+      const ok = await sending;
+      if (!ok || !following) break;
+      // Read ahead before more came in: look again, now that this batch is done.
+      next = following.rows.length > 0 ? following : this.prepare(this.cursor);
     }
+    if (this.generation !== generation) return;
+    this.readAheadThrough = 0;
+    this.inFlightThrough = this.cursor;
   }
 
-  /** One batch: sent, then settled as far as the remote confirmed it. False when it failed. */
-  private async sendBatch(rows: OutboxRow[], generation: number): Promise<boolean> {
+  /** The rows after `afterId`, formatted; rows whose event is gone are set apart. */
+  private prepare(afterId: number): Prepared {
+    const rows = this.deps.outbox.read(this.id, afterId, this.deps.config.batch_size);
     const messages: OutMessage[] = [];
     const gone: number[] = [];
     for (const row of rows) {
@@ -228,8 +255,13 @@ export class ConnectorRunner {
       if (message) messages.push(message);
       else gone.push(row.id);
     }
-    const last = rows[rows.length - 1]?.id ?? this.cursor;
-    this.inFlightThrough = last;
+    return { rows, messages, gone, last: rows[rows.length - 1]?.id ?? afterId };
+  }
+
+  /** One batch: sent, then settled as far as the remote confirmed it. False when it failed. */
+  private async sendBatch(batch: Prepared, generation: number): Promise<boolean> {
+    const { rows, messages, gone, last } = batch;
+    this.inFlightThrough = Math.max(this.inFlightThrough, last);
     this.counters.inFlight = messages.length;
     this.counters.backlog -= rows.length;
     this.inFlightBatch = { rows: rows.length, messages: messages.length };
@@ -278,16 +310,11 @@ export class ConnectorRunner {
         row: d.id,
         reason: d.reason,
       });
-    try {
-      if (through > 0) await this.deps.outbox.settle(this.id, through, dead);
-    } catch (err) {
-      // Sent but still in the outbox: sent again after a restart, which a consumer drops by id.
-      this.deps.logger.error('delivered messages could not be removed from the outbox', {
-        connector: this.id,
-        error: errorMessage(err),
-      });
-    }
-    this.inFlightThrough = this.cursor;
+    // Settled behind the next batch rather than before it: the cursor already moved past these
+    // rows, and settles reach the writer thread in order.
+    if (through > 0) this.settle(through, dead);
+    // The batch read ahead stays spared by trims until it is sent.
+    this.inFlightThrough = Math.max(this.cursor, this.readAheadThrough);
     if (this.generation !== generation) return false;
     if (confirmed < messages.length) {
       const retry = outcomes[confirmed];
@@ -298,11 +325,27 @@ export class ConnectorRunner {
     return true;
   }
 
+  private settle(through: number, dead: { id: number; reason: string }[]): void {
+    this.settling = this.settling
+      .then(() => this.deps.outbox.settle(this.id, through, dead))
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          // Sent but still in the outbox: sent again after a restart, which a consumer drops by id.
+          this.deps.logger.error('delivered messages could not be removed from the outbox', {
+            connector: this.id,
+            error: errorMessage(err),
+          });
+        },
+      );
+  }
+
   /** A batch failed as a whole: its rows wait again, to be sent from the same cursor. */
   private unsent(rows: number, messages: number): void {
     this.counters.inFlight = 0;
     this.counters.backlog += rows;
     this.counters.resent += messages;
+    this.readAheadThrough = 0;
     this.inFlightThrough = this.cursor;
   }
 

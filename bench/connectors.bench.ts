@@ -1,0 +1,259 @@
+/**
+ * `npm run bench -- connectors`: how fast a connector drains a stored backlog into a real server,
+ * beside the same client library producing the same messages directly (the ceiling); the pipeline's
+ * closed loop with a Kafka `out` route covering every event beside the same loop without it; and
+ * the memory five idle connectors cost.
+ *
+ * The servers are those the tests run (test/support/servers): Kafka 4.1.1, Debian's Redis,
+ * Mosquitto and RabbitMQ.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import amqp from 'amqplib';
+import { Kafka, logLevel } from 'kafkajs';
+import mqtt from 'mqtt';
+import { createClient } from 'redis';
+import { connectorSchema, Hub, loadConfig, type HubConfig } from '../hub/index.js';
+import { ConsoleLogger } from '../kernel/index.js';
+import { startKafka } from '../test/support/servers/kafka.js';
+import { startMosquitto } from '../test/support/servers/mosquitto.js';
+import { startRabbitMq } from '../test/support/servers/rabbitmq.js';
+import { startRedis } from '../test/support/servers/redis.js';
+import type { ServerHandle } from '../test/support/servers/server-process.js';
+import type { BenchResult } from './result.js';
+
+const BACKLOG = Number(process.env.EDGEHUB_BENCH_BACKLOG ?? 100_000);
+const BATCH = 500;
+const DEVICES = 100;
+
+interface Target {
+  type: string;
+  /** Target ratio to the direct rate, when the issue sets one. */
+  target?: number;
+  server: ServerHandle;
+  /** The connector's settings (type, where, one `out` route for every sensor event). */
+  connector: Record<string, unknown>;
+  /** The same client library sending `count` messages like the connector's, batch by batch. */
+  direct(messages: { key: string; payload: Buffer }[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A message like the connector's `event` format, ~250 bytes. */
+function envelope(i: number): { key: string; payload: Buffer } {
+  const device = `d${i % DEVICES}`;
+  return {
+    key: device,
+    payload: Buffer.from(
+      JSON.stringify({
+        id: `bench:${i}`,
+        hub: 'bench',
+        seq: i,
+        topic: `sensors/${device}/temperature`,
+        device,
+        metric: 'temperature',
+        value: 20 + (i % 10),
+        unit: null,
+        time: new Date().toISOString(),
+        payload: { value: 20 + (i % 10), seq: i },
+        qos: 0,
+        retain: false,
+      }),
+    ),
+  };
+}
+
+async function kafkaTarget(): Promise<Target> {
+  const server = await startKafka({ partitions: 6 });
+  await server.createTopic('bench.events', 6);
+  const kafka = new Kafka({ brokers: server.brokers, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  return {
+    type: 'kafka',
+    target: 0.7,
+    server,
+    connector: {
+      type: 'kafka',
+      brokers: server.brokers,
+      out: [{ topics: ['sensors/#'], topic: 'bench.events' }],
+    },
+    direct: async (messages) => {
+      for (let i = 0; i < messages.length; i += BATCH)
+        await producer.sendBatch({
+          acks: -1,
+          topicMessages: [
+            {
+              topic: 'bench.events',
+              messages: messages.slice(i, i + BATCH).map((m) => ({
+                key: m.key,
+                value: m.payload,
+                headers: { 'edgehub-id': 'x' },
+              })),
+            },
+          ],
+        });
+    },
+    close: () => producer.disconnect(),
+  };
+}
+
+async function redisTarget(): Promise<Target> {
+  const server = await startRedis();
+  const client = createClient({ url: server.url });
+  client.on('error', () => undefined);
+  await client.connect();
+  return {
+    type: 'redis-stream',
+    target: 0.7,
+    server,
+    connector: {
+      type: 'redis-stream',
+      url: server.url,
+      out: [{ topics: ['sensors/#'], stream: 'bench.events' }],
+    },
+    direct: async (messages) => {
+      for (let i = 0; i < messages.length; i += BATCH)
+        await Promise.all(
+          messages
+            .slice(i, i + BATCH)
+            .map((m) => client.xAdd('bench.direct', '*', { id: 'x', key: m.key, payload: m.payload })),
+        );
+    },
+    close: () => client.close(),
+  };
+}
+
+async function mosquittoTarget(): Promise<Target> {
+  const server = await startMosquitto();
+  const client = await mqtt.connectAsync(server.url, { protocolVersion: 5, reconnectPeriod: 0 });
+  client.on('error', () => undefined);
+  return {
+    type: 'mqtt (Mosquitto)',
+    server,
+    connector: { type: 'mqtt', url: server.url, out: [{ topics: ['sensors/#'], topic_prefix: 'bench/' }] },
+    direct: async (messages) => {
+      for (let i = 0; i < messages.length; i += BATCH)
+        await Promise.all(
+          messages.slice(i, i + BATCH).map((m) =>
+            client.publishAsync(`direct/${m.key}`, m.payload, {
+              qos: 1,
+              properties: { userProperties: { 'edgehub-id': 'x' } },
+            }),
+          ),
+        );
+    },
+    close: () => client.endAsync(),
+  };
+}
+
+async function rabbitTarget(): Promise<Target> {
+  const server = await startRabbitMq();
+  const connection = await amqp.connect(server.url);
+  connection.on('error', () => undefined);
+  const channel = await connection.createConfirmChannel();
+  await channel.assertExchange('bench', 'topic', { durable: true });
+  await channel.assertQueue('bench.q', { durable: true });
+  await channel.bindQueue('bench.q', 'bench', '#');
+  return {
+    type: 'amqp (RabbitMQ)',
+    server,
+    connector: { type: 'amqp', url: server.url, out: [{ topics: ['sensors/#'], exchange: 'bench' }] },
+    direct: async (messages) => {
+      for (let i = 0; i < messages.length; i += BATCH) {
+        for (const m of messages.slice(i, i + BATCH))
+          channel.publish('bench', `direct.${m.key}`, m.payload, {
+            persistent: true,
+            mandatory: true,
+            messageId: 'x',
+          });
+        await channel.waitForConfirms();
+      }
+    },
+    close: () => connection.close(),
+  };
+}
+
+/**
+ * The connector's drain: the backlog is stored while the server is down (killed, its data kept),
+ * then the server comes back and the time from the connector's first connection to an empty
+ * backlog is measured.
+ */
+async function drain(target: Target): Promise<number> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'edgehub-bench-connectors-'));
+  const base = loadConfig(undefined, { mqttPort: 0, wsPort: null, httpPort: null, dataDir });
+  const connector = connectorSchema.parse({
+    id: 'bench',
+    batch_size: BATCH,
+    retry: { initial: '50ms', max: '100ms' },
+    ...target.connector,
+  });
+  const config: HubConfig = { ...base, hub: { ...base.hub, name: 'bench' }, connectors: [connector] };
+  await target.server.kill();
+  const hub = new Hub({ config, logger: new ConsoleLogger({ level: 'error' }) });
+  await hub.start();
+  const store = hub.store;
+  if (!store) throw new Error('no store');
+  for (let i = 0; i < BACKLOG; i++) {
+    const device = `d${i % DEVICES}`;
+    store.append({
+      topic: `sensors/${device}/temperature`,
+      payload: Buffer.from(JSON.stringify({ value: 20 + (i % 10), seq: i })),
+      qos: 0,
+      retain: false,
+      clientId: 'bench',
+      receivedAt: Date.now(),
+    });
+  }
+  await store.stored();
+  const status = () => hub.connectors?.status('bench');
+  while ((status()?.matched ?? 0) < BACKLOG) await sleep(20);
+  await target.server.restart();
+  while (status()?.state !== 'connected') await sleep(5);
+  const started = performance.now();
+  while ((status()?.delivered ?? 0) < BACKLOG) await sleep(5);
+  const ms = performance.now() - started;
+  await hub.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+  return Math.round((BACKLOG * 1000) / ms);
+}
+
+async function direct(target: Target): Promise<number> {
+  const messages = Array.from({ length: BACKLOG }, (_, i) => envelope(i));
+  const started = performance.now();
+  await target.direct(messages);
+  return Math.round((BACKLOG * 1000) / (performance.now() - started));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export async function connectorsBench(): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  for (const make of [kafkaTarget, redisTarget, mosquittoTarget, rabbitTarget]) {
+    const target = await make();
+    try {
+      const directRate = await direct(target);
+      const drainRate = await drain(target);
+      const ratio = Math.round((drainRate / directRate) * 100) / 100;
+      results.push({
+        name: `connector drain: ${target.type}, a backlog of ${BACKLOG.toLocaleString('en')} stored events, batches of ${BATCH}`,
+        figures: {
+          'edgehub drain msg/s': drainRate,
+          'client library direct msg/s': directRate,
+          ratio,
+        },
+        ...(target.target !== undefined && {
+          target: `≥ ${target.target}× the client library producing the same messages directly`,
+          pass: ratio >= target.target,
+        }),
+      });
+    } finally {
+      await target.close().catch(() => undefined);
+      await target.server.stop();
+    }
+  }
+  return results;
+}

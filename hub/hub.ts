@@ -176,6 +176,15 @@ export class Hub {
       logger: rulesLogger,
       devices: this.registry,
       actuators: this.devices,
+      // A rule's `forward:` goes into the connector's outbox; connectors start after the rules load.
+      ...(config.connectors.some((c) => c.enabled) && {
+        forwarder: {
+          forward: (connector, message) =>
+            this.connectors
+              ? this.connectors.forward(connector, message)
+              : Promise.reject(new Error('the connectors are not running')),
+        },
+      }),
       // Pending `for`s, delays, waits, cooldowns, variables and alerts survive restarts here.
       state: this.ruleState,
       ...(config.hub.timezone !== undefined && { timezone: config.hub.timezone }),

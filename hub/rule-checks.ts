@@ -14,12 +14,14 @@ export function declaredDevices(config: HubConfig): DeviceDefinition[] {
 
 /**
  * What rules are checked against, by the hub and by `edgehub check --config` alike: the declared
- * devices (a misspelt id is an error, not a rule that never fires) and whether the hub has a
- * location (a `sun:` schedule needs one).
+ * devices (a misspelt id is an error, not a rule that never fires), whether the hub has a
+ * location (a `sun:` schedule needs one) and which connectors a `forward:` may name.
  */
 export function ruleLoadOptions(config: HubConfig, devices: readonly DeviceDefinition[]): RuleLoadOptions {
   return {
     devices: devices.map((d) => d.id),
     hasLocation: config.hub.latitude !== undefined && config.hub.longitude !== undefined,
+    // A `forward:` to a connector the config does not have is an error at its line.
+    connectors: config.connectors.filter((c) => c.enabled).map((c) => c.id),
   };
 }

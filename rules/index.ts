@@ -56,6 +56,7 @@ export type {
   RuleTrace,
   RunOutcome,
 } from './engine/rule-run.js';
+export type { ForwardMessage, Forwarder } from './engine/actions.js';
 export { ALERT_TOPIC_PREFIX, AlertBook } from './engine/alert-book.js';
 export { type FetchLike, type HttpSettings } from './engine/http.js';
 export { DEFAULT_LOOP_BREAKER, type LoopBreakerSettings } from './engine/runner.js';

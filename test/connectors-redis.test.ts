@@ -177,4 +177,34 @@ describe('a redis-stream connector against a real Redis', () => {
     expect([...seen.values()].sort((a, b) => a - b)).toEqual(acked.sort((a, b) => a - b));
     expect(s.status()?.resent).toBeGreaterThanOrEqual(duplicates);
   });
+
+  it("sends a rule's forward through the same outbox, with its key and payload", async () => {
+    const s = await site(
+      { out: [] },
+      {
+        'hot.yaml': `rules:
+  - id: hot-to-cloud
+    when:
+      mqtt: sensors/+device/temperature
+    if: payload.value > 30
+    then:
+      - forward:
+          to: remote
+          destination: r6.alerts
+          key: "{{ device }}"
+          payload: { hot: "{{ device }}", value: "{{ payload.value }}" }
+`,
+      },
+    );
+    await vi.waitFor(() => expect(s.status()?.state).toBe('connected'));
+    await publish(s, 'sensors/gh-1/temperature', [25, 31, 35]);
+    await vi.waitFor(async () => expect(await client.xLen('r6.alerts')).toBe(2));
+    const found = (await client.xRange('r6.alerts', '-', '+')) ?? [];
+    expect(found.map((e) => [e.message.key, JSON.parse(e.message.payload ?? '{}') as unknown])).toEqual([
+      ['gh-1', { hot: 'gh-1', value: 31 }],
+      ['gh-1', { hot: 'gh-1', value: 35 }],
+    ]);
+    expect(found.every((e) => e.message.id?.startsWith('site1:f'))).toBe(true);
+    await vi.waitFor(() => expect(s.status()).toMatchObject({ matched: 2, delivered: 2, backlog: 0 }));
+  });
 });

@@ -1,4 +1,11 @@
-import type { Actuators, Cause, Clock, Logger, Publisher } from '../../kernel/index.js';
+import {
+  errorMessage,
+  type Actuators,
+  type Cause,
+  type Clock,
+  type Logger,
+  type Publisher,
+} from '../../kernel/index.js';
 import type { TriggerInput } from './detect.js';
 import { alertKeyProblem, type AlertBook } from './alert-book.js';
 import { publishTopicProblem } from '../language/compile/action.js';
@@ -7,6 +14,23 @@ import { toText } from '../language/expression/values.js';
 import type { Action, Rule } from '../language/rule.js';
 import { sendHttp, type HttpSettings } from './http.js';
 import type { ActionResult } from './rule-run.js';
+
+/** A message a rule's `forward:` composed, for one connector. */
+export interface ForwardMessage {
+  /** Topic, routing key, queue URL, topic ARN or stream, as the connector's kind reads it. */
+  readonly destination: string;
+  /** Keeps order per key on the remote (Kafka partition key, SQS group id, …); null for none. */
+  readonly key: string | null;
+  readonly payload: Buffer;
+}
+
+/**
+ * The hub's connectors, as the `forward` action sees them. `forward` resolves once the message is
+ * the connector's to send (in its outbox); it rejects for an unknown connector or a failing store.
+ */
+export interface Forwarder {
+  forward(connector: string, message: ForwardMessage): Promise<void>;
+}
 
 /** What actions may touch; the engine passes its own deps. */
 export interface ActionContext {
@@ -17,6 +41,8 @@ export interface ActionContext {
   readonly actuators: Actuators | undefined;
   readonly alerts: AlertBook;
   readonly http: HttpSettings;
+  /** Absent when the hub has no connectors; `forward` then fails with a clear error. */
+  readonly forwarder: Forwarder | undefined;
 }
 
 /** The actions that do one thing and finish; `delay`, `wait`, `choose` and `set` are the executor's. */
@@ -144,6 +170,49 @@ const http: Handler<Extract<Action, { kind: 'http' }>> = async (action, scope, r
   return { kind: 'http', ok: true, detail, error: null };
 };
 
+/**
+ * The key a `forward` without `key:` sends: the run's key when it names an instance (the rule's
+ * `key:`, a reading's or status's device, an MQTT trigger's first capture); null when the key only
+ * names the trigger (a schedule, an event, a topic without captures).
+ */
+export function defaultForwardKey(rule: Rule, input: TriggerInput): string | null {
+  if (rule.key !== null) return input.key;
+  switch (input.kind) {
+    case 'reading':
+    case 'status':
+      return input.key;
+    case 'mqtt':
+      return Object.keys(input.captures).length > 0 ? input.key : null;
+    case 'schedule':
+    case 'event':
+      return null;
+  }
+}
+
+const forward: Handler<Extract<Action, { kind: 'forward' }>> = async (action, scope, rule, ctx, input) => {
+  const destination = toText(action.destination.render(scope));
+  if (destination === '') throw new Error(`cannot forward through ${action.to}: the destination is empty`);
+  const where = `${action.to} ${destination}`;
+  let key = defaultForwardKey(rule, input);
+  if (action.key) {
+    const rendered = action.key.render(scope);
+    key = rendered === null || rendered === undefined ? null : toText(rendered) || null;
+  }
+  const text = action.payload ? serialisePayload(action.payload.render(scope)) : '';
+  if (!ctx.forwarder) {
+    throw new Error(
+      `no connectors are configured, so the forward to connector "${action.to}" cannot be sent`,
+    );
+  }
+  try {
+    await ctx.forwarder.forward(action.to, { destination, key, payload: Buffer.from(text) });
+  } catch (err) {
+    throw new Error(`${where}: ${errorMessage(err)}`, { cause: err });
+  }
+  const detail = `${where}${key === null ? '' : ` key ${key}`}${text === '' ? '' : ` ${clip(text)}`}`;
+  return { kind: 'forward', ok: true, detail, error: null };
+};
+
 /** One handler per action kind; a new kind is a new entry here and in the schema. */
 const HANDLERS: { readonly [K in ImmediateAction['kind']]: Handler<Extract<ImmediateAction, { kind: K }>> } =
   {
@@ -153,6 +222,7 @@ const HANDLERS: { readonly [K in ImmediateAction['kind']]: Handler<Extract<Immed
     alert,
     clear_alert: clearAlert,
     http,
+    forward,
   };
 
 /** Runs one action: its result at once when it finished at once, else a promise of it; throws or rejects on failure. */

@@ -9,6 +9,7 @@ import {
   type MqttMessage,
   type Publisher,
 } from '../../kernel/index.js';
+import type { Forwarder } from './actions.js';
 import { AlertBook } from './alert-book.js';
 import { jsonEqual, toText } from '../language/expression/values.js';
 import { createRuleSet, type Rule, type RuleSet, type Trigger } from '../language/rule.js';
@@ -49,6 +50,11 @@ export interface RuleEngineDeps {
   devices?: DeviceDirectory;
   /** Device adapters for the `command` action; without them a command fails with a clear error. */
   actuators?: Actuators;
+  /**
+   * The hub's connectors for the `forward` action; without them (no connectors) a forward fails
+   * its run with an error naming the connector.
+   */
+  forwarder?: Forwarder;
   /** Durable timing state, variables and alerts; in memory when not given. */
   state?: RuleStateStore;
   /** For the `http` action; defaults to the global fetch. */
@@ -147,6 +153,7 @@ export class RuleEngine {
         actuators: deps.actuators,
         alerts: this.alerts,
         http: { ...DEFAULT_HTTP, ...deps.http, fetch: deps.fetch ?? defaultFetch },
+        forwarder: deps.forwarder,
       },
     });
     this.pipeline = new TriggerPipeline({

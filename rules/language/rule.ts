@@ -142,6 +142,19 @@ export interface HttpAction {
   readonly retries: number | null;
 }
 
+/** `forward:` a composed message into a connector's outbox (Kafka, AMQP, SQS, SNS, Redis, MQTT). */
+export interface ForwardAction {
+  readonly kind: 'forward';
+  /** The connector id; plain text (no templates), so it is checked when the file loads. */
+  readonly to: string;
+  /** Topic, routing key, queue URL, topic ARN or stream, as the connector's kind reads it. */
+  readonly destination: CompiledTemplate;
+  /** `key:` as written; null takes the run's key when the rule or trigger names one. */
+  readonly key: CompiledTemplate | null;
+  /** Null forwards an empty message. */
+  readonly payload: CompiledTemplate | null;
+}
+
 export interface DelayAction {
   readonly kind: 'delay';
   readonly ms: number;
@@ -183,6 +196,7 @@ export type Action =
   | AlertAction
   | ClearAlertAction
   | HttpAction
+  | ForwardAction
   | DelayAction
   | WaitAction
   | ChooseAction

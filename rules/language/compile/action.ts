@@ -85,6 +85,7 @@ export function compileAction(
     return compiled && otherwise ? { kind: 'choose', options: compiled, otherwise } : null;
   }
   if (action.set) return compileSet(action.set, [...path, 'set'], ctx);
+  if (action.forward) return compileForward(action.forward, [...path, 'forward'], ctx);
   // The schema admits exactly one action kind, so this is unreachable for validated input.
   return null;
 }
@@ -111,6 +112,19 @@ function compileHttp(
     timeoutMs: h.timeout !== undefined ? parseDuration(h.timeout) : null,
     retries: h.retries ?? null,
   };
+}
+
+function compileForward(
+  f: NonNullable<ActionDefinition['forward']>,
+  path: readonly PropertyKey[],
+  ctx: CompileContext,
+): Action | null {
+  ctx.checkConnector(f.to, [...path, 'to']);
+  const destination = ctx.template([...path, 'destination'], f.destination);
+  const key = f.key !== undefined ? ctx.template([...path, 'key'], f.key) : null;
+  const payload = f.payload !== undefined ? ctx.template([...path, 'payload'], f.payload) : null;
+  if (!destination || (f.key !== undefined && !key) || (f.payload !== undefined && !payload)) return null;
+  return { kind: 'forward', to: f.to, destination, key, payload };
 }
 
 function compileWait(

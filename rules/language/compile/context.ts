@@ -15,11 +15,18 @@ export interface RuleLoadOptions {
   readonly devices?: readonly string[] | DeviceDirectory;
   /** False when the hub has no latitude/longitude, so `sun:` schedules are errors. */
   readonly hasLocation?: boolean;
+  /**
+   * The ids of the hub's connectors (`connectors[].id`). When given, a `forward:` whose `to:`
+   * names none of them is an error (`CONNECTOR_UNKNOWN`); an empty list makes every `forward:`
+   * one. Omitted (`check` without a config), `to:` is not checked.
+   */
+  readonly connectors?: readonly string[];
 }
 
 /** Shared by the compilers of one rule: where errors go and how paths map to file positions. */
 export class CompileContext {
   private readonly declared: ReadonlySet<string> | null;
+  private readonly connectors: ReadonlySet<string> | null;
 
   constructor(
     readonly source: RuleSource,
@@ -30,6 +37,7 @@ export class CompileContext {
     const devices = options.devices;
     const ids = devices === undefined ? [] : 'list' in devices ? devices.list().map((d) => d.id) : devices;
     this.declared = ids.length > 0 ? new Set(ids) : null;
+    this.connectors = options.connectors ? new Set(options.connectors) : null;
   }
 
   fail(code: ErrorCode, message: string, path: readonly PropertyKey[]): void {
@@ -61,6 +69,16 @@ export class CompileContext {
     return this.attempt(() =>
       compileTemplate(value, (inner, offset) => this.source.inString([...path, ...inner], offset)),
     );
+  }
+
+  /** Checks a connector a `forward:` names against the hub's, when the loader was told them. */
+  checkConnector(id: string, path: readonly PropertyKey[]): void {
+    if (this.connectors === null || this.connectors.has(id)) return;
+    const known =
+      this.connectors.size === 0
+        ? 'the hub has no connectors configured'
+        : `${suggestion(id, this.connectors)}configured connectors: ${[...this.connectors].join(', ')}`;
+    this.fail('CONNECTOR_UNKNOWN', `unknown connector "${id}"; ${known}`, path);
   }
 
   /** Checks a device named by a rule against the declared devices, when the hub declares any. */

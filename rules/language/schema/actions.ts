@@ -32,6 +32,7 @@ export interface ActionDefinition {
   choose?: { if: ConditionDefinition | ConditionDefinition[]; then: ActionDefinition[] }[] | undefined;
   default?: ActionDefinition[] | undefined;
   set?: Record<string, unknown> | undefined;
+  forward?: { to: string; destination: string; key?: string | undefined; payload?: unknown } | undefined;
 }
 
 export const publishActionSchema = z
@@ -74,6 +75,34 @@ const httpActionSchema = z
   })
   .strict();
 
+/** A connector id as the hub's config names it (`connectors[].id`). */
+export const CONNECTOR_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+const forwardActionSchema = z
+  .object({
+    to: z
+      .string({ error: 'expected a connector id, e.g. cloud' })
+      .regex(CONNECTOR_ID, 'a connector id uses letters, digits, _ . and -, starting with a letter or digit')
+      .describe('The connector to send through: an id from the hub config (connectors[].id)'),
+    destination: z
+      .string({ error: 'expected where the message goes on the remote side' })
+      .min(1, 'the destination may not be empty')
+      .describe(
+        'Where on the remote: MQTT topic, Kafka topic, AMQP routing key, SQS queue URL, SNS topic ARN or Redis stream; {{ expr }} templates allowed',
+      ),
+    key: z
+      .string()
+      .optional()
+      .describe(
+        'Message key (order is kept per key); {{ expr }} templates allowed; default the run key when the rule or trigger names one; "" for none',
+      ),
+    payload: z
+      .unknown()
+      .optional()
+      .describe('Text, number, map or list; templated recursively; maps and lists are sent as JSON'),
+  })
+  .strict();
+
 const waitActionSchema = z
   .object({
     trigger: waitTriggerSchema.describe('What to wait for; mqtt and device may use {{ expr }} templates'),
@@ -94,6 +123,7 @@ export const ACTION_KINDS = [
   'wait',
   'choose',
   'set',
+  'forward',
 ] as const;
 
 export const actionSchema: z.ZodType<ActionDefinition> = z
@@ -134,6 +164,9 @@ const actionMapSchema = z
       )
       .optional()
       .describe('Set rule variables (vars.NAME) to expressions; persisted'),
+    forward: forwardActionSchema
+      .optional()
+      .describe('Send a composed message through a connector (Kafka, AMQP, SQS, SNS, Redis, MQTT)'),
   })
   .strict()
   .superRefine((action, ctx) => {

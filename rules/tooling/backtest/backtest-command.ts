@@ -130,13 +130,18 @@ export function formatBacktest(
     lines.push('  warning: the rules kept publishing to themselves; the replay stopped feeding them back');
   const inForce = new Map((result.inForce ?? []).map((a) => [a.id, a]));
   const diffs = new Map((result.differences ?? []).map((d) => [d.id, d]));
+  // The forward column only when a rule forwarded, so reports of rule sets without connectors stay as they were.
+  const forwarded = [...result.candidate, ...(result.inForce ?? [])].some((a) => a.forwards > 0);
   const header = ['rule', 'fired', 'blocked', 'errors', 'publish', 'command', 'alert'];
+  if (forwarded) header.push('forward');
   if (result.differences) header.push('vs in force');
   const rows: string[][] = [];
-  const activity = (a: RuleActivity | undefined) =>
-    a
-      ? [a.fired, a.blocked, a.errors, a.publishes, a.commands, a.alerts].map(n)
-      : ['—', '—', '—', '—', '—', '—'];
+  const activity = (a: RuleActivity | undefined): string[] => {
+    if (!a) return Array<string>(forwarded ? 7 : 6).fill('—');
+    const counts = [a.fired, a.blocked, a.errors, a.publishes, a.commands, a.alerts];
+    if (forwarded) counts.push(a.forwards);
+    return counts.map(n);
+  };
   for (const a of result.candidate) {
     const row = [a.id, ...activity(a)];
     const d = diffs.get(a.id);
@@ -161,7 +166,8 @@ export function formatBacktest(
     rows.push([d.id, ...activity(undefined), `removed (in force fired ${n(before?.fired ?? 0)})`]);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  widths[widths.length - 1] = 0;
+  // The free-text "vs in force" column is last and not padded; a count column is.
+  if (result.differences) widths[widths.length - 1] = 0;
   lines.push('', pad(header, widths), ...rows.map((r) => pad(r, widths)));
   const examples = (result.differences ?? []).filter((d) => d.examples.length > 0);
   if (examples.length > 0) {

@@ -21,6 +21,8 @@ export interface RuleActivity {
   publishes: number;
   commands: number;
   alerts: number;
+  /** Messages handed to connectors (`forward`); none is sent during a back-test. */
+  forwards: number;
 }
 
 /** How a rule of the candidate set behaved compared with the set in force, event by event. */
@@ -99,6 +101,7 @@ function side(set: RuleSet, startMs: number, logger: Logger): Side {
       publishes: 0,
       commands: 0,
       alerts: 0,
+      forwards: 0,
     });
   }
   const harness = new RuleHarness(set, { startMs, logger, record: false, onRun: (run) => runs.push(run) });
@@ -207,7 +210,16 @@ function tally(s: Side, group: boolean): Map<string, RuleRun[]> {
   for (const run of s.runs) {
     let a = s.activity.get(run.ruleId);
     if (!a) {
-      a = { id: run.ruleId, fired: 0, blocked: 0, errors: 0, publishes: 0, commands: 0, alerts: 0 };
+      a = {
+        id: run.ruleId,
+        fired: 0,
+        blocked: 0,
+        errors: 0,
+        publishes: 0,
+        commands: 0,
+        alerts: 0,
+        forwards: 0,
+      };
       s.activity.set(run.ruleId, a);
     }
     const outcome = outcomeOf(run);
@@ -219,6 +231,7 @@ function tally(s: Side, group: boolean): Map<string, RuleRun[]> {
       if (action.kind === 'publish') a.publishes++;
       else if (action.kind === 'command') a.commands++;
       else if (action.kind === 'alert') a.alerts++;
+      else if (action.kind === 'forward') a.forwards++;
     }
     if (!group) continue;
     const list = byRule.get(run.ruleId);

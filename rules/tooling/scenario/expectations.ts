@@ -1,7 +1,7 @@
 import { formatDuration, topicMatches } from '../../../kernel/index.js';
 import { jsonEqual } from '../../language/expression/values.js';
 import { showValue } from '../trace/format.js';
-import type { RecordedAlert, RecordedCommand, RecordedPublish } from './harness.js';
+import type { RecordedAlert, RecordedCommand, RecordedForward, RecordedPublish } from './harness.js';
 import type { ScenarioExpectation } from './schema.js';
 
 /** One way an actual value differs from the expected (partial) value. */
@@ -39,6 +39,7 @@ export interface Observed {
   readonly publishes: readonly RecordedPublish[];
   readonly commands: readonly RecordedCommand[];
   readonly alerts: readonly RecordedAlert[];
+  readonly forwards: readonly RecordedForward[];
 }
 
 export interface ExpectationOutcome {
@@ -106,6 +107,26 @@ export function checkExpectation(
         ...(want.set ? differences(want.set, c.set, 'set') : []),
       ],
     }));
+  } else if (expectation.forward) {
+    const want = expectation.forward;
+    summary =
+      `forward to ${want.to}${want.destination !== undefined ? ` ${want.destination}` : ''}` +
+      `${want.key !== undefined ? ` key ${showValue(want.key)}` : ''}` +
+      `${want.payload !== undefined ? ` ${showValue(want.payload)}` : ''}`;
+    candidates = observed.forwards.map((f) => ({
+      at: f.at,
+      text: `${f.to} ${f.destination}${f.key === null ? '' : ` key ${f.key}`} ${showValue(f.payload)}`,
+      diffs: [
+        ...(f.to === want.to ? [] : [{ path: 'to', expected: want.to, actual: f.to }]),
+        ...(want.destination === undefined || want.destination === f.destination
+          ? []
+          : [{ path: 'destination', expected: want.destination, actual: f.destination }]),
+        ...(want.key === undefined || want.key === f.key
+          ? []
+          : [{ path: 'key', expected: want.key, actual: f.key }]),
+        ...(want.payload !== undefined ? differences(want.payload, f.payload, 'payload') : []),
+      ],
+    }));
   } else {
     const want = expectation.alert ?? { key: '' };
     const severity = 'severity' in want ? want.severity : undefined;
@@ -158,7 +179,7 @@ export function checkExpectation(
 }
 
 function kindName(e: ScenarioExpectation): string {
-  return e.command ? 'commands' : e.alert ? 'alerts' : 'publishes';
+  return e.command ? 'commands' : e.alert ? 'alerts' : e.forward ? 'forwards' : 'publishes';
 }
 
 /** The actual value closest to the expectation: fewest differences, a matching topic/key first, then in the window. */
@@ -168,7 +189,16 @@ function closestOf(
 ): Candidate | undefined {
   const score = (c: Candidate) =>
     c.diffs.length * 10 +
-    (c.diffs.some((d) => d.path === 'topic' || d.path === 'device' || d.path === 'key') ? 100 : 0) +
+    (c.diffs.some(
+      (d) =>
+        d.path === 'topic' ||
+        d.path === 'device' ||
+        d.path === 'key' ||
+        d.path === 'to' ||
+        d.path === 'destination',
+    )
+      ? 100
+      : 0) +
     (inWindow(c.at) ? 0 : 5);
   let best: Candidate | undefined;
   for (const c of candidates) if (!best || score(c) < score(best)) best = c;

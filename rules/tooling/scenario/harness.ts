@@ -11,6 +11,7 @@ import {
   type QoS,
   type TimerHandle,
 } from '../../../kernel/index.js';
+import type { Forwarder } from '../../engine/actions.js';
 import { RuleEngine } from '../../engine/engine.js';
 import type { RuleSet } from '../../language/rule.js';
 import type { RuleRun } from '../../engine/rule-run.js';
@@ -18,7 +19,7 @@ import { MemoryDevices } from './memory-devices.js';
 
 /**
  * The rule engine the hub runs, wired to a virtual clock and to in-memory stand-ins for the broker,
- * the device registry and the actuators, so scenarios (`edgehub test`) and back-tests run hours of
+ * the device registry, the actuators and the connectors, so scenarios (`edgehub test`) and back-tests run hours of
  * rule time in milliseconds and see exactly what the rules did.
  */
 
@@ -116,13 +117,24 @@ export interface RecordedAlert {
   readonly cleared: boolean;
 }
 
+/** A message a rule's `forward:` handed to a connector; no connector is called. */
+export interface RecordedForward {
+  readonly at: number;
+  /** The connector id. */
+  readonly to: string;
+  readonly destination: string;
+  readonly key: string | null;
+  /** Decoded like a publish's: JSON, else text. */
+  readonly payload: unknown;
+}
+
 export interface RuleHarnessOptions {
   /** Epoch ms the virtual clock starts at. */
   startMs: number;
   logger: Logger;
   /** Told about every finished run. */
   onRun?: (run: RuleRun) => void;
-  /** Keep every publish, command and alert (scenarios); back-tests only count them. Default true. */
+  /** Keep every publish, command, forward and alert (scenarios); back-tests only count them. Default true. */
   record?: boolean;
   /** IANA time zone for schedules and time windows; default UTC. */
   timezone?: string;
@@ -145,6 +157,7 @@ export class RuleHarness {
   readonly publishes: RecordedPublish[] = [];
   readonly commands: RecordedCommand[] = [];
   readonly alerts: RecordedAlert[] = [];
+  readonly forwards: RecordedForward[] = [];
   /** Set when the rules kept publishing to themselves beyond `maxChain` within one input. */
   runaway = false;
   private readonly queue: MqttMessage[] = [];
@@ -176,12 +189,28 @@ export class RuleHarness {
         return Promise.resolve({ accepted: true });
       },
     };
+    // Every connector id is accepted: a scenario or a back-test shows what would leave, and sends nothing.
+    const forwarder: Forwarder = {
+      forward: (to, message) => {
+        if (record) {
+          this.forwards.push({
+            at: this.clock.now(),
+            to,
+            destination: message.destination,
+            key: message.key,
+            payload: decodePayload(message.payload),
+          });
+        }
+        return Promise.resolve();
+      },
+    };
     const deps = {
       clock: this.clock,
       publisher,
       logger: options.logger,
       devices: this.devices,
       actuators,
+      forwarder,
       // Schedules and time windows in a fixed zone, so a scenario passes on every machine.
       timezone: options.timezone ?? 'UTC',
       location: options.location ?? null,

@@ -4,6 +4,7 @@ export {
   SteppingClock,
   type RecordedAlert,
   type RecordedCommand,
+  type RecordedForward,
   type RecordedPublish,
   type RuleHarnessOptions,
 } from './harness.js';

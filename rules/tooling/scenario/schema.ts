@@ -3,7 +3,7 @@ import { isDuration } from '../../../kernel/index.js';
 
 /**
  * Scenario files for `edgehub test`: a rules directory, devices with their initial state, timed
- * input steps and the publishes, commands and alerts expected of the rules. Validated once here;
+ * input steps and the publishes, commands, forwards and alerts expected of the rules. Validated once here;
  * errors name file:line:col and the key path.
  */
 
@@ -90,7 +90,7 @@ const window = {
     .describe('Exactly this many matches in the window (default: at least one; 0: none)'),
 };
 
-const EXPECT_KINDS = ['publish', 'no_publish', 'command', 'alert'] as const;
+const EXPECT_KINDS = ['publish', 'no_publish', 'command', 'alert', 'forward'] as const;
 
 const expectSchema = z
   .object({
@@ -120,6 +120,22 @@ const expectSchema = z
       .object({
         key: z.string().min(1),
         severity: z.enum(['critical', 'major', 'minor', 'warning', 'info']).optional(),
+      })
+      .strict()
+      .optional(),
+    forward: z
+      .object({
+        to: z.string().min(1).describe('The connector id the rule forwards through'),
+        destination: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Where on the remote, exactly as rendered (default: any)'),
+        key: z.string().nullable().optional().describe('The message key; null for none (default: any)'),
+        payload: z
+          .unknown()
+          .optional()
+          .describe('Partial match: listed keys must be equal, others may differ'),
       })
       .strict()
       .optional(),

@@ -22,6 +22,9 @@ import { startMosquitto } from '../test/support/servers/mosquitto.js';
 import { startRabbitMq } from '../test/support/servers/rabbitmq.js';
 import { startRedis } from '../test/support/servers/redis.js';
 import type { ServerHandle } from '../test/support/servers/server-process.js';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startMoto } from '../test/support/servers/moto.js';
+import { SHAPES, Subject, type Shape } from './pipeline.bench.js';
 import type { BenchResult } from './result.js';
 
 const BACKLOG = Number(process.env.EDGEHUB_BENCH_BACKLOG ?? 100_000);
@@ -230,8 +233,93 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** The hub under the pipeline's gateway shape, with `connectors` (JSON) or without any. */
+async function hubSubject(connectors: unknown[]): Promise<Subject> {
+  process.env.EDGEHUB_BENCH_CONNECTORS = JSON.stringify(connectors);
+  try {
+    return await Subject.start('edgehub-server');
+  } finally {
+    delete process.env.EDGEHUB_BENCH_CONNECTORS;
+  }
+}
+
+/** The closed loop with one Kafka `out` route covering every event, beside the same loop without. */
+async function pipelineWithKafka(): Promise<BenchResult> {
+  const kafka = await startKafka({ partitions: 6 });
+  await kafka.createTopic('bench.pipeline', 6);
+  const shape = SHAPES.find((s) => s.key === 'b0') as Shape;
+  const without = await hubSubject([]);
+  const withKafka = await hubSubject([
+    { id: 'kafka', type: 'kafka', brokers: kafka.brokers, out: [{ topic: 'bench.pipeline' }] },
+  ]);
+  try {
+    for (let turn = 0; turn < 3; turn++)
+      for (const s of [without, withKafka]) await s.turn(shape, turn === 0);
+  } finally {
+    await without.stop();
+    await withKafka.stop();
+    await kafka.stop();
+  }
+  const a = without.figures(shape.key);
+  const b = withKafka.figures(shape.key);
+  const ratio = Math.round((b.median.eventsPerSec / a.median.eventsPerSec) * 100) / 100;
+  return {
+    name: `pipeline ${shape.title}: with a Kafka out route for every event, beside none (median of 3 turns, alternating)`,
+    figures: {
+      'with Kafka route events/s': b.median.eventsPerSec,
+      'without events/s': a.median.eventsPerSec,
+      ratio,
+      'with (spread)': `${b.all.join(' / ')}`,
+      'without (spread)': `${a.all.join(' / ')}`,
+    },
+    target: '≥ 0.8× the same run with no connector',
+    pass: ratio >= 0.8,
+  };
+}
+
+/** RSS of a hub with five connectors connected and idle, beside the hub without them. */
+async function idleMemory(): Promise<BenchResult> {
+  const kafka = await startKafka({ partitions: 1 });
+  const redis = await startRedis();
+  const mosquitto = await startMosquitto();
+  const rabbit = await startRabbitMq();
+  const moto = await startMoto();
+  const queue = await new SQSClient(moto.aws).send(new CreateQueueCommand({ QueueName: 'idle' }));
+  const five = [
+    { id: 'kafka', type: 'kafka', brokers: kafka.brokers, out: [{ topics: ['none/#'], topic: 'idle' }] },
+    { id: 'redis', type: 'redis-stream', url: redis.url, out: [{ topics: ['none/#'], stream: 'idle' }] },
+    { id: 'mqtt', type: 'mqtt', url: mosquitto.url, out: [{ topics: ['none/#'] }] },
+    { id: 'amqp', type: 'amqp', url: rabbit.url, out: [{ topics: ['none/#'], routing_key: 'idle' }] },
+    {
+      id: 'sqs',
+      type: 'sqs',
+      endpoint: moto.aws.endpoint,
+      username: 'test',
+      password_env: 'EDGEHUB_BENCH_AWS_SECRET',
+      out: [{ topics: ['none/#'], queue_url: queue.QueueUrl }],
+    },
+  ];
+  process.env.EDGEHUB_BENCH_AWS_SECRET = 'test';
+  const without = await hubSubject([]);
+  const withFive = await hubSubject(five);
+  const figures = { without: without.idleRssMiB, withFive: withFive.idleRssMiB };
+  await Promise.all([without.stop(), withFive.stop()]);
+  await Promise.all([kafka.stop(), redis.stop(), mosquitto.stop(), rabbit.stop(), moto.stop()]);
+  const over = Math.round((figures.withFive - figures.without) * 10) / 10;
+  return {
+    name: 'RSS with five connectors idle (Kafka, Redis, MQTT, AMQP, SQS), beside the hub without them',
+    figures: {
+      'with five MiB': figures.withFive,
+      'without MiB': figures.without,
+      'over MiB': over,
+    },
+    target: '≤ 25 MiB over the hub without them',
+    pass: over <= 25,
+  };
+}
+
 export async function connectorsBench(): Promise<BenchResult[]> {
-  const results: BenchResult[] = [];
+  const results: BenchResult[] = [await pipelineWithKafka(), await idleMemory()];
   for (const make of [kafkaTarget, redisTarget, mosquittoTarget, rabbitTarget]) {
     const target = await make();
     try {

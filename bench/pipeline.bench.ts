@@ -33,7 +33,7 @@ const PACED_MS = 10_000;
 const FLEET_MS = 20_000;
 
 /** A closed-loop workload: which clients publish for which devices, how many messages in flight. */
-interface Shape {
+export interface Shape {
   key: string;
   title: string;
   /** Publishing clients; device d publishes through client d % clients. */
@@ -46,7 +46,7 @@ interface Shape {
   readers: number;
 }
 
-const SHAPES: Shape[] = [
+export const SHAPES: Shape[] = [
   {
     key: 'a',
     title: '(a) 50 sensor clients, each its own device, 8 in flight each',
@@ -250,7 +250,8 @@ interface Turn {
 }
 
 /** One broker under measurement, kept running across the shapes. */
-class Subject {
+/** A broker under the pipeline's load, turn by turn; the connectors bench runs it too. */
+export class Subject {
   readonly turns = new Map<string, Turn[]>();
   idleRssMiB = 0;
   paced: { p50: number; p99: number; rate: number; rssPeakMiB: number } | undefined;

@@ -18,9 +18,17 @@ import { buildSync, type BuildOptions } from 'esbuild';
 /**
  * Packages loaded from node_modules at run time rather than bundled: native addons and what loads
  * them, optional native speed-ups `ws` probes for, and `debug`, which kernel/quiet-debug.ts replaces
- * in the module cache (a bundled copy would not see the replacement).
+ * in the module cache (a bundled copy would not see the replacement). The connectors' client
+ * libraries too: each loads only when a connector of its type is configured, and the AWS SDK's
+ * modules lose their exports when esbuild bundles them (`SQSClient is not a constructor`).
  */
 const EXTERNAL = [
+  '@aws-sdk/*',
+  '@smithy/*',
+  'kafkajs',
+  'amqplib',
+  'redis',
+  '@redis/*',
   'better-sqlite3',
   'serialport',
   '@serialport/*',

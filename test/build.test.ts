@@ -1,4 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildProduct } from '../scripts/build.js';
@@ -16,12 +18,15 @@ afterEach(async () => {
   temp.cleanup();
 });
 
-function startBuilt(env: NodeJS.ProcessEnv): { child: ChildProcessWithoutNullStreams; log: HubLog } {
+function startBuilt(
+  env: NodeJS.ProcessEnv,
+  extra: readonly string[] = [],
+): { child: ChildProcessWithoutNullStreams; log: HubLog } {
   const data = temp.make();
   // The command itself, so its shebang's node flags and environment apply.
   const child = spawn(
     bin,
-    ['start', '--demo', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--data', data],
+    ['start', '--demo', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--data', data, ...extra],
     { stdio: 'pipe', env: { ...process.env, ...env } },
   );
   running.push(child);
@@ -45,5 +50,30 @@ describe('bin/edgehub.js running the build (npm run build)', () => {
   it("still lets DEBUG turn on mqtt-packet's logging", async () => {
     const { log } = startBuilt({ DEBUG: 'mqtt-packet:*' });
     await log.waitFor('mqtt-packet:parser');
+  });
+
+  it("loads every connector type's client library: each one only fails to reach its closed port", async () => {
+    const config = join(temp.make(), 'edgehub.yaml');
+    const closed = '127.0.0.1:9';
+    writeFileSync(
+      config,
+      [
+        'connectors:',
+        `  - { id: m, type: mqtt, url: "mqtt://${closed}" }`,
+        `  - { id: k, type: kafka, brokers: ["${closed}"] }`,
+        `  - { id: a, type: amqp, url: "amqp://${closed}" }`,
+        `  - { id: r, type: redis-stream, url: "redis://${closed}" }`,
+        `  - { id: s, type: sqs, endpoint: "http://${closed}", out: [{ queue_url: "http://${closed}/1/q" }] }`,
+        `  - { id: n, type: sns, endpoint: "http://${closed}", out: [{ topic_arn: "arn:aws:sns:us-east-1:1:t" }] }`,
+        '',
+      ].join('\n'),
+    );
+    const { log } = startBuilt({ AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' }, [
+      '--config',
+      config,
+    ]);
+    for (const id of ['m', 'k', 'a', 'r', 's', 'n']) await log.waitFor(`connector=${id} error=`);
+    const errors = log.lines.filter((l) => l.includes('cannot connect'));
+    expect(errors.join('\n')).not.toMatch(/is not a constructor|is not a function|Cannot find/);
   });
 });

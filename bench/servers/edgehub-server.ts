@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connectorListSchema } from '../../hub/connectors/index.js';
 import { Hub, loadConfig } from '../../hub/index.js';
 import { ConsoleLogger } from '../../kernel/index.js';
 import { serveParent } from './server-process.js';
@@ -20,7 +21,15 @@ const loaded = loadConfig(undefined, {
 // The defaults, loop breaker included (the rule fires on every reading, which is no loop), but no
 // per-client publish rate: bare aedes has none, and the gateway shape is one client doing 30,000/s,
 // which a deployment with such a gateway raises `mqtt.limits.publish_rate` for.
-const config = { ...loaded, mqtt: { ...loaded.mqtt, limits: { ...loaded.mqtt.limits, publish_rate: 0 } } };
+// EDGEHUB_BENCH_CONNECTORS: a JSON `connectors:` list (the connectors bench's runs with them).
+const connectors = process.env.EDGEHUB_BENCH_CONNECTORS
+  ? connectorListSchema.parse(JSON.parse(process.env.EDGEHUB_BENCH_CONNECTORS))
+  : [];
+const config = {
+  ...loaded,
+  mqtt: { ...loaded.mqtt, limits: { ...loaded.mqtt.limits, publish_rate: 0 } },
+  connectors,
+};
 const hub = new Hub({ config, logger: new ConsoleLogger({ level: 'warn' }) });
 await hub.start();
 serveParent(hub.broker.mqttAddress?.port ?? 0, async () => {

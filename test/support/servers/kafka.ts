@@ -1,32 +1,38 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { freePort, startServer, tempDir, type ServerHandle } from './server-process.js';
+import type { NetNamespace } from './netns.js';
+import {
+  cacheDir,
+  ensureDebianPackages,
+  freePort,
+  startServer,
+  tempDir,
+  type ServerHandle,
+} from './server-process.js';
 
 /**
- * The Kafka broker the tests run: 4.x, which dropped the oldest protocol versions; kafkajs 2.2.4
- * still finds versions it speaks for producing (idempotent, acks=all), consumer groups and admin.
+ * The Kafka broker the tests run. 4.x dropped the oldest protocol versions (KIP-896), but each API
+ * kafkajs 2.2.4 uses still has a version both sides speak (Produce v3-7, Fetch v4-11, Metadata v4-6,
+ * JoinGroup v2-5, …), so producing, consumer groups and admin work; test/servers.test.ts proves it.
  */
 export const KAFKA_VERSION = '4.1.1';
 const SLF4J_VERSION = '2.0.17';
 
-const CACHE = join(homedir(), '.cache', 'edgehub-tests');
-
 /**
- * Kafka's jars and their dependencies, from Maven Central into the cache (once), with an SLF4J
- * binding so the broker logs. Built in a temporary folder and renamed, so an interrupted download
- * is never taken for a finished one.
+ * Kafka's jars and their runtime dependencies, fetched from Maven Central once into the cache, with
+ * an SLF4J binding so the broker logs; Java and Maven from Debian when missing. Built in a temporary
+ * folder under a lock and renamed into place, so an interrupted download is never taken for a
+ * finished one. Returns the folder of jars.
  */
-export function kafkaJars(): string {
-  const jars = join(CACHE, `kafka-${KAFKA_VERSION}`);
+export function ensureKafka(): string {
+  const cache = cacheDir();
+  const jars = join(cache, `kafka-${KAFKA_VERSION}`);
+  ensureDebianPackages(['openjdk-17-jre-headless'], ['java']);
   if (existsSync(join(jars, '.complete'))) return jars;
-  if (spawnSync('mvn', ['-v']).status !== 0)
-    throw new Error(
-      'the Kafka tests need Maven (apt-get install maven) and Java 17 to fetch and run the broker',
-    );
-  mkdirSync(CACHE, { recursive: true });
+  ensureDebianPackages(['maven'], ['mvn']);
+  mkdirSync(cache, { recursive: true });
   const work = `${jars}.partial-${process.pid}`;
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -38,27 +44,59 @@ export function kafkaJars(): string {
 <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-simple</artifactId><version>${SLF4J_VERSION}</version></dependency>
 </dependencies></project>`,
   );
-  const script = `test -f ${jars}/.complete || (cd ${work} && mvn -q -B dependency:copy-dependencies -DoutputDirectory=${work}/lib -DincludeScope=runtime && touch ${work}/lib/.complete && rm -rf ${jars} && mv ${work}/lib ${jars})`;
-  const run = spawnSync('flock', [join(CACHE, 'kafka.lock'), 'sh', '-c', script], { encoding: 'utf8' });
+  const script =
+    `test -f "${jars}/.complete" || (cd "${work}" && ` +
+    `mvn -q -B dependency:copy-dependencies -DoutputDirectory="${work}/lib" -DincludeScope=runtime && ` +
+    `touch "${work}/lib/.complete" && rm -rf "${jars}" && mv "${work}/lib" "${jars}")`;
+  const run = spawnSync('flock', [join(cache, 'kafka.lock'), 'sh', '-c', script], { encoding: 'utf8' });
   rmSync(work, { recursive: true, force: true });
   if (!existsSync(join(jars, '.complete')))
     throw new Error(
-      `fetching Kafka ${KAFKA_VERSION} from Maven Central failed: ${(run.stdout + run.stderr).slice(-800)}`,
+      `the Kafka tests need Kafka ${KAFKA_VERSION}'s jars from Maven Central, and fetching them with ` +
+        `Maven failed: ${(run.error?.message ?? run.stdout + run.stderr).slice(-800)}`,
     );
   return jars;
 }
 
+export interface KafkaOptions {
+  /** num.partitions of auto-created topics and the default of createTopic(); 3 unless given. */
+  partitions?: number;
+  /** auto.create.topics.enable; true unless given. */
+  autoCreateTopics?: boolean;
+  /** Runs it inside this namespace, listening on the namespace's address unless `host` says otherwise. */
+  netns?: NetNamespace;
+  /** The address to listen on; 127.0.0.1 by default. */
+  host?: string;
+}
+
 export interface KafkaHandle extends ServerHandle {
+  /** kafkajs's `brokers`. */
   brokers: string[];
-  /** Creates a topic with `partitions` partitions (replication 1). */
+  /** Creates a topic with `partitions` partitions (replication 1) and waits for its leaders. */
   createTopic(topic: string, partitions?: number): Promise<void>;
 }
 
-/** A single-node KRaft broker on free loopback ports, its log in a temporary folder. */
-export async function startKafka(
-  options: { partitions?: number; autoCreateTopics?: boolean } = {},
-): Promise<KafkaHandle> {
-  const jars = kafkaJars();
+/** Creates `topic` with `partitions` partitions (replication 1) and waits until each has a leader. */
+export async function createKafkaTopic(brokers: string[], topic: string, partitions: number): Promise<void> {
+  const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * A single-node KRaft broker (broker and controller in one JVM, 512 MB heap at most) on free
+ * ports, its storage formatted in a fresh temporary folder and kept across restart().
+ */
+export async function startKafka(options: KafkaOptions = {}): Promise<KafkaHandle> {
+  const jars = ensureKafka();
+  const host = options.host ?? options.netns?.address ?? '127.0.0.1';
   const port = await freePort();
   const controller = await freePort();
   const dir = tempDir('edgehub-kafka-');
@@ -68,9 +106,9 @@ export async function startKafka(
     [
       'process.roles=broker,controller',
       'node.id=1',
-      `controller.quorum.voters=1@127.0.0.1:${controller}`,
-      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      `controller.quorum.voters=1@${host}:${controller}`,
+      `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controller}`,
+      `advertised.listeners=PLAINTEXT://${host}:${port}`,
       'controller.listener.names=CONTROLLER',
       'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
       'inter.broker.listener.name=PLAINTEXT',
@@ -93,11 +131,20 @@ export async function startKafka(
     { encoding: 'utf8' },
   );
   if (format.status !== 0)
-    throw new Error(`formatting Kafka's storage failed: ${format.stderr || format.stdout}`);
-  const brokers = [`127.0.0.1:${port}`];
-  const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+    throw new Error(
+      `formatting Kafka's storage failed: ${format.error?.message ?? format.stderr + format.stdout}`,
+    );
+  const brokers = [`${host}:${port}`];
+  const probeClient = new Kafka({
+    brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+    connectionTimeout: 1000,
+    requestTimeout: 3000,
+  });
   const handle = await startServer({
     name: 'kafka',
+    host,
     port,
     dir,
     command: 'java',
@@ -110,9 +157,10 @@ export async function startKafka(
       'kafka.Kafka',
       properties,
     ],
-    startTimeoutMs: 90_000,
+    netns: options.netns,
+    startTimeoutMs: 120_000,
     ready: async () => {
-      const admin = kafka.admin();
+      const admin = probeClient.admin();
       try {
         await admin.connect();
         await admin.listTopics();
@@ -124,18 +172,8 @@ export async function startKafka(
   });
   return Object.assign(handle, {
     brokers,
-    createTopic: async (topic: string, partitions = options.partitions ?? 3) => {
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        await admin.createTopics({
-          topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
-          waitForLeaders: true,
-        });
-      } finally {
-        await admin.disconnect();
-      }
-    },
+    createTopic: (topic: string, partitions = options.partitions ?? 3) =>
+      createKafkaTopic(brokers, topic, partitions),
   });
 }
 

@@ -2,41 +2,54 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
+import type { NetNamespace } from './netns.js';
 import { ensureDebianPackages, freePort, startServer, tempDir, type ServerHandle } from './server-process.js';
 
-/**
- * Debian's Mosquitto on a free loopback port with persistence in its folder; with `user`, only that
- * user (and password) may connect.
- */
+export interface MosquittoOptions {
+  /** Only this user may connect (a password file made with mosquitto_passwd); anonymous otherwise. */
+  user?: { name: string; password: string };
+  /** Runs it inside this namespace, listening on the namespace's address unless `host` says otherwise. */
+  netns?: NetNamespace;
+  /** The address to listen on; 127.0.0.1 by default. */
+  host?: string;
+}
+
+/** Debian's Mosquitto (2.0.11) and its mosquitto_passwd, installed when missing. */
+export function ensureMosquitto(): void {
+  ensureDebianPackages(['mosquitto'], ['mosquitto', 'mosquitto_passwd']);
+}
+
+/** Mosquitto on a free port with persistence in its temporary folder, kept across restart(). */
 export async function startMosquitto(
-  options: { user?: { name: string; password: string } } = {},
+  options: MosquittoOptions = {},
 ): Promise<ServerHandle & { url: string }> {
-  ensureDebianPackages(['mosquitto'], ['mosquitto']);
+  ensureMosquitto();
+  const host = options.host ?? options.netns?.address ?? '127.0.0.1';
   const port = await freePort();
   const dir = tempDir('edgehub-mosquitto-');
-  const lines = [`listener ${port} 127.0.0.1`, 'persistence true', `persistence_location ${dir}/`];
+  const lines = [`listener ${port} ${host}`, 'persistence true', `persistence_location ${dir}/`];
   // Started as root, Mosquitto drops to its own user, which cannot read the test's private folder.
   if (process.getuid?.() === 0) lines.push('user root');
   if (options.user) {
     const passwords = join(dir, 'passwd');
-    const made = spawnSync('mosquitto_passwd', [
-      '-b',
-      '-c',
-      passwords,
-      options.user.name,
-      options.user.password,
-    ]);
-    if (made.status !== 0) throw new Error(`mosquitto_passwd failed: ${made.stderr.toString()}`);
+    const made = spawnSync(
+      'mosquitto_passwd',
+      ['-b', '-c', passwords, options.user.name, options.user.password],
+      { encoding: 'utf8' },
+    );
+    if (made.status !== 0) throw new Error(`mosquitto_passwd failed: ${made.stderr || made.stdout}`);
     lines.push('allow_anonymous false', `password_file ${passwords}`);
   } else lines.push('allow_anonymous true');
   writeFileSync(join(dir, 'mosquitto.conf'), lines.join('\n') + '\n');
-  const url = `mqtt://127.0.0.1:${port}`;
+  const url = `mqtt://${host}:${port}`;
   const handle = await startServer({
     name: 'mosquitto',
+    host,
     port,
     dir,
     command: 'mosquitto',
     args: ['-c', join(dir, 'mosquitto.conf')],
+    netns: options.netns,
     ready: () => answers(url, options.user),
   });
   return Object.assign(handle, { url });

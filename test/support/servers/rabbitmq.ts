@@ -1,23 +1,46 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import amqp from 'amqplib';
+import type { NetNamespace } from './netns.js';
 import { ensureDebianPackages, freePort, startServer, tempDir, type ServerHandle } from './server-process.js';
 
-const BIN = '/usr/lib/rabbitmq/bin';
+export interface RabbitOptions {
+  /** Users added (with all permissions on vhost /) once the node is up; guest/guest stays. */
+  users?: readonly { name: string; password: string }[];
+  /** Runs it inside this namespace, listening on the namespace's address unless `host` says otherwise. */
+  netns?: NetNamespace;
+  /** The address to listen on; 127.0.0.1 by default. */
+  host?: string;
+}
 
 export interface RabbitHandle extends ServerHandle {
   url: string;
-  /** Runs rabbitmqctl against this node, e.g. `add_user site1 secret`. */
+  /** The Erlang node name, for rabbitmqctl -n. */
+  node: string;
+  /** Runs rabbitmqctl against this node, e.g. `ctl('add_user', 'site1', 'secret')`; its stdout. */
   ctl(...args: string[]): string;
 }
 
+/** The scripts themselves: /usr/sbin's are wrappers that switch to the rabbitmq user. */
+function rabbitBin(): string {
+  return ['/usr/lib/rabbitmq/bin', '/usr/sbin'].find((d) => existsSync(join(d, 'rabbitmq-server'))) ?? '';
+}
+
+/** Debian's RabbitMQ (3.10), installed when missing (its own service is kept from starting). */
+export function ensureRabbitMq(): string {
+  if (!rabbitBin()) ensureDebianPackages(['rabbitmq-server'], ['/usr/lib/rabbitmq/bin/rabbitmq-server']);
+  return rabbitBin();
+}
+
 /**
- * Debian's RabbitMQ as a node of its own: its port, distribution port, data, logs and Erlang cookie
- * in a temporary folder, no plugins. The default user guest/guest works from loopback.
+ * RabbitMQ as a node of its own: its port, distribution port, data, logs and Erlang cookie (HOME)
+ * in a temporary folder, no plugins (so no management UI). The default user guest/guest works from
+ * anywhere. A start takes seconds (an Erlang VM and Mnesia): `startedInMs` says how many.
  */
-export async function startRabbitMq(): Promise<RabbitHandle> {
-  ensureDebianPackages(['rabbitmq-server'], [`${BIN}/rabbitmq-server`]);
+export async function startRabbitMq(options: RabbitOptions = {}): Promise<RabbitHandle> {
+  const bin = ensureRabbitMq();
+  const host = options.host ?? options.netns?.address ?? '127.0.0.1';
   const port = await freePort();
   const distPort = await freePort();
   const dir = tempDir('edgehub-rabbitmq-');
@@ -25,13 +48,13 @@ export async function startRabbitMq(): Promise<RabbitHandle> {
   writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
   writeFileSync(
     join(dir, 'rabbitmq.conf'),
-    `listeners.tcp.default = 127.0.0.1:${port}\nloopback_users = none\n`,
+    `listeners.tcp.default = ${host}:${port}\nloopback_users = none\n`,
   );
   const node = `edgehub${port}@localhost`;
   const env: NodeJS.ProcessEnv = {
     HOME: dir,
     RABBITMQ_NODENAME: node,
-    RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+    RABBITMQ_NODE_IP_ADDRESS: host,
     RABBITMQ_NODE_PORT: String(port),
     RABBITMQ_DIST_PORT: String(distPort),
     RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
@@ -41,31 +64,42 @@ export async function startRabbitMq(): Promise<RabbitHandle> {
     RABBITMQ_PID_FILE: join(dir, 'rabbitmq.pid'),
     ERL_EPMD_ADDRESS: '127.0.0.1',
   };
-  const url = `amqp://127.0.0.1:${port}`;
+  const url = `amqp://${host}:${port}`;
   const handle = await startServer({
     name: 'rabbitmq',
+    host,
     port,
     dir,
-    command: `${BIN}/rabbitmq-server`,
+    command: join(bin, 'rabbitmq-server'),
     args: [],
     env,
-    startTimeoutMs: 90_000,
+    netns: options.netns,
+    startTimeoutMs: 120_000,
     ready: async () => {
       const connection = await amqp.connect(url, { timeout: 1000 });
       await connection.close();
       return true;
     },
   });
-  return Object.assign(handle, {
-    url,
-    ctl: (...args: string[]) => {
-      const run = spawnSync(`${BIN}/rabbitmqctl`, ['-n', node, ...args], {
-        env: { ...process.env, ...env },
-        encoding: 'utf8',
-      });
-      if (run.status !== 0)
-        throw new Error(`rabbitmqctl ${args.join(' ')} failed: ${run.stderr || run.stdout}`);
-      return run.stdout;
-    },
-  });
+  const ctl = (...args: string[]): string => {
+    const { command, args: full } = options.netns
+      ? options.netns.wrap(join(bin, 'rabbitmqctl'), ['-n', node, ...args])
+      : { command: join(bin, 'rabbitmqctl'), args: ['-n', node, ...args] };
+    const run = spawnSync(command, full, { env: { ...process.env, ...env }, encoding: 'utf8' });
+    if (run.status !== 0)
+      throw new Error(
+        `rabbitmqctl ${args.join(' ')} failed: ${run.error?.message ?? run.stderr + run.stdout}`,
+      );
+    return run.stdout;
+  };
+  try {
+    for (const user of options.users ?? []) {
+      ctl('add_user', user.name, user.password);
+      ctl('set_permissions', '-p', '/', user.name, '.*', '.*', '.*');
+    }
+  } catch (err) {
+    await handle.stop();
+    throw err;
+  }
+  return Object.assign(handle, { url, node, ctl });
 }

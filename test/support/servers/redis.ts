@@ -2,16 +2,26 @@ import { createConnection } from 'node:net';
 import type { NetNamespace } from './netns.js';
 import { ensureDebianPackages, freePort, startServer, tempDir, type ServerHandle } from './server-process.js';
 
-/**
- * Debian's redis-server on a free loopback port (or inside `netns`, on its address); nothing saved
- * to disk unless `persist` (an append-only file synced on every write, so a restart keeps every
- * confirmed entry).
- */
-export async function startRedis(
-  options: { password?: string; persist?: boolean; netns?: NetNamespace } = {},
-): Promise<ServerHandle & { url: string }> {
+export interface RedisOptions {
+  /** Redis's `requirepass`: clients must AUTH with it. */
+  password?: string;
+  /** An append-only file synced on every write, so a restart keeps every confirmed entry. */
+  persist?: boolean;
+  /** Runs it inside this namespace, listening on the namespace's address unless `host` says otherwise. */
+  netns?: NetNamespace;
+  /** The address to bind; 127.0.0.1 by default. */
+  host?: string;
+}
+
+/** Debian's redis-server (7.0), installed when missing. */
+export function ensureRedis(): void {
   ensureDebianPackages(['redis-server'], ['redis-server']);
-  const host = options.netns?.address ?? '127.0.0.1';
+}
+
+/** redis-server on a free port, its folder a fresh temporary one; nothing saved unless `persist`. */
+export async function startRedis(options: RedisOptions = {}): Promise<ServerHandle & { url: string }> {
+  ensureRedis();
+  const host = options.host ?? options.netns?.address ?? '127.0.0.1';
   const port = await freePort();
   const dir = tempDir('edgehub-redis-');
   const args = ['--port', String(port), '--bind', host, '--save', '', '--dir', dir];
@@ -19,23 +29,23 @@ export async function startRedis(
     ...(options.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
   );
   if (options.password !== undefined) args.push('--requirepass', options.password);
-  // Outside loopback, Redis without a password only answers from loopback unless told otherwise.
-  if (options.netns) args.push('--protected-mode', 'no');
-  const command = options.netns
-    ? options.netns.wrap('redis-server', args)
-    : { command: 'redis-server', args };
+  // Without a password, Redis answers only loopback clients unless told otherwise.
+  if (host !== '127.0.0.1') args.push('--protected-mode', 'no');
   const handle = await startServer({
     name: 'redis',
     host,
     port,
     dir,
-    ...command,
+    command: 'redis-server',
+    args,
+    netns: options.netns,
     ready: () => ping(host, port),
   });
+  // No credentials in it: a test says which it connects with.
   return Object.assign(handle, { url: `redis://${host}:${port}` });
 }
 
-/** True once the server answers PING (or asks for a password). */
+/** True once the server answers PING (or asks for a password: it is up). */
 function ping(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host, port, timeout: 1000 });

@@ -16,6 +16,8 @@ import {
   runTraceCommand,
   type RuleLoadOptions,
 } from '../rules/index.js';
+import { port, positiveInt } from './cli/arguments.js';
+import { connectorsCommand } from './cli/connectors-command.js';
 import { declaredDevices, ruleLoadOptions } from './rule-checks.js';
 import { loadConfig, type ConfigOverrides } from './config/load.js';
 import { Hub } from './hub.js';
@@ -38,19 +40,6 @@ type FirmwareSim = typeof FirmwareSimModule;
 /** The simulators (and mqtt.js) load only for the commands that run them, keeping `start` lean. */
 function loadSimulators(): Promise<FirmwareSim> {
   return import('../firmware-sim/index.js');
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InvalidArgumentError('not a port number (0-65535)');
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('not a positive whole number');
-  return n;
 }
 
 /** Prints an error the way every command does: one line per problem, with its location. */
@@ -116,7 +105,9 @@ function shutdownOn(hub: Hub, logger: Logger): void {
 function program(): Command {
   const cli = new Command('edgehub')
     .description('An IoT edge event hub: MQTT broker, event store, rules and simulated devices')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Needed for `connectors dead ID --json` to reach the subcommand (see cli/connectors-command.ts).
+    .enablePositionalOptions();
 
   cli
     .command('start')
@@ -163,6 +154,8 @@ function program(): Command {
         );
       },
     );
+
+  cli.addCommand(connectorsCommand());
 
   cli
     .command('check')

@@ -585,6 +585,11 @@ export class Hub {
         memoryTrace: (id) => this.rules.trace(id),
         devices: this.registry,
         postEvent: (name, data) => this.rules.handleEvent(name, data),
+        connectors: {
+          running: () => this.connectors,
+          dead: (id, limit) => this.store?.outbox.dead(id, limit) ?? [],
+          now: () => this.clock.now(),
+        },
         health: () => ({
           name: config.hub.name,
           uptimeMs: this.clock.now() - startedAt,
@@ -593,6 +598,7 @@ export class Hub {
           brokerState: this.persistence?.stats() ?? null,
           rules: { loaded: this.rules.ruleSet.rules.length, ok: this.watcher?.status.ok ?? true },
           traces: this.traces?.stats() ?? null,
+          connectors: this.connectors?.list() ?? [],
         }),
       },
     });

@@ -18,7 +18,7 @@ const DEFAULT_MAX_BODY = 64 * 1024;
 
 /**
  * The hub's small JSON API over node:http: post events to the rules, read rule counters, reload
- * errors, traces and devices, and a health check. Bad input gets a 4xx with a JSON error naming what
+ * errors, traces and devices, see and drive the connectors, and a health check. Bad input gets a 4xx with a JSON error naming what
  * is wrong; a failing handler gets a 500 and is logged; nothing a client sends stops the hub.
  */
 export class HttpApi {
@@ -102,7 +102,7 @@ export class HttpApi {
     }
     send(
       res,
-      route(
+      await route(
         { method: req.method ?? 'GET', segments, query: url.searchParams, body: body.value },
         this.deps.ports,
       ),

@@ -1,2 +1,2 @@
 export { HttpApi, type HttpApiDeps } from './http-api.js';
-export type { HttpApiPorts } from './routes.js';
+export type { ConnectorControl, ConnectorPorts, HttpApiPorts } from './routes.js';

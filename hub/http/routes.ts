@@ -1,5 +1,27 @@
-import type { DeviceDirectory } from '../../kernel/index.js';
+import { EdgehubError, parseDuration, type DeviceDirectory } from '../../kernel/index.js';
 import type { RuleStats, RulesStatus, TraceOutcome, TraceReader, TraceRecord } from '../../rules/index.js';
+import type { ConnectorStatus } from '../connectors/index.js';
+import type { DeadLetter } from '../store/index.js';
+
+/** What the API asks of the running connectors (`Connectors`). */
+export interface ConnectorControl {
+  list(): readonly ConnectorStatus[];
+  status(id: string): ConnectorStatus | undefined;
+  /** Stored events since `sinceMs` (epoch ms) into the connector's outbox again; how many. */
+  replay(id: string, sinceMs: number): Promise<number>;
+  /** Dead letters (all when `ids` is empty) back into the outbox; how many. */
+  revive(id: string, ids: number[]): Promise<number>;
+}
+
+/** The connectors' part of the API. */
+export interface ConnectorPorts {
+  /** The running connectors; undefined when none is configured. */
+  running(): ConnectorControl | undefined;
+  /** A connector's dead letters, oldest first. */
+  dead(connectorId: string, limit: number): readonly DeadLetter[];
+  /** Epoch ms on the hub clock: what a `since` duration counts back from. */
+  now(): number;
+}
 
 /** What the HTTP API reads and drives; the hub plugs its components in. */
 export interface HttpApiPorts {
@@ -18,6 +40,8 @@ export interface HttpApiPorts {
   postEvent(name: string, data: unknown): void;
   /** Figures for `/api/health`. */
   health(): Record<string, unknown>;
+  /** `/api/connectors`; without it the hub reports no connectors. */
+  connectors?: ConnectorPorts;
 }
 
 /** A reply: status and JSON body. */
@@ -49,12 +73,14 @@ const RESERVED = /^(hub|rule|rules|alert)\./;
 
 const OUTCOMES: readonly TraceOutcome[] = ['fired', 'blocked', 'error'];
 const MAX_TRACE_LIMIT = 500;
+const DEFAULT_DEAD_LIMIT = 100;
+const MAX_DEAD_LIMIT = 1000;
 
 interface Route {
   readonly method: 'GET' | 'POST';
   /** Segments after `/api/`; `:name` matches any one segment. */
   readonly path: readonly string[];
-  handle(req: Request, params: Readonly<Record<string, string>>, ports: HttpApiPorts): Reply;
+  handle(req: Request, params: Readonly<Record<string, string>>, ports: HttpApiPorts): Reply | Promise<Reply>;
 }
 
 function postEvent(req: Request, params: Readonly<Record<string, string>>, ports: HttpApiPorts): Reply {
@@ -98,11 +124,8 @@ function ruleTrace(req: Request, params: Readonly<Record<string, string>>, ports
   if (outcome !== null && !OUTCOMES.includes(outcome as TraceOutcome)) {
     return bad(`outcome must be one of ${OUTCOMES.join(', ')}; got "${outcome}"`);
   }
-  const limitText = req.query.get('limit');
-  const limit = limitText === null ? 20 : Number(limitText);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TRACE_LIMIT) {
-    return bad(`limit must be a whole number from 1 to ${MAX_TRACE_LIMIT}; got "${limitText ?? ''}"`);
-  }
+  const limit = limitOf(req, 20, MAX_TRACE_LIMIT);
+  if (typeof limit !== 'number') return limit;
   const loaded = ports.rules().some((r) => r.id === id);
   if (ports.traces) {
     const runs: TraceRecord[] = ports.traces.query({
@@ -132,9 +155,105 @@ function ruleTrace(req: Request, params: Readonly<Record<string, string>>, ports
   return { status: 200, body: { rule: id, loaded, runs } };
 }
 
+/** `?limit=N`, or the 400 saying why it is not one. */
+function limitOf(req: Request, fallback: number, max: number): number | Reply {
+  const text = req.query.get('limit');
+  const limit = text === null ? fallback : Number(text);
+  if (!Number.isInteger(limit) || limit < 1 || limit > max)
+    return bad(`limit must be a whole number from 1 to ${max}; got "${text ?? ''}"`);
+  return limit;
+}
+
 function startOf(run: unknown): number {
   const at = (run as { startedAt?: unknown }).startedAt;
   return typeof at === 'number' ? at : 0;
+}
+
+function listConnectors(_r: Request, _p: Readonly<Record<string, string>>, ports: HttpApiPorts): Reply {
+  return { status: 200, body: { connectors: ports.connectors?.running()?.list() ?? [] } };
+}
+
+/**
+ * A route about one connector: 404 (`CONNECTOR_UNKNOWN`) for an id that is not configured, before
+ * and while the handler runs.
+ */
+function forConnector(
+  handle: (
+    req: Request,
+    id: string,
+    ports: ConnectorPorts,
+    control: ConnectorControl,
+  ) => Reply | Promise<Reply>,
+): Route['handle'] {
+  return async (req, params, ports) => {
+    const id = params.id ?? '';
+    const unknown = problem(404, 'CONNECTOR_UNKNOWN', `no connector "${id}" is configured`);
+    const connectors = ports.connectors;
+    const control = connectors?.running();
+    if (!connectors || !control?.status(id)) return unknown;
+    try {
+      return await handle(req, id, connectors, control);
+    } catch (err) {
+      if (err instanceof EdgehubError && err.code === 'CONNECTOR_UNKNOWN') return unknown;
+      throw err;
+    }
+  };
+}
+
+/** `{ since: "1h" }` or `{ since_ms: <epoch ms> }`. */
+async function replay(
+  req: Request,
+  id: string,
+  ports: ConnectorPorts,
+  control: ConnectorControl,
+): Promise<Reply> {
+  const body = req.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return bad('the body must be a JSON object: { "since": "1h" } or { "since_ms": <epoch ms> }');
+  const { since, since_ms: sinceMs } = body as Record<string, unknown>;
+  if ((since === undefined) === (sinceMs === undefined))
+    return bad('give exactly one of "since" (a duration such as 1h) and "since_ms" (epoch ms)');
+  let from: number;
+  if (since !== undefined) {
+    if (typeof since !== 'string')
+      return bad(`"since" must be a duration such as 1h; got ${JSON.stringify(since)}`);
+    try {
+      from = ports.now() - parseDuration(since);
+    } catch (err) {
+      if (err instanceof EdgehubError) return bad(`"since": ${err.message}`);
+      throw err;
+    }
+  } else {
+    if (typeof sinceMs !== 'number' || !Number.isInteger(sinceMs) || sinceMs < 0)
+      return bad(
+        `"since_ms" must be epoch milliseconds (a whole number ≥ 0); got ${JSON.stringify(sinceMs)}`,
+      );
+    from = sinceMs;
+  }
+  return { status: 200, body: { replayed: await control.replay(id, from) } };
+}
+
+/** Optional `{ ids: [..] }`: those dead letters, or all of them. */
+async function retryDead(
+  req: Request,
+  id: string,
+  _ports: ConnectorPorts,
+  control: ConnectorControl,
+): Promise<Reply> {
+  let ids: number[] = [];
+  if (req.body !== undefined && req.body !== null) {
+    if (typeof req.body !== 'object' || Array.isArray(req.body))
+      return bad('the body must be a JSON object: { "ids": [<dead letter id>, ...] }, or none for all');
+    const given = (req.body as Record<string, unknown>).ids;
+    if (given !== undefined) {
+      if (!Array.isArray(given) || !given.every((n) => Number.isInteger(n) && (n as number) > 0))
+        return bad(
+          `"ids" must be a list of dead letter ids (whole numbers ≥ 1); got ${JSON.stringify(given)}`,
+        );
+      ids = given as number[];
+    }
+  }
+  return { status: 200, body: { revived: await control.revive(id, ids) } };
 }
 
 const ROUTES: readonly Route[] = [
@@ -147,6 +266,23 @@ const ROUTES: readonly Route[] = [
     path: ['devices'],
     handle: (_r, _p, ports) => ({ status: 200, body: { devices: ports.devices.list() } }),
   },
+  { method: 'GET', path: ['connectors'], handle: listConnectors },
+  {
+    method: 'GET',
+    path: ['connectors', ':id'],
+    handle: forConnector((_r, id, _p, control) => ({ status: 200, body: control.status(id) })),
+  },
+  {
+    method: 'GET',
+    path: ['connectors', ':id', 'dead'],
+    handle: forConnector((req, id, ports) => {
+      const limit = limitOf(req, DEFAULT_DEAD_LIMIT, MAX_DEAD_LIMIT);
+      if (typeof limit !== 'number') return limit;
+      return { status: 200, body: { dead: ports.dead(id, limit) } };
+    }),
+  },
+  { method: 'POST', path: ['connectors', ':id', 'replay'], handle: forConnector(replay) },
+  { method: 'POST', path: ['connectors', ':id', 'dead', 'retry'], handle: forConnector(retryDead) },
   {
     method: 'GET',
     path: ['health'],
@@ -167,7 +303,7 @@ function matchPath(pattern: readonly string[], segments: readonly string[]): Rec
 }
 
 /** Finds the route for a request; 404 for an unknown path, 405 (with Allow) for a known path and another method. */
-export function route(req: Request, ports: HttpApiPorts): Reply {
+export async function route(req: Request, ports: HttpApiPorts): Promise<Reply> {
   const allowed: string[] = [];
   // Literal routes first, so `/api/rules/errors` is not taken for a rule called "errors".
   const ordered = [...ROUTES].sort((a, b) => wildcards(a) - wildcards(b));
@@ -178,7 +314,7 @@ export function route(req: Request, ports: HttpApiPorts): Reply {
       allowed.push(r.method);
       continue;
     }
-    return r.handle(req, params, ports);
+    return await r.handle(req, params, ports);
   }
   if (allowed.length > 0) {
     return {

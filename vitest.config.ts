@@ -36,7 +36,12 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'integration', include: ['test/**/*.test.ts'] },
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          // Installs and caches the connector tests' servers once, before the test files start.
+          globalSetup: ['test/global-setup.ts'],
+        },
       },
     ],
   },

@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { createServer } from 'node:net';
 import type { MqttClient } from 'mqtt';
 import { describe, expect, it, vi } from 'vitest';
 import { Hub, loadConfig, type ConnectorStatus, type HubConfig } from '../hub/index.js';
@@ -8,18 +7,9 @@ import { runCli } from './support/hub-process.js';
 import { useHubKit } from './support/hub-kit.js';
 import { SignallingClock } from './support/signalling-clock.js';
 import { until } from './support/until.js';
+import { freePort } from './support/servers/server-process.js';
 
 const kit = useHubKit();
-
-/** A free loopback port, so the upstream can stop and come back where the connector looks for it. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** Another edgehub as the upstream broker: a real MQTT broker on a real socket, nothing stored. */
 function startUpstream(port: number): Hub {

@@ -1,5 +1,4 @@
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Hub, loadConfig, type HubConfig } from '../hub/index.js';
@@ -7,6 +6,7 @@ import { MemoryLogger } from '../kernel/index.js';
 import { HubProcesses, signalAndWait } from './support/hub-process.js';
 import { ClientPool } from './support/mqtt-client.js';
 import { TempDirs } from './support/temp.js';
+import { freePort } from './support/servers/server-process.js';
 
 const temp = new TempDirs();
 const pool = new ClientPool();
@@ -19,15 +19,6 @@ afterEach(async () => {
   for (const hub of upstreams.splice(0)) await hub.stop();
   temp.cleanup();
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** An edgehub as the upstream broker, in this process: a real MQTT broker, nothing stored. */
 async function startUpstream(port: number): Promise<Hub> {

@@ -22,13 +22,14 @@ const SLF4J_VERSION = '2.0.17';
 
 /**
  * Kafka's jars and their runtime dependencies, fetched from Maven Central once into the cache, with
- * an SLF4J binding so the broker logs; Java and Maven from Debian when missing. Built in a temporary
+ * an SLF4J binding so the broker logs (slf4j-api named here too: Kafka brings 1.7, which finds no
+ * 2.x binding and logs nothing); Java and Maven from Debian when missing. Built in a temporary
  * folder under a lock and renamed into place, so an interrupted download is never taken for a
  * finished one. Returns the folder of jars.
  */
 export function ensureKafka(): string {
   const cache = cacheDir();
-  const jars = join(cache, `kafka-${KAFKA_VERSION}`);
+  const jars = join(cache, `kafka-${KAFKA_VERSION}-slf4j-${SLF4J_VERSION}`);
   ensureDebianPackages(['openjdk-17-jre-headless'], ['java']);
   if (existsSync(join(jars, '.complete'))) return jars;
   ensureDebianPackages(['maven'], ['mvn']);
@@ -41,6 +42,7 @@ export function ensureKafka(): string {
     `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
 <groupId>edgehub.tests</groupId><artifactId>kafka-server</artifactId><version>1</version><dependencies>
 <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>${KAFKA_VERSION}</version></dependency>
+<dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>${SLF4J_VERSION}</version></dependency>
 <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-simple</artifactId><version>${SLF4J_VERSION}</version></dependency>
 </dependencies></project>`,
   );
@@ -152,6 +154,8 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaHandl
       '-Xmx512m',
       '-Xms128m',
       '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+      // Its one line at start-up that says the broker is up, which the harness waits for.
+      '-Dorg.slf4j.simpleLogger.log.kafka.server.KafkaRaftServer=info',
       '-cp',
       classpath,
       'kafka.Kafka',
@@ -159,6 +163,7 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaHandl
     ],
     netns: options.netns,
     startTimeoutMs: 120_000,
+    readyLine: /Kafka Server started/,
     ready: async () => {
       const admin = probeClient.admin();
       try {

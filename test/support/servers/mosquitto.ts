@@ -50,6 +50,7 @@ export async function startMosquitto(
     command: 'mosquitto',
     args: ['-c', join(dir, 'mosquitto.conf')],
     netns: options.netns,
+    readyLine: /mosquitto version [\d.]+ running/,
     ready: () => answers(url, options.user),
   });
   return Object.assign(handle, { url });

@@ -87,6 +87,7 @@ export async function startMoto(
     command: bin,
     args: ['-H', host, '-p', String(port)],
     netns: options.netns,
+    readyLine: /Running on http/,
     ready: async () => {
       const client = new SQSClient({ ...aws, maxAttempts: 1 });
       try {

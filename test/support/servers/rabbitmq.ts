@@ -75,6 +75,7 @@ export async function startRabbitMq(options: RabbitOptions = {}): Promise<Rabbit
     env,
     netns: options.netns,
     startTimeoutMs: 120_000,
+    readyLine: /Server startup complete|completed with \d+ plugins/,
     ready: async () => {
       const connection = await amqp.connect(url, { timeout: 1000 });
       await connection.close();

@@ -39,6 +39,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<ServerHand
     command: 'redis-server',
     args,
     netns: options.netns,
+    readyLine: /Ready to accept connections/,
     ready: () => ping(host, port),
   });
   // No credentials in it: a test says which it connects with.

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,6 +145,8 @@ export interface ServerSpec {
   env?: NodeJS.ProcessEnv;
   /** Runs the command inside this network namespace (`ip netns exec`). */
   netns?: NetNamespace | undefined;
+  /** What the server prints once it accepts connections (its own log line). */
+  readyLine: RegExp;
   /** Resolves true once the server answers; rejects (or returns false) while it does not. */
   ready(): Promise<boolean>;
   /** ms to wait for `ready` at most, in all. */
@@ -153,8 +155,50 @@ export interface ServerSpec {
   probeTimeoutMs?: number;
 }
 
-/** ms between readiness probes. */
-const POLL_MS = 150;
+/**
+ * Waits for the server's own word that it is up (`spec.readyLine` in what it prints), then for a
+ * probe to get an answer; a probe that fails is tried again when the server prints more. Nothing
+ * is polled: the deadline only turns a server that never comes up into an error.
+ */
+function readiness(
+  proc: ChildProcess,
+  spec: ServerSpec,
+  timeoutMs: number,
+): Promise<'ready' | 'exited' | 'timeout'> {
+  return new Promise((resolve) => {
+    let printed = '';
+    let seen = false;
+    let probing = false;
+    let settled = false;
+    const finish = (outcome: 'ready' | 'exited' | 'timeout'): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      proc.stdout?.off('data', onOutput);
+      proc.stderr?.off('data', onOutput);
+      resolve(outcome);
+    };
+    const check = async (): Promise<void> => {
+      if (!seen || probing || settled) return;
+      probing = true;
+      const ok = await probe(spec);
+      probing = false;
+      if (ok) finish('ready');
+    };
+    const onOutput = (chunk: Buffer): void => {
+      if (!seen) {
+        // Kept short: only the line that says it is up is looked for.
+        printed = (printed + chunk.toString()).slice(-4096);
+        seen = spec.readyLine.test(printed);
+      }
+      void check();
+    };
+    const deadline = setTimeout(() => finish('timeout'), timeoutMs);
+    proc.stdout?.on('data', onOutput);
+    proc.stderr?.on('data', onOutput);
+    proc.once('close', () => finish('exited'));
+  });
+}
 
 /** Starts the server of `spec` and waits until it answers. */
 export async function startServer(spec: ServerSpec): Promise<ServerHandle> {
@@ -169,34 +213,30 @@ export async function startServer(spec: ServerSpec): Promise<ServerHandle> {
 
   const launch = async (): Promise<void> => {
     const started = Date.now();
-    const log = openSync(logFile, 'a');
+    const log = createWriteStream(logFile, { flags: 'a' });
     const proc = spawn(command, args, {
       cwd: spec.dir,
       env: { ...process.env, ...spec.env },
-      stdio: ['ignore', log, log],
+      stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    closeSync(log);
+    // Everything it prints goes on to its log file, for as long as it runs.
+    proc.stdout?.pipe(log, { end: false });
+    proc.stderr?.pipe(log, { end: false });
     child = proc;
     running.add(proc);
-    let exited = false;
     proc.once('error', () => undefined); // a missing binary: reported below as an exit
     proc.once('close', () => {
-      exited = true;
       running.delete(proc);
+      log.end();
     });
     if (proc.pid !== undefined) cancelReaper = onProcessDeath(`kill -KILL -${proc.pid} 2>/dev/null`);
-    const deadline = started + startTimeoutMs;
-    for (;;) {
-      if (exited) throw new Error(`${spec.name} exited while starting; ${logFile} ends:\n${tail(logFile)}`);
-      if (await probe(spec)) break;
-      if (Date.now() > deadline) {
-        await end('SIGKILL');
-        throw new Error(
-          `${spec.name} did not answer within ${startTimeoutMs} ms; ${logFile} ends:\n${tail(logFile)}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, POLL_MS));
+    const outcome = await readiness(proc, spec, startTimeoutMs);
+    if (outcome !== 'ready') {
+      if (outcome === 'timeout') await end('SIGKILL');
+      const what =
+        outcome === 'exited' ? 'exited while starting' : `did not answer within ${startTimeoutMs} ms`;
+      throw new Error(`${spec.name} ${what}; ${logFile} ends:\n${tail(logFile)}`);
     }
     startedInMs = Date.now() - started;
   };

@@ -34,11 +34,15 @@ export interface FormatterDeps {
 
 /** Builds each outbox row into the message its connector sends. */
 export class OutFormatter {
+  private readonly hubJson: string;
+
   constructor(
     private readonly deps: FormatterDeps,
     private readonly routes: readonly OutRouteConfig[],
     private readonly transport: Pick<ConnectorTransport, 'destination'>,
-  ) {}
+  ) {
+    this.hubJson = JSON.stringify(deps.hub);
+  }
 
   /** The id a consumer deduplicates by: the event's, or the row's own for a `forward`. */
   eventId(row: OutboxRow): string {
@@ -77,32 +81,32 @@ export class OutFormatter {
       key: row.key,
       destination: row.destination ?? this.transport.destination(route, fields),
       route,
-      payload: raw ? payloadBytes(event.payload) : Buffer.from(JSON.stringify(this.envelope(eventId, event))),
+      payload: raw ? payloadBytes(event.payload) : Buffer.from(this.envelopeJson(eventId, event)),
       contentType: raw ? undefined : 'application/json',
     };
   }
 
-  envelope(id: string, event: OutboxEvent): EventEnvelope {
+  /**
+   * The envelope as JSON text, written field by field: a JSON payload goes in as the text the store
+   * kept, not parsed and written again, which is most of the work of a connector's drain.
+   */
+  envelopeJson(id: string, event: OutboxEvent): string {
     const parsed = parsePayload(event.payload);
-    const envelope: EventEnvelope = {
-      id,
-      hub: this.deps.hub,
-      seq: event.id,
-      topic: event.topic,
-      device: event.deviceId,
-      metric: event.metric,
-      value: 'json' in parsed ? (readingValue(parsed.json) ?? parsed.json) : (parsed.text ?? null),
-      unit:
-        event.deviceId !== null && event.metric !== null
-          ? this.deps.unitOf(event.deviceId, event.metric)
-          : null,
-      time: new Date(event.time).toISOString(),
-      payload: 'json' in parsed ? parsed.json : (parsed.text ?? null),
-      qos: event.qos,
-      retain: event.retain,
-    };
-    if ('base64' in parsed) envelope.payload_base64 = parsed.base64;
-    return envelope;
+    const json = 'json' in parsed;
+    const value = json ? (readingValue(parsed.json) ?? parsed.json) : (parsed.text ?? null);
+    const payload = json ? (event.payload as string) : JSON.stringify(parsed.text ?? null);
+    const unit =
+      event.deviceId !== null && event.metric !== null
+        ? this.deps.unitOf(event.deviceId, event.metric)
+        : null;
+    const base64 = 'base64' in parsed ? `,"payload_base64":"${parsed.base64}"` : '';
+    return (
+      `{"id":${JSON.stringify(id)},"hub":${this.hubJson},"seq":${event.id},` +
+      `"topic":${JSON.stringify(event.topic)},"device":${JSON.stringify(event.deviceId)},` +
+      `"metric":${JSON.stringify(event.metric)},"value":${JSON.stringify(value) ?? 'null'},` +
+      `"unit":${JSON.stringify(unit)},"time":"${new Date(event.time).toISOString()}",` +
+      `"payload":${payload},"qos":${event.qos},"retain":${event.retain}${base64}}`
+    );
   }
 }
 

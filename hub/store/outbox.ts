@@ -61,23 +61,27 @@ export interface OutboxDeps {
 /** What the outbox asks of the writer thread; each is answered by an `outbox` reply. */
 type OutboxRequest = Extract<WriterRequest, { t: `outbox-${string}` }>;
 
-interface RawRow {
-  id: number;
-  route: number;
-  key: string | null;
-  recorded: number;
-  destination: string | null;
-  message: Buffer | null;
-  event_id: number | null;
-  time: number | null;
-  topic: string | null;
-  device_id: string | null;
-  metric: string | null;
-  client_id: string | null;
-  payload: string | Buffer | null;
-  qos: number | null;
-  retain: number | null;
-}
+/**
+ * One row of the read statement as an array (better-sqlite3's raw mode, twice as fast as an object
+ * per row): the columns in the order the statement names them.
+ */
+type RawRow = [
+  id: number,
+  route: number,
+  key: string | null,
+  recorded: number,
+  destination: string | null,
+  message: Buffer | null,
+  eventId: number | null,
+  time: number | null,
+  topic: string | null,
+  deviceId: string | null,
+  metric: string | null,
+  clientId: string | null,
+  payload: string | Buffer | null,
+  qos: number | null,
+  retain: number | null,
+];
 
 /**
  * Each connector's queue of messages to deliver, inside the event database: rows are written by the
@@ -189,12 +193,14 @@ export class Outbox {
     if (this.statements && this.statementsOf === db) return this.statements;
     this.statementsOf = db;
     this.statements = {
-      read: db.prepare(
-        `SELECT o.id, o.route, o.key, o.time AS recorded, o.destination, o.message, o.event_id,
+      read: db
+        .prepare(
+          `SELECT o.id, o.route, o.key, o.time AS recorded, o.destination, o.message, o.event_id,
                 e.time, e.topic, e.device_id, e.metric, e.client_id, e.payload, e.qos, e.retain
          FROM outbox o LEFT JOIN events e ON e.id = o.event_id
          WHERE o.connector = ? AND o.id > ? ORDER BY o.id LIMIT ?`,
-      ),
+        )
+        .raw(true),
       backlog: db.prepare('SELECT count(*) AS n, min(time) AS oldest FROM outbox WHERE connector = ?'),
       since: db.prepare('SELECT id, topic, device_id FROM events WHERE time >= ? ORDER BY id'),
       oldest: db.prepare('SELECT time FROM outbox WHERE connector = ? ORDER BY id LIMIT 1').pluck(),
@@ -208,27 +214,21 @@ export class Outbox {
 }
 
 function toRow(r: RawRow): OutboxRow {
+  const [id, route, key, recorded, destination, message, eventId, time, topic, deviceId, metric] = r;
+  const [clientId, payload, qos, retain] = [r[11], r[12], r[13], r[14]];
   const event: OutboxEvent | null =
-    r.event_id !== null && r.topic !== null && r.payload !== null
+    eventId !== null && topic !== null && payload !== null
       ? {
-          id: r.event_id,
-          time: r.time ?? r.recorded,
-          topic: r.topic,
-          deviceId: r.device_id,
-          metric: r.metric,
-          clientId: r.client_id,
-          payload: r.payload,
-          qos: r.qos ?? 0,
-          retain: r.retain === 1,
+          id: eventId,
+          time: time ?? recorded,
+          topic,
+          deviceId,
+          metric,
+          clientId,
+          payload,
+          qos: qos ?? 0,
+          retain: retain === 1,
         }
       : null;
-  return {
-    id: r.id,
-    route: r.route,
-    key: r.key,
-    recordedAt: r.recorded,
-    destination: r.destination,
-    event,
-    message: r.message,
-  };
+  return { id, route, key, recordedAt: recorded, destination, event, message };
 }

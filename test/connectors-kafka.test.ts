@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EventEnvelope } from '../hub/index.js';
@@ -9,9 +11,11 @@ const kit = useHubKit();
 let kafka: KafkaHandle;
 let client: Kafka;
 const consumers: Consumer[] = [];
+/** The one user the broker's SASL listener lets in. */
+const saslUser = { username: 'site1', password: 'right-one' };
 
 beforeAll(async () => {
-  kafka = await startKafka({ partitions: 3, autoCreateTopics: false });
+  kafka = await startKafka({ partitions: 3, autoCreateTopics: false, sasl: saslUser });
   client = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING });
 }, 180_000);
 
@@ -219,5 +223,50 @@ describe('a kafka connector against a real Kafka broker', { timeout: 60_000 }, (
         Array.from({ length: 30 }, (_, i) => i).filter((i) => `d${i % 3}` === key.split('/')[1]),
       );
     }
+  });
+
+  it('says a wrong password is wrong, keeps retrying, and delivers every event in order once it is right', async () => {
+    await kafka.createTopic('k6', 1);
+    const passwordFile = join(kit.temp.make('kafka-pass-'), 'kafka.pass');
+    writeFileSync(passwordFile, 'wrong-one\n', { mode: 0o600 });
+    const s = await site({
+      brokers: kafka.saslBrokers,
+      sasl: 'plain',
+      username: saslUser.username,
+      password_file: passwordFile,
+      out: [{ topics: ['sensors/#'], topic: 'k6' }],
+    });
+    await s.retrying();
+    expect(s.status()).toMatchObject({
+      state: 'retrying',
+      lastError: expect.stringMatching(/authentication failed/i) as unknown,
+    });
+    const events: [string, number][] = Array.from({ length: 10 }, (_, i) => [`d${i % 2}`, i]);
+    await publish(s, events);
+    await vi.waitFor(() => expect(s.status()).toMatchObject({ backlog: 10, delivered: 0 }));
+    // Two more attempts with the same password: refused the same way, and now counted as failing.
+    for (let attempt = 2; attempt <= 3; attempt++) {
+      s.retryNow();
+      await s.retrying();
+    }
+    expect(s.status()).toMatchObject({
+      state: 'failing',
+      lastError: expect.stringMatching(/authentication failed/i) as unknown,
+      backlog: 10,
+    });
+    expect(s.logger.entries.map((e) => JSON.stringify(e)).join('\n')).not.toContain('wrong-one');
+
+    // The file is read again at each attempt: the next one logs in.
+    writeFileSync(passwordFile, `${saslUser.password}\n`);
+    s.retryNow();
+    await vi.waitFor(
+      () => expect(s.status()).toMatchObject({ state: 'connected', delivered: 10, backlog: 0, inFlight: 0 }),
+      { timeout: 15_000 },
+    );
+    const got = await read('k6');
+    await vi.waitFor(() => expect(got).toHaveLength(10), { timeout: 15_000 });
+    // One partition: the order they were stored in, each once.
+    expect(got.map((m) => m.event.value)).toEqual(events.map(([, v]) => v));
+    expect(new Set(got.map((m) => m.id)).size).toBe(10);
   });
 });

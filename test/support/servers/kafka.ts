@@ -69,11 +69,18 @@ export interface KafkaOptions {
   netns?: NetNamespace;
   /** The address to listen on; 127.0.0.1 by default. */
   host?: string;
+  /**
+   * Adds a SASL_PLAINTEXT listener on a port of its own that lets in only this user, by SASL/PLAIN
+   * (no ACLs: once in, it may do anything). The PLAINTEXT listener stays, for the test's own clients.
+   */
+  sasl?: { username: string; password: string };
 }
 
 export interface KafkaHandle extends ServerHandle {
-  /** kafkajs's `brokers`. */
+  /** kafkajs's `brokers`: the PLAINTEXT listener, no credentials needed. */
   brokers: string[];
+  /** The SASL_PLAINTEXT listener's `brokers`, when started with `sasl`. */
+  saslBrokers?: string[];
   /** Creates a topic with `partitions` partitions (replication 1) and waits for its leaders. */
   createTopic(topic: string, partitions?: number): Promise<void>;
 }
@@ -97,10 +104,13 @@ export async function createKafkaTopic(brokers: string[], topic: string, partiti
  * ports, its storage formatted in a fresh temporary folder and kept across restart().
  */
 export async function startKafka(options: KafkaOptions = {}): Promise<KafkaHandle> {
+  const saslLines = options.sasl ? saslProperties(options.sasl) : [];
   const jars = ensureKafka();
   const host = options.host ?? options.netns?.address ?? '127.0.0.1';
   const port = await freePort();
   const controller = await freePort();
+  const saslPort = options.sasl ? await freePort() : undefined;
+  const sasl = saslPort === undefined ? '' : `,SASL_PLAINTEXT://${host}:${saslPort}`;
   const dir = tempDir('edgehub-kafka-');
   const properties = join(dir, 'server.properties');
   writeFileSync(
@@ -109,11 +119,12 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaHandl
       'process.roles=broker,controller',
       'node.id=1',
       `controller.quorum.voters=1@${host}:${controller}`,
-      `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controller}`,
-      `advertised.listeners=PLAINTEXT://${host}:${port}`,
+      `listeners=PLAINTEXT://${host}:${port}${sasl},CONTROLLER://${host}:${controller}`,
+      `advertised.listeners=PLAINTEXT://${host}:${port}${sasl}`,
       'controller.listener.names=CONTROLLER',
-      'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT',
       'inter.broker.listener.name=PLAINTEXT',
+      ...saslLines,
       `log.dirs=${join(dir, 'data')}`,
       `num.partitions=${options.partitions ?? 3}`,
       `auto.create.topics.enable=${options.autoCreateTopics ?? true}`,
@@ -177,9 +188,26 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaHandl
   });
   return Object.assign(handle, {
     brokers,
+    ...(saslPort !== undefined && { saslBrokers: [`${host}:${saslPort}`] }),
     createTopic: (topic: string, partitions = options.partitions ?? 3) =>
       createKafkaTopic(brokers, topic, partitions),
   });
+}
+
+/**
+ * The SASL_PLAINTEXT listener's settings: PLAIN only, its one user in the JAAS line
+ * (`user_<name>="<password>"`). The broker's own traffic stays on PLAINTEXT, so it needs no login.
+ */
+function saslProperties(user: { username: string; password: string }): string[] {
+  // A JAAS option is `key="value"`; a name or password that needs quoting is a test's mistake.
+  if (!/^[\w.-]+$/.test(user.username) || /["\\\n;]/.test(user.password))
+    throw new Error('a Kafka SASL user name is letters, digits, _ . -; a password has no " \\ ; or newline');
+  return [
+    'listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN',
+    'listener.name.sasl_plaintext.plain.sasl.jaas.config=' +
+      'org.apache.kafka.common.security.plain.PlainLoginModule required ' +
+      `user_${user.username}="${user.password}";`,
+  ];
 }
 
 /** A KRaft cluster id: 16 random bytes in URL-safe base64 without padding. */

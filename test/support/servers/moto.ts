@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { NetNamespace } from './netns.js';
 import {
@@ -59,12 +59,64 @@ export interface MotoOptions {
   netns?: NetNamespace;
   /** The address to listen on; 127.0.0.1 by default. */
   host?: string;
+  /**
+   * Checks every request as IAM would (moto's "IAM-like Access Control"): the signature against
+   * the secret of its access key, then the key's user's policies. `aws.credentials` is then the key
+   * of an IAM user allowed `sqs:*` and `sns:*`; any other key (the default test/test) is refused.
+   */
+  auth?: boolean;
+}
+
+/** The IAM user `auth` creates, and what its policy allows. */
+const AUTH_USER = 'edgehub-tests';
+const AUTH_POLICY = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: ['sqs:*', 'sns:*'], Resource: '*' }],
+};
+
+/**
+ * Creates the IAM user, its policy and access key while moto still lets every request in, then
+ * turns checking on from the next request (moto counts unchecked requests up to
+ * INITIAL_NO_AUTH_ACTION_COUNT; /moto-api/reset-auth sets that count and zeroes the tally, as moto's
+ * own server-mode decorator does. Setting the variable at start instead would have to count the
+ * readiness probes too, and a restarted moto would check keys before any user exists).
+ * IAM's calls go through boto3, which moto brings into its virtualenv: the tests have no IAM client.
+ */
+async function enforceAuth(bin: string, url: string): Promise<AwsEndpoint['credentials']> {
+  const script = [
+    'import json, sys, boto3',
+    "iam = boto3.client('iam', endpoint_url=sys.argv[1], region_name='us-east-1',",
+    "                   aws_access_key_id='test', aws_secret_access_key='test')",
+    'iam.create_user(UserName=sys.argv[2])',
+    "iam.put_user_policy(UserName=sys.argv[2], PolicyName='queues', PolicyDocument=sys.argv[3])",
+    "key = iam.create_access_key(UserName=sys.argv[2])['AccessKey']",
+    "print(json.dumps({'accessKeyId': key['AccessKeyId'], 'secretAccessKey': key['SecretAccessKey']}))",
+  ].join('\n');
+  const run = spawnSync(
+    join(dirname(bin), 'python'),
+    ['-c', script, url, AUTH_USER, JSON.stringify(AUTH_POLICY)],
+    { encoding: 'utf8' },
+  );
+  if (run.status !== 0)
+    throw new Error(
+      `creating moto's IAM user failed: ${(run.error?.message ?? run.stderr + run.stdout).slice(-800)}`,
+    );
+  const credentials = JSON.parse(run.stdout) as AwsEndpoint['credentials'];
+  const reply = await fetch(`${url}/moto-api/reset-auth`, {
+    method: 'POST',
+    // moto reads the raw body as the count; a form content type would leave it empty.
+    headers: { 'content-type': 'text/plain' },
+    body: '0',
+  });
+  if (!reply.ok) throw new Error(`turning moto's auth on failed: HTTP ${reply.status}`);
+  return credentials;
 }
 
 /**
  * moto in server mode (SQS, SNS, and SNS→SQS subscriptions, which it delivers) on a free port.
  * It keeps its state in memory only: after restart() (or kill() and restart()) every queue, topic
- * and subscription is gone.
+ * and subscription is gone. With `auth`, so is the IAM user: restart() makes a new one with a new
+ * key, in `aws.credentials`, and a client made with the old key is refused.
  */
 export async function startMoto(
   options: MotoOptions = {},
@@ -98,5 +150,24 @@ export async function startMoto(
       }
     },
   });
-  return Object.assign(handle, { url, aws });
+  if (!options.auth) return Object.assign(handle, { url, aws });
+  const checking = async (): Promise<void> => {
+    aws.credentials = await enforceAuth(bin, url);
+  };
+  // The server's own restart, before it is replaced by one that sets the user up again.
+  const restartServer = handle.restart.bind(handle);
+  try {
+    await checking();
+  } catch (err) {
+    await handle.stop();
+    throw err;
+  }
+  return Object.assign(handle, {
+    url,
+    aws,
+    restart: async () => {
+      await restartServer();
+      await checking();
+    },
+  });
 }

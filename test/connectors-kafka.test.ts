@@ -231,7 +231,6 @@ describe('a kafka connector against a real Kafka broker', { timeout: 60_000 }, (
     writeFileSync(passwordFile, 'wrong-one\n', { mode: 0o600 });
     const s = await site({
       brokers: kafka.saslBrokers,
-      sasl: 'plain',
       username: saslUser.username,
       password_file: passwordFile,
       out: [{ topics: ['sensors/#'], topic: 'k6' }],

@@ -72,10 +72,11 @@ export class KafkaTransport implements ConnectorTransport {
     const c = this.config;
     const tls = connectorTls(c);
     const password = connectorSecret(c);
+    // A username means SASL; PLAIN unless another mechanism is named.
     const sasl: SASLOptions | undefined =
-      c.sasl === undefined || c.username === undefined
+      c.username === undefined
         ? undefined
-        : { mechanism: c.sasl, username: c.username, password: password ?? '' };
+        : { mechanism: c.sasl ?? 'plain', username: c.username, password: password ?? '' };
     const kafka = new Kafka({
       clientId: c.client_id ?? `${this.hubName}-${c.id}`,
       brokers: c.brokers,

@@ -146,7 +146,9 @@ export class SqsTransport implements ConnectorTransport {
       ...new Set([...this.config.out.map((r) => r.queue_url), ...this.config.in.map((r) => r.queue_url)]),
     ];
     for (const url of urls)
-      await client.send(new sqs.GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+      await client
+        .send(new sqs.GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))
+        .catch(refused);
     const abort = new AbortController();
     this.abort = abort;
     for (const route of this.config.in) void this.poll(client, sqs, route, inbound, abort.signal);
@@ -269,7 +271,7 @@ export class SnsTransport implements ConnectorTransport {
     const client = new sns.SNSClient(clientConfig(this.config));
     this.client = client;
     for (const arn of new Set(this.config.out.map((r) => r.topic_arn)))
-      await client.send(new sns.GetTopicAttributesCommand({ TopicArn: arn }));
+      await client.send(new sns.GetTopicAttributesCommand({ TopicArn: arn })).catch(refused);
   }
 
   async send(batch: readonly OutMessage[]): Promise<SendOutcome[]> {
@@ -306,4 +308,16 @@ export class SnsTransport implements ConnectorTransport {
     this.client = undefined;
     return Promise.resolve();
   }
+}
+
+/**
+ * Rethrows an SDK error with the HTTP status in front: an endpoint that refuses a key may answer
+ * in a body the SDK cannot read, and then the status is the one clear word (403: the key, its
+ * secret or its policy).
+ */
+function refused(err: unknown): never {
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  if (status === undefined || status < 400) throw err;
+  const hint = status === 403 ? ' (the access key, its secret or its policy was refused)' : '';
+  throw new Error(`HTTP ${status}${hint}: ${errorMessage(err)}`);
 }

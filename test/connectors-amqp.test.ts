@@ -1,6 +1,6 @@
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { EventEnvelope } from '../hub/index.js';
+import type { ConnectorStatus, EventEnvelope } from '../hub/index.js';
 import { startSite, type Site } from './support/connector-site.js';
 import { useHubKit } from './support/hub-kit.js';
 import { startRabbitMq, type RabbitHandle } from './support/servers/rabbitmq.js';
@@ -10,10 +10,17 @@ let rabbit: RabbitHandle;
 let connection: ChannelModel;
 let channel: Channel;
 
+/** The test's own client; opened again after a test killed and restarted RabbitMQ. */
+async function connectClient(): Promise<void> {
+  connection = await amqp.connect(rabbit.url);
+  // A kill ends the connection with a socket error, which amqplib throws when nobody listens.
+  connection.on('error', () => undefined);
+  channel = await connection.createChannel();
+}
+
 beforeAll(async () => {
   rabbit = await startRabbitMq();
-  connection = await amqp.connect(rabbit.url);
-  channel = await connection.createChannel();
+  await connectClient();
 }, 180_000);
 
 afterAll(async () => {
@@ -44,6 +51,11 @@ async function site(connector: Record<string, unknown>, rules?: Record<string, s
   );
   kit.keep(s.hub);
   return s;
+}
+
+/** Where each matched message is: delivered, in flight, waiting, dropped or dead-lettered. */
+function accounted(status: ConnectorStatus): number {
+  return status.delivered + status.inFlight + status.backlog + status.dropped + status.deadLettered;
 }
 
 async function publish(s: Site, topic: string, values: readonly number[]): Promise<void> {
@@ -133,4 +145,68 @@ describe('an amqp connector against a real RabbitMQ', { timeout: 60_000 }, () =>
     expect(reasons).toMatch(/no queue is bound/);
     expect(reasons).toMatch(/no such exchange/);
   });
+
+  it('keeps every acknowledged event while RabbitMQ is down under load, and sends them when it is back', async () => {
+    await channel.assertQueue('a5.q', { durable: true });
+    rabbit.syncDefinitions();
+    const s = await site({
+      retry: { initial: '50ms', max: '200ms' },
+      out: [{ topics: ['sensors/#'], routing_key: 'a5.q' }],
+    });
+    await vi.waitFor(() => expect(s.status()?.state).toBe('connected'));
+    const sensor = await kit.pool.connect(s.url);
+    const acked: number[] = [];
+    let next = 0;
+    /** The load stops before this value: set once RabbitMQ is down, so the outage lasts that many events. */
+    let end = Number.POSITIVE_INFINITY;
+    const load = (async () => {
+      while (next < end) {
+        const value = next++;
+        await sensor.publishAsync(`sensors/d${value % 3}/temperature`, JSON.stringify({ value }), { qos: 1 });
+        acked.push(value);
+      }
+    })();
+    await vi.waitFor(() => expect(acked.length).toBeGreaterThan(100));
+    await rabbit.kill();
+    await s.retrying();
+    end = next + 300;
+    await load;
+
+    // Down: what came in meanwhile waits in the outbox, and the counters still add up.
+    await vi.waitFor(() => expect(s.status()?.matched).toBe(acked.length));
+    const down = s.status();
+    expect(down?.backlog).toBeGreaterThanOrEqual(300);
+    expect(down && accounted(down)).toBe(acked.length);
+
+    await rabbit.restart();
+    await connectClient();
+    s.retryNow();
+    await vi.waitFor(
+      () => expect(s.status()).toMatchObject({ state: 'connected', backlog: 0, inFlight: 0 }),
+      { timeout: 30_000 },
+    );
+    const got = await consume('a5.q');
+    await vi.waitFor(() => expect(new Set(got.map((m) => m.id)).size).toBe(acked.length), {
+      timeout: 30_000,
+    });
+    expect(got.every((m) => m.id === m.event.id)).toBe(true);
+    const first = new Map<unknown, number>();
+    for (const m of got) if (!first.has(m.id)) first.set(m.id, m.event.value as number);
+    expect([...first.values()].sort((a, b) => a - b)).toEqual([...acked].sort((a, b) => a - b));
+    for (let d = 0; d < 3; d++) {
+      const values = [...first.values()].filter((v) => v % 3 === d);
+      expect(values).toEqual([...values].sort((a, b) => a - b));
+    }
+    // What RabbitMQ stored but died before confirming is sent again: a consumer drops it by id.
+    const duplicates = got.length - first.size;
+    const after = s.status();
+    expect(after?.resent).toBeGreaterThanOrEqual(duplicates);
+    expect(after).toMatchObject({
+      matched: acked.length,
+      delivered: acked.length,
+      dropped: 0,
+      deadLettered: 0,
+    });
+    expect(after && accounted(after)).toBe(acked.length);
+  }, 120_000);
 });

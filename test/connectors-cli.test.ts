@@ -1,12 +1,22 @@
 import { EventEmitter } from 'node:events';
+import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import type { MqttClient } from 'mqtt';
-import { describe, expect, it, vi } from 'vitest';
-import { Hub, loadConfig, type ConnectorStatus, type HubConfig } from '../hub/index.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  connectorSchema,
+  Hub,
+  loadConfig,
+  type ConnectorConfig,
+  type ConnectorStatus,
+  type EventEnvelope,
+  type HubConfig,
+} from '../hub/index.js';
 import { MemoryLogger } from '../kernel/index.js';
 import { runCli } from './support/hub-process.js';
 import { useHubKit } from './support/hub-kit.js';
 import { SignallingClock } from './support/signalling-clock.js';
 import { until } from './support/until.js';
+import { startRabbitMq, type RabbitHandle } from './support/servers/rabbitmq.js';
 import { freePort } from './support/servers/server-process.js';
 
 const kit = useHubKit();
@@ -38,41 +48,40 @@ interface Site {
 }
 
 /** The hub under test: an `mqtt` connector `up` sending `sensors/#` upstream, the HTTP API on a free port. */
-async function startSite(upstreamPort: number): Promise<Site> {
+function startSite(upstreamPort: number): Promise<Site> {
+  return startSiteWith({
+    id: 'up',
+    type: 'mqtt',
+    url: `mqtt://127.0.0.1:${upstreamPort}`,
+    enabled: true,
+    protocol_version: 5,
+    keepalive: 60,
+    backlog: { max_events: 1_000_000, max_age: '7d' },
+    batch_size: 500,
+    retry: { initial: '1s', max: '1m' },
+    out: [
+      {
+        topics: ['sensors/#'],
+        key: 'device',
+        format: 'event',
+        topic_prefix: 'site1/',
+        qos: 1,
+        retain: false,
+      },
+    ],
+    in: [],
+  });
+}
+
+/** A hub named `site1` with `connector`, on a virtual clock, the HTTP API on a free port. */
+async function startSiteWith(connector: ConnectorConfig): Promise<Site> {
   const base = loadConfig(undefined, {
     mqttPort: 0,
     wsPort: null,
     httpPort: 0,
     dataDir: kit.temp.make('site-'),
   });
-  const config = {
-    ...base,
-    hub: { ...base.hub, name: 'site1' },
-    connectors: [
-      {
-        id: 'up',
-        type: 'mqtt' as const,
-        url: `mqtt://127.0.0.1:${upstreamPort}`,
-        enabled: true,
-        protocol_version: 5 as const,
-        keepalive: 60,
-        backlog: { max_events: 1_000_000, max_age: '7d' },
-        batch_size: 500,
-        retry: { initial: '1s', max: '1m' },
-        out: [
-          {
-            topics: ['sensors/#'],
-            key: 'device',
-            format: 'event',
-            topic_prefix: 'site1/',
-            qos: 1,
-            retain: false,
-          },
-        ],
-        in: [],
-      },
-    ],
-  } as HubConfig;
+  const config: HubConfig = { ...base, hub: { ...base.hub, name: 'site1' }, connectors: [connector] };
   const clock = new SignallingClock(Date.now());
   const hub = kit.keep(new Hub({ config, logger: new MemoryLogger(), clock }));
   const ticks = new EventEmitter();
@@ -241,5 +250,80 @@ describe('edgehub connectors', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`cannot reach the hub's HTTP API at ${url}`);
     expect(result.stdout).toBe('');
+  });
+
+  describe('with an amqp connector whose RabbitMQ refuses a message', () => {
+    let rabbit: RabbitHandle;
+    let connection: ChannelModel;
+    let channel: Channel;
+
+    beforeAll(async () => {
+      rabbit = await startRabbitMq();
+      connection = await amqp.connect(rabbit.url);
+      channel = await connection.createChannel();
+    }, 180_000);
+
+    afterAll(async () => {
+      await connection?.close().catch(() => undefined);
+      await rabbit?.stop();
+    });
+
+    it('lists the dead letter with its reason, and once a queue is bound revives it with the same event id', async () => {
+      // An exchange no queue is bound to: RabbitMQ returns the mandatory publish, for good.
+      await channel.assertExchange('cli.events', 'topic', { durable: false });
+      const site = await startSiteWith(
+        connectorSchema.parse({
+          id: 'cloud',
+          type: 'amqp',
+          url: rabbit.url,
+          out: [{ topics: ['sensors/#'], exchange: 'cli.events' }],
+        }),
+      );
+      const status = (): ConnectorStatus | undefined => site.hub.connectors?.status('cloud');
+      await vi.waitFor(() => expect(status()?.state).toBe('connected'));
+      await publish(site, 1, 42);
+      await vi.waitFor(() => expect(status()).toMatchObject({ deadLettered: 1, dead: 1, backlog: 0 }));
+
+      const listed = await connectorsCli(site, 'dead', 'cloud', '--json');
+      expect(listed).toMatchObject({ code: 0, stderr: '' });
+      const lines = listed.stdout.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      // A line as `connectors dead --json` prints it, as far as this test reads it.
+      const dead = JSON.parse(lines[0] ?? '') as { id: number; eventId: number | null; reason: string };
+      expect([typeof dead.id, typeof dead.eventId]).toEqual(['number', 'number']);
+      expect(dead.reason).toMatch(/no queue is bound for routing key sensors\.t1\.temperature/);
+      const table = await connectorsCli(site, 'dead', 'cloud');
+      expect(table.stdout.split('\n')[1]).toMatch(
+        new RegExp(`^\\s*${dead.id}\\s+${dead.eventId}\\s+\\S+\\s+.*no queue is bound`),
+      );
+
+      await channel.assertQueue('cli.alerts', { durable: false });
+      await channel.bindQueue('cli.alerts', 'cli.events', 'sensors.#');
+      const got: { id: unknown; event: EventEnvelope }[] = [];
+      await channel.consume('cli.alerts', (msg) => {
+        if (!msg) return;
+        got.push({
+          id: msg.properties.messageId,
+          event: JSON.parse(msg.content.toString()) as EventEnvelope,
+        });
+        channel.ack(msg);
+      });
+      expect(await connectorsCli(site, 'dead', 'cloud', '--retry')).toMatchObject({
+        code: 0,
+        stdout: 'queued 1 dead letter again for connector cloud\n',
+      });
+      await vi.waitFor(() => expect(got).toHaveLength(1));
+      expect(got[0]?.id).toBe(`site1:${dead.eventId}`);
+      expect(got[0]?.event).toMatchObject({ id: `site1:${dead.eventId}`, value: 42 });
+
+      expect(await connectorsCli(site, 'dead', 'cloud', '--json')).toMatchObject({ code: 0, stdout: '' });
+      expect(await connectorsCli(site, 'dead', 'cloud')).toMatchObject({
+        code: 0,
+        stdout: 'no dead letters for connector cloud\n',
+      });
+      await vi.waitFor(() =>
+        expect(status()).toMatchObject({ delivered: 1, deadLettered: 1, dead: 0, backlog: 0, inFlight: 0 }),
+      );
+    }, 60_000);
   });
 });

@@ -28,6 +28,10 @@ export type ErrorCode =
   | 'HTTP_BAD_REQUEST'
   | 'HTTP_NOT_FOUND'
   | 'USAGE'
+  /** `edgehub install`/`uninstall` could not do a step (not root, useradd or systemctl failed). */
+  | 'INSTALL_FAILED'
+  /** This Node.js is older than edgehub needs (package.json `engines`). */
+  | 'NODE_TOO_OLD'
   | 'RULE_UNKNOWN_DEVICE'
   | 'RULE_SCHEDULE_INVALID'
   | 'RULE_STATE_FAILED'

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  chownSync,
   existsSync,
   mkdirSync,
   readFileSync,
@@ -13,7 +14,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../hub/index.js';
-import { HubProcesses, runCli, type CliResult } from './support/hub-process.js';
+import { HubProcesses, collect, runCli, spawnCli, type CliResult } from './support/hub-process.js';
 import { ClientPool } from './support/mqtt-client.js';
 import { exposureLevel, systemdAnalyze } from './support/systemd-analyze.js';
 import { TempDirs } from './support/temp.js';
@@ -183,6 +184,24 @@ describe('edgehub install --root', () => {
     expect(statusOf(stdout, '/etc/systemd/system/edgehub.service')).toBe('updated');
     expect(stdout).toMatch(/^would run +systemctl daemon-reload$/m);
     expect(statusOf(stdout, '/etc/edgehub/config.yaml')).toBe('unchanged');
+  });
+  it('`sudo edgehub passwd` on the installed password file leaves it owned by the service user', async () => {
+    const root = temp.make();
+    await install(root);
+    const file = join(root, 'etc/edgehub/passwords');
+    // As root (how `sudo edgehub passwd` runs) the file is handed to a stand-in service user first;
+    // otherwise the owner it keeps is the one running the test.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) chownSync(file, 998, 998);
+    const owner = { uid: statSync(file).uid, gid: statSync(file).gid };
+    const child = spawnCli(['passwd', file, 'gh-1']);
+    const done = collect(child);
+    child.stdin.end('pw-of-gh-1\n');
+    expect((await done).code).toBe(0);
+    const after = statSync(file);
+    expect({ uid: after.uid, gid: after.gid }).toEqual(owner);
+    expect(after.mode & 0o7777).toBe(0o600);
+    expect(readFileSync(file, 'utf8')).toMatch(/^gh-1:\$scrypt\$/);
   });
 });
 

@@ -1,4 +1,4 @@
-import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, chown, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { EdgehubError, EdgehubErrors } from '../../kernel/index.js';
 import { hashFormatProblem } from './password-hash.js';
 
@@ -68,7 +68,11 @@ export async function readPasswordFile(file: string): Promise<PasswordTable> {
  */
 export async function writePasswordFile(file: string, table: PasswordTable): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
+  const before = await stat(file).catch(() => undefined);
   await writeFile(tmp, formatPasswordFile(table), { mode: 0o600 });
   await chmod(tmp, 0o600);
+  // `sudo edgehub passwd` on the installed file (owned by the service user, which alone may read
+  // it): the new file keeps that owner, or the hub could no longer read it after the next reload.
+  if (before && process.getuid?.() === 0) await chown(tmp, before.uid, before.gid);
   await rename(tmp, file);
 }

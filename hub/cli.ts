@@ -18,6 +18,7 @@ import {
 } from '../rules/index.js';
 import { port, positiveInt } from './cli/arguments.js';
 import { connectorsCommand } from './cli/connectors-command.js';
+import { doctorCommand } from './cli/doctor-command.js';
 import { declaredDevices, ruleLoadOptions } from './rule-checks.js';
 import { loadConfig, type ConfigOverrides } from './config/load.js';
 import { Hub } from './hub.js';
@@ -156,6 +157,7 @@ function program(): Command {
     );
 
   cli.addCommand(connectorsCommand());
+  cli.addCommand(doctorCommand());
 
   cli
     .command('check')

@@ -4,7 +4,14 @@ import type { DeviceDefinition } from '../../devices/index.js';
 import { fail, ok, reason, warn, type CheckResult } from './check-result.js';
 import type { DoctorEnv } from './doctor-env.js';
 import { describeProcess, ProcTable, unique, type ProcessInfo } from './proc-table.js';
-import { groupName, mayAccess, readGroups, type ServiceUser } from './service-user.js';
+import {
+  groupName,
+  mayAccess,
+  readGroups,
+  type GroupEntry,
+  type Ownership,
+  type ServiceUser,
+} from './service-user.js';
 
 /** The serial port each serial or Firmata device opens. */
 export function serialPaths(devices: readonly DeviceDefinition[]): { id: string; path: string }[] {
@@ -62,20 +69,20 @@ function deviceChecks(
   const alias = real === path ? '' : ` (${real})`;
   return [
     ok(check, `${path}${alias} is a character device`),
-    accessCheck(env, user, `${check}.access`, path, stat),
+    accessCheck(`${check}.access`, path, stat, user, readGroups(env)),
     holdersCheck(proc, `${check}.holders`, path, real),
     byIdCheck(env, `${check}.by-id`, path, real),
   ];
 }
 
-function accessCheck(
-  env: DoctorEnv,
-  user: ServiceUser,
+/** Whether the hub's user may open the port, and what to change when not (`groups`: /etc/group). */
+export function accessCheck(
   check: string,
   path: string,
-  stat: Stats,
+  stat: Ownership,
+  user: ServiceUser,
+  groups: readonly GroupEntry[],
 ): CheckResult {
-  const groups = readGroups(env);
   const group = groupName(groups, stat.gid);
   const who = user.service ? `the service user ${user.name}` : user.name;
   if (mayAccess(stat, user, 6)) return ok(check, `${who} may read and write ${path}`);
@@ -102,7 +109,7 @@ function accessCheck(
 }
 
 /** Who else has the port open: a second reader steals bytes, and ModemManager or a login console answers them. */
-function holdersCheck(proc: ProcTable, check: string, path: string, real: string): CheckResult {
+export function holdersCheck(proc: ProcTable, check: string, path: string, real: string): CheckResult {
   const holders = unique(proc.holders((link) => link === real).map((h) => h.process));
   // The process holding a pty's master is the far end of the line (socat, a simulator), not a rival.
   const ptyIndex = /^\/dev\/pts\/(\d+)$/.exec(real)?.[1];
@@ -146,7 +153,7 @@ function describeOwners(holders: readonly ProcessInfo[], owners: ReadonlySet<num
 }
 
 /** The stable names udev gives a USB serial board, and a nudge towards them. */
-function byIdCheck(env: DoctorEnv, check: string, path: string, real: string): CheckResult {
+export function byIdCheck(env: DoctorEnv, check: string, path: string, real: string): CheckResult {
   const dir = join(env.root, BY_ID);
   let names: string[] = [];
   try {

@@ -22,7 +22,7 @@ export interface ServiceUser {
   service: boolean;
 }
 
-interface GroupEntry {
+export interface GroupEntry {
   name: string;
   gid: number;
   members: string[];

@@ -39,7 +39,7 @@ export async function portChecks(env: DoctorEnv, config: Readonly<HubConfig>): P
       results.push(ok(check, `${where} is free`));
       continue;
     }
-    const elsewhere = `or set ${l.key} to another port`;
+    const elsewhere = `or set ${l.key} to a free port`;
     switch (error) {
       case 'EADDRINUSE': {
         const holders = proc.portHolders(l.port ?? 0);
@@ -50,7 +50,7 @@ export async function portChecks(env: DoctorEnv, config: Readonly<HubConfig>): P
             fail(
               check,
               `${where} is in use by ${others.map(describeProcess).join(', ')}`,
-              `stop that program (or move it to another port), ${elsewhere}`,
+              `stop that program or move it to another port, ${elsewhere}`,
             ),
           );
         } else if (ours.length > 0) {

@@ -19,6 +19,7 @@ import {
 import { port, positiveInt } from './cli/arguments.js';
 import { connectorsCommand } from './cli/connectors-command.js';
 import { installCommand, uninstallCommand } from './cli/install-command.js';
+import { doctorCommand } from './cli/doctor-command.js';
 import { declaredDevices, ruleLoadOptions } from './rule-checks.js';
 import { loadConfig, type ConfigOverrides } from './config/load.js';
 import { Hub } from './hub.js';
@@ -159,6 +160,7 @@ function program(): Command {
   cli.addCommand(connectorsCommand());
   cli.addCommand(installCommand());
   cli.addCommand(uninstallCommand());
+  cli.addCommand(doctorCommand());
 
   cli
     .command('check')

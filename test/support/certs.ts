@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface CertFiles {
@@ -49,6 +50,49 @@ export function selfSignedCert(dir: string, name: string, cn = 'localhost'): Cer
       'subjectAltName=IP:127.0.0.1,DNS:localhost',
     ],
     { stdio: 'ignore' },
+  );
+  return { cert, key };
+}
+
+/**
+ * A self-signed certificate valid from `notBefore` to `notAfter` (`YYYYMMDDhhmmssZ`, UTC), e.g. one
+ * that has already expired. `openssl req -x509` cannot backdate before OpenSSL 3.4; `openssl ca`
+ * with `-selfsign` can, given a throwaway CA database in `dir`.
+ */
+export function certWithDates(dir: string, name: string, notBefore: string, notAfter: string): CertFiles {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  const db = join(dir, `${name}.ca`);
+  mkdirSync(db, { recursive: true });
+  writeFileSync(join(db, 'index.txt'), '');
+  writeFileSync(join(db, 'serial'), '01\n');
+  writeFileSync(
+    join(db, 'ca.cnf'),
+    `[ca]\ndefault_ca = x\n[x]\ndatabase = ${db}/index.txt\nnew_certs_dir = ${db}\nserial = ${db}/serial\n` +
+      'default_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n',
+  );
+  const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  run(
+    ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'].concat([
+      '-keyout',
+      key,
+      '-out',
+      csr,
+      '-subj',
+      '/CN=localhost',
+    ]),
+  );
+  run(
+    ['ca', '-batch', '-config', join(db, 'ca.cnf'), '-selfsign', '-keyfile', key, '-in', csr].concat([
+      '-out',
+      cert,
+      '-startdate',
+      notBefore,
+      '-enddate',
+      notAfter,
+      '-notext',
+    ]),
   );
   return { cert, key };
 }

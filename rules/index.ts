@@ -56,7 +56,8 @@ export type {
   RuleTrace,
   RunOutcome,
 } from './engine/rule-run.js';
-export type { ForwardMessage, Forwarder } from './engine/actions.js';
+export type { ForwardMessage, Forwarder, Notification, Notifier, NotifyReceipt } from './engine/actions.js';
+export { NOTIFY_PRIORITIES, type NotifyPriority } from './language/schema/actions.js';
 export { ALERT_TOPIC_PREFIX, AlertBook } from './engine/alert-book.js';
 export { type FetchLike, type HttpSettings } from './engine/http.js';
 export { DEFAULT_LOOP_BREAKER, type LoopBreakerSettings } from './engine/runner.js';

@@ -36,7 +36,7 @@ export { makeScope, type Scope, type TriggerInfo } from './language/expression/s
 export { compileTemplate, type CompiledTemplate } from './language/expression/template.js';
 export { parseFilter, TopicIndex, type ParsedFilter, type TopicMatch } from './language/topic-index.js';
 export { findRuleLoops, publishedLevels, topicsOverlap } from './language/loops.js';
-export { isTimeZone, systemTimeZone } from './language/local-time.js';
+export { isTimeZone, localTime, systemTimeZone } from './language/local-time.js';
 export type { HubPlace } from './language/schedule.js';
 export { EXAMPLE_RULES_DIR } from './examples/examples-dir.js';
 

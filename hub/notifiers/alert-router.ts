@@ -1,4 +1,10 @@
-import { errorMessage, parseDuration, type Clock, type Logger, type TimerHandle } from '../../kernel/index.js';
+import {
+  errorMessage,
+  parseDuration,
+  type Clock,
+  type Logger,
+  type TimerHandle,
+} from '../../kernel/index.js';
 import type { AlertRecord, Notification, Notifier, NotifyPriority, Severity } from '../../rules/index.js';
 import type { AlertRoutingConfig } from './config-schema.js';
 
@@ -30,8 +36,7 @@ export class AlertRouter {
   private readonly remindMs: number | null;
 
   constructor(private readonly deps: AlertRouterDeps) {
-    this.remindMs =
-      deps.routing.remind_every === undefined ? null : parseDuration(deps.routing.remind_every);
+    this.remindMs = deps.routing.remind_every === undefined ? null : parseDuration(deps.routing.remind_every);
   }
 
   /** Arms the reminders of alerts that were active and unacknowledged before a restart. */
@@ -88,7 +93,9 @@ export class AlertRouter {
   }
 
   private send(alert: AlertRecord, what: 'raised' | 'cleared' | 'reminder'): void {
-    const heading = { raised: alert.severity.toUpperCase(), cleared: 'CLEARED', reminder: 'STILL ACTIVE' }[what];
+    const heading = { raised: alert.severity.toUpperCase(), cleared: 'CLEARED', reminder: 'STILL ACTIVE' }[
+      what
+    ];
     const notification: Notification = {
       title: `${heading}: ${alert.key}`,
       message: alert.message,

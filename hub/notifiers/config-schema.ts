@@ -14,9 +14,7 @@ const duration = z
   .string()
   .refine(isDuration, { message: 'not a duration; write it like 500ms, 10s, 5m, 2h, 1d or 1h30m' });
 
-const timeOfDay = z
-  .string()
-  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a local time of day as HH:MM, e.g. "22:00"');
+const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a local time of day as HH:MM, e.g. "22:00"');
 
 /** Where a secret comes from; at most one of the two. */
 function secretKeys<K extends string>(name: K) {

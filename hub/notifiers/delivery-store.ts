@@ -143,9 +143,7 @@ export class DeliveryStore implements DeliveryReader {
     this.change = db.prepare(
       'UPDATE notify_deliveries SET state = ?, attempts = ?, error = ?, updated_at = ? WHERE id = ?',
     );
-    this.open = db.prepare(
-      "SELECT * FROM notify_deliveries WHERE state IN ('pending', 'held') ORDER BY id",
-    );
+    this.open = db.prepare("SELECT * FROM notify_deliveries WHERE state IN ('pending', 'held') ORDER BY id");
     this.prune = db.prepare(
       `DELETE FROM notify_deliveries WHERE state IN ('delivered', 'failed') AND id < (
          SELECT id FROM notify_deliveries ORDER BY id DESC LIMIT 1 OFFSET ?)`,

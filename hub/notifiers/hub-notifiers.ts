@@ -43,7 +43,13 @@ export function startHubNotifiers(deps: {
     store.close();
     throw err;
   }
-  const router = new AlertRouter({ routing: config.alerts, notifier: notifiers, alerts: deps.alerts, clock, logger });
+  const router = new AlertRouter({
+    routing: config.alerts,
+    notifier: notifiers,
+    alerts: deps.alerts,
+    clock,
+    logger,
+  });
   router.start();
   return {
     notifiers,

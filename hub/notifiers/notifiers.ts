@@ -1,10 +1,4 @@
-import {
-  EdgehubError,
-  parseDuration,
-  type Clock,
-  type Logger,
-  type Publisher,
-} from '../../kernel/index.js';
+import { EdgehubError, parseDuration, type Clock, type Logger, type Publisher } from '../../kernel/index.js';
 import { systemTimeZone, type Notification, type Notifier, type NotifyReceipt } from '../../rules/index.js';
 import { readSecret } from '../connectors/secrets.js';
 import type { NotifierConfig } from './config-schema.js';

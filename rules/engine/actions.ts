@@ -44,9 +44,13 @@ export interface Notification {
   readonly tags: readonly string[];
 }
 
-/** A notification a notifier took: its delivery id, where its outcome is stored. */
+/**
+ * What a notifier did with a notification: `queued` to send now, `held` until its quiet hours end,
+ * `dropped` over its rate limit. `id` is the stored delivery (null when dropped).
+ */
 export interface NotifyReceipt {
-  readonly id: number;
+  readonly id: number | null;
+  readonly outcome: 'queued' | 'held' | 'dropped';
 }
 
 /**
@@ -254,7 +258,11 @@ const notify: Handler<Extract<Action, { kind: 'notify' }>> = async (action, scop
   } catch (err) {
     throw new Error(`${action.via}: ${errorMessage(err)}`, { cause: err });
   }
-  const detail = `${action.via} ${action.priority} "${clip(title, 60)}" queued as delivery ${receipt.id}`;
+  const what = `${action.via} ${action.priority} "${clip(title, 60)}"`;
+  const detail =
+    receipt.outcome === 'dropped'
+      ? `${what} dropped: over the notifier's rate limit`
+      : `${what} ${receipt.outcome === 'held' ? 'held for quiet hours' : 'queued'} as delivery ${receipt.id}`;
   return { kind: 'notify', ok: true, detail, error: null };
 };
 

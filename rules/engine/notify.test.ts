@@ -15,7 +15,7 @@ class FakeNotifier implements Notifier {
     const err = this.fail[via];
     if (err) return Promise.reject(err);
     this.sent.push({ via, ...notification });
-    return Promise.resolve({ id: this.sent.length });
+    return Promise.resolve({ id: this.sent.length, outcome: 'queued' });
   }
 }
 

@@ -32,7 +32,12 @@ export class EmailTransport implements NotifierTransport {
       to: this.config.to,
       subject: n.title,
       text: n.message,
-      priority: n.priority === 'high' || n.priority === 'urgent' ? 'high' : n.priority === 'default' ? 'normal' : 'low',
+      priority:
+        n.priority === 'high' || n.priority === 'urgent'
+          ? 'high'
+          : n.priority === 'default'
+            ? 'normal'
+            : 'low',
       headers: { 'x-edgehub-source': n.source },
     });
     const aborted = new Promise<never>((_resolve, reject) => {

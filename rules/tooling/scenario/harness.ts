@@ -216,7 +216,7 @@ export class RuleHarness {
     const notifier: Notifier = {
       notify: (via, notification) => {
         if (record) this.notifications.push({ at: this.clock.now(), via, ...notification });
-        return Promise.resolve({ id: this.notifications.length });
+        return Promise.resolve({ id: this.notifications.length, outcome: 'queued' as const });
       },
     };
     const deps = {

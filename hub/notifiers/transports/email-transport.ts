@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createTransport, type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { EdgehubError } from '../../../kernel/index.js';
 import type { NotifierConfig } from '../config-schema.js';
 import { NotifyFailure, type Delivery, type NotifierTransport } from '../transport.js';
@@ -26,7 +26,7 @@ export class EmailTransport implements NotifierTransport {
 
   async send(delivery: Delivery, signal: AbortSignal): Promise<void> {
     const n = delivery.notification;
-    const transporter = this.connect();
+    const transporter = await this.connect();
     const sending = transporter.sendMail({
       from: this.config.from,
       to: this.config.to,
@@ -61,7 +61,8 @@ export class EmailTransport implements NotifierTransport {
     this.transporter = undefined;
   }
 
-  private connect(): Transporter {
+  /** nodemailer loads on the first mail: a hub that sends none never loads it. */
+  private async connect(): Promise<Transporter> {
     if (this.transporter) return this.transporter;
     const c = this.config;
     const password = this.password();
@@ -76,6 +77,7 @@ export class EmailTransport implements NotifierTransport {
         );
       }
     }
+    const { createTransport } = await import('nodemailer');
     this.transporter = createTransport({
       host: c.host,
       port: c.port ?? DEFAULT_PORT[c.security],

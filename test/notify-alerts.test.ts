@@ -61,16 +61,16 @@ function site() {
     timezone: 'UTC',
     hubName: 'shed',
   });
-  let router: AlertRouter | undefined;
+  const routed: { router?: AlertRouter } = {};
   const engine = new RuleEngine({
     clock,
     publisher: broker,
     logger,
     timezone: 'UTC',
     notifier: notifiers,
-    onEvent: (name, data) => router?.onEvent(name, data),
+    onEvent: (name, data) => routed.router?.onEvent(name, data),
   });
-  router = new AlertRouter({
+  const router = new AlertRouter({
     routing: config.alerts,
     notifier: notifiers,
     alerts: engine.alerts,
@@ -79,9 +79,10 @@ function site() {
   });
   notifiers.start();
   engine.load(ruleSet(RULES, { notifiers: Object.keys(config.notifiers) }));
+  routed.router = router;
   router.start();
   cleanups.add(() => {
-    router?.stop();
+    router.stop();
     engine.stop();
     notifiers.stop();
     store.close();

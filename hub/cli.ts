@@ -20,6 +20,7 @@ import { port, positiveInt } from './cli/arguments.js';
 import { connectorsCommand } from './cli/connectors-command.js';
 import { installCommand, uninstallCommand } from './cli/install-command.js';
 import { doctorCommand } from './cli/doctor-command.js';
+import { runNotificationTrace } from './cli/notifications-trace.js';
 import { declaredDevices, ruleLoadOptions } from './rule-checks.js';
 import { loadConfig, type ConfigOverrides } from './config/load.js';
 import { Hub } from './hub.js';
@@ -242,23 +243,52 @@ function program(): Command {
   cli
     .command('trace')
     .description('why a rule did or did not fire: its stored runs, newest first (works while the hub runs)')
-    .argument('<rule-id>', 'the rule')
+    .argument('[rule-id]', 'the rule (with --notifications: only its notifications)')
     .option('--data <dir>', 'data directory', './data')
     .option('--outcome <outcome>', 'only fired, blocked or error runs')
     .option('--limit <n>', 'at most this many runs', positiveInt, 10)
     .option('--json', 'one JSON object per line')
-    .action((ruleId: string, opts: { data: string; outcome?: string; limit: number; json?: boolean }) => {
-      process.exitCode = runTraceCommand(
-        {
-          ruleId,
-          dataDir: opts.data,
-          limit: opts.limit,
-          json: opts.json === true,
-          ...(opts.outcome !== undefined && { outcome: opts.outcome }),
+    .option('--notifications', 'the stored notifications and what became of each, instead of runs')
+    .option('--notifier <name>', 'with --notifications: only this notifier')
+    .action(
+      (
+        ruleId: string | undefined,
+        opts: {
+          data: string;
+          outcome?: string;
+          limit: number;
+          json?: boolean;
+          notifications?: boolean;
+          notifier?: string;
         },
-        (line) => process.stdout.write(line + '\n'),
-      );
-    });
+      ) => {
+        const out = (line: string): boolean => process.stdout.write(line + '\n');
+        if (opts.notifications === true) {
+          process.exitCode = runNotificationTrace(
+            {
+              dataDir: opts.data,
+              limit: opts.limit,
+              json: opts.json === true,
+              ...(ruleId !== undefined && { ruleId }),
+              ...(opts.notifier !== undefined && { notifier: opts.notifier }),
+            },
+            out,
+          );
+          return;
+        }
+        if (ruleId === undefined) throw new EdgehubError('USAGE', 'name a rule, or pass --notifications');
+        process.exitCode = runTraceCommand(
+          {
+            ruleId,
+            dataDir: opts.data,
+            limit: opts.limit,
+            json: opts.json === true,
+            ...(opts.outcome !== undefined && { outcome: opts.outcome }),
+          },
+          out,
+        );
+      },
+    );
 
   cli
     .command('sim')

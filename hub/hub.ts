@@ -28,6 +28,7 @@ import type { HubConfig } from './config/schema.js';
 import { Connectors, OutboxRoutes, type ConnectorEvent } from './connectors/index.js';
 import type { HubEvents } from './events.js';
 import { HttpApi } from './http/index.js';
+import { startHubNotifiers, type HubNotifiers } from './notifiers/index.js';
 import { brokerDbPath, SqlitePersistence } from './persistence/index.js';
 import { withDemoDevices } from './demo-devices.js';
 import { HubStatus } from './hub-status.js';
@@ -74,6 +75,8 @@ export class Hub {
   http: HttpApi | undefined;
   /** The configured connectors, once started; undefined when none is configured. */
   connectors: Connectors | undefined;
+  /** The configured notifiers and the alert routing, once started; undefined when none is configured. */
+  notifiers: HubNotifiers | undefined;
   /** Which stored events go to which connector's outbox. */
   private readonly outboxRoutes: OutboxRoutes;
   /** `<data_dir>/rules.db`: the engine's durable timing state and alerts. */
@@ -185,6 +188,15 @@ export class Hub {
               : Promise.reject(new Error('the connectors are not running')),
         },
       }),
+      // A rule's `notify:` is queued with the notifiers; they start before the rules load.
+      ...(Object.keys(config.notifiers).length > 0 && {
+        notifier: {
+          notify: (via, notification) =>
+            this.notifiers
+              ? this.notifiers.notifiers.notify(via, notification)
+              : Promise.reject(new Error('the notifiers are not running')),
+        },
+      }),
       // Pending `for`s, delays, waits, cooldowns, variables and alerts survive restarts here.
       state: this.ruleState,
       ...(config.hub.timezone !== undefined && { timezone: config.hub.timezone }),
@@ -215,6 +227,7 @@ export class Hub {
         this.traces?.record(run);
       },
       onEvent: (name, data) => {
+        this.notifiers?.router.onEvent(name, data);
         if (name === 'rule.suspended')
           rulesLogger.warn('rule suspended by the loop breaker', { event: data });
         else rulesLogger.info(name, { event: data });
@@ -244,6 +257,15 @@ export class Hub {
       this.devices.prepare(this.registry.definitions);
       this.startRuleFeeds();
       this.broker.onMessage(this.rules, (m) => this.rules.handle(m));
+      this.notifiers = startHubNotifiers({
+        config,
+        clock: this.clock,
+        logger: logger.child('notify'),
+        publisher: this.broker,
+        alerts: this.rules.alerts,
+      });
+      const notifiers = this.notifiers;
+      if (notifiers) this.started.push({ name: 'notifiers', stop: () => notifiers.stop() });
       const rulesDir = this.rulesDir;
       if (rulesDir !== undefined) {
         this.startTraces();
@@ -585,6 +607,11 @@ export class Hub {
         memoryTrace: (id) => this.rules.trace(id),
         devices: this.registry,
         postEvent: (name, data) => this.rules.handleEvent(name, data),
+        alerts: {
+          list: () => this.rules.alerts.list(),
+          acknowledge: (key) => this.rules.acknowledgeAlert(key),
+        },
+        ...(this.notifiers && { notifications: this.notifiers.notifiers }),
         connectors: {
           running: () => this.connectors,
           dead: (id, limit) => this.store?.outbox.dead(id, limit) ?? [],

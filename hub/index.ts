@@ -16,3 +16,13 @@ export type { HubBus, HubEvents } from './events.js';
 export { Hub, type HubDeps } from './hub.js';
 export { DeviceRegistry, type DeviceRecord, type DeviceStatus } from './registry/index.js';
 export { EventStore, eventsDbPath, openEventReader, type StoredEvent } from './store/index.js';
+export {
+  AlertRouter,
+  DeliveryStore,
+  Notifiers,
+  notifiersSchema,
+  openDeliveryReader,
+  webhookSignature,
+  type DeliveryRecord,
+  type NotifierConfig,
+} from './notifiers/index.js';

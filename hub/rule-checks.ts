@@ -15,7 +15,8 @@ export function declaredDevices(config: HubConfig): DeviceDefinition[] {
 /**
  * What rules are checked against, by the hub and by `edgehub check --config` alike: the declared
  * devices (a misspelt id is an error, not a rule that never fires), whether the hub has a
- * location (a `sun:` schedule needs one) and which connectors a `forward:` may name.
+ * location (a `sun:` schedule needs one), which connectors a `forward:` and which notifiers a
+ * `notify:` may name.
  */
 export function ruleLoadOptions(config: HubConfig, devices: readonly DeviceDefinition[]): RuleLoadOptions {
   return {
@@ -23,5 +24,7 @@ export function ruleLoadOptions(config: HubConfig, devices: readonly DeviceDefin
     hasLocation: config.hub.latitude !== undefined && config.hub.longitude !== undefined,
     // A `forward:` to a connector the config does not have is an error at its line.
     connectors: config.connectors.filter((c) => c.enabled).map((c) => c.id),
+    // Likewise a `notify:` through a notifier the config does not have.
+    notifiers: Object.keys(config.notifiers),
   };
 }

@@ -43,6 +43,10 @@ export type ErrorCode =
   | 'CONNECTOR_TLS'
   /** No connector of that id is configured, or it cannot do what was asked. */
   | 'CONNECTOR_UNKNOWN'
+  /** No notifier of that name is configured. */
+  | 'NOTIFIER_UNKNOWN'
+  /** A notifier's token, password or secret cannot be read (file, environment variable). */
+  | 'NOTIFIER_CREDENTIALS'
   /** A client broke the MQTT protocol; its connection was closed (MQTT 5: DISCONNECT with the reason code). */
   | 'MQTT_PROTOCOL_ERROR';
 

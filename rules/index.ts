@@ -36,7 +36,7 @@ export { makeScope, type Scope, type TriggerInfo } from './language/expression/s
 export { compileTemplate, type CompiledTemplate } from './language/expression/template.js';
 export { parseFilter, TopicIndex, type ParsedFilter, type TopicMatch } from './language/topic-index.js';
 export { findRuleLoops, publishedLevels, topicsOverlap } from './language/loops.js';
-export { isTimeZone, systemTimeZone } from './language/local-time.js';
+export { isTimeZone, localTime, systemTimeZone } from './language/local-time.js';
 export type { HubPlace } from './language/schedule.js';
 export { EXAMPLE_RULES_DIR } from './examples/examples-dir.js';
 
@@ -56,7 +56,8 @@ export type {
   RuleTrace,
   RunOutcome,
 } from './engine/rule-run.js';
-export type { ForwardMessage, Forwarder } from './engine/actions.js';
+export type { ForwardMessage, Forwarder, Notification, Notifier, NotifyReceipt } from './engine/actions.js';
+export { NOTIFY_PRIORITIES, type NotifyPriority } from './language/schema/actions.js';
 export { ALERT_TOPIC_PREFIX, AlertBook } from './engine/alert-book.js';
 export { type FetchLike, type HttpSettings } from './engine/http.js';
 export { DEFAULT_LOOP_BREAKER, type LoopBreakerSettings } from './engine/runner.js';

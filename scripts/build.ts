@@ -26,6 +26,7 @@ const EXTERNAL = [
   '@aws-sdk/*',
   '@smithy/*',
   'kafkajs',
+  'nodemailer',
   'amqplib',
   'redis',
   '@redis/*',

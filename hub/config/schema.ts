@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { deviceListSchema, type DeviceDefinition } from '../../devices/index.js';
 import { isDuration } from '../../kernel/index.js';
 import { connectorListSchema } from '../connectors/config-schema.js';
+import { alertRoutingSchema, notifiersSchema } from '../notifiers/config-schema.js';
 
 /** True when `name` is an IANA time zone this Node.js knows. */
 function isTimeZone(name: string): boolean {
@@ -271,10 +272,26 @@ export const configSchema = z
     devices: deviceListSchema.default([]),
     /** Remote systems events leave to and come in from: Kafka, RabbitMQ, SNS/SQS, Redis Streams, MQTT. */
     connectors: connectorListSchema,
+    /** Where people are told: ntfy, Telegram, a signed webhook, e-mail, MQTT; name → settings. */
+    notifiers: notifiersSchema,
+    /** Which alerts go to which notifiers (by severity), and reminders while unacknowledged. */
+    alerts: alertRoutingSchema,
     /** Start the simulated fleet and example rules. */
     demo: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    config.alerts.notify.forEach((route, i) =>
+      route.via.forEach((name, j) => {
+        if (!(name in config.notifiers))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['alerts', 'notify', i, 'via', j],
+            message: `unknown notifier "${name}"; configured notifiers: ${Object.keys(config.notifiers).join(', ') || 'none'}`,
+          });
+      }),
+    );
+  });
 
 export type HubConfig = z.output<typeof configSchema>;
 export type DeviceConfig = DeviceDefinition;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { EdgehubError } from '../../kernel/index.js';
+import { EdgehubError, type ErrorCode } from '../../kernel/index.js';
 import type { ConnectorConfig } from './config-schema.js';
 
 /**
@@ -8,23 +8,44 @@ import type { ConnectorConfig } from './config-schema.js';
  * it was looked for.
  */
 export function connectorSecret(config: ConnectorConfig): string | undefined {
-  if (config.password_env !== undefined) {
-    const value = process.env[config.password_env];
+  return readSecret({
+    owner: `connector ${config.id}`,
+    key: 'password',
+    env: config.password_env,
+    file: config.password_file,
+    code: 'CONNECTOR_CREDENTIALS',
+  });
+}
+
+/**
+ * A secret from the environment variable `env` (`<key>_env`) or the first line of `file`
+ * (`<key>_file`); undefined when neither is given. Errors name where it was looked for, never
+ * the value.
+ */
+export function readSecret(from: {
+  /** Who needs it, for messages: "connector cloud", "notifier phone". */
+  owner: string;
+  /** The config key's stem: `password` for `password_env` / `password_file`. */
+  key: string;
+  env: string | undefined;
+  file: string | undefined;
+  code: ErrorCode;
+}): string | undefined {
+  const { owner, key, env, file, code } = from;
+  if (env !== undefined) {
+    const value = process.env[env];
     if (value === undefined || value === '')
-      throw new EdgehubError(
-        'CONNECTOR_CREDENTIALS',
-        `connector ${config.id}: the environment variable ${config.password_env} (password_env) is not set`,
-      );
+      throw new EdgehubError(code, `${owner}: the environment variable ${env} (${key}_env) is not set`);
     return value;
   }
-  if (config.password_file !== undefined) {
+  if (file !== undefined) {
     let text: string;
     try {
-      text = readFileSync(config.password_file, 'utf8');
+      text = readFileSync(file, 'utf8');
     } catch (err) {
       throw new EdgehubError(
-        'CONNECTOR_CREDENTIALS',
-        `connector ${config.id}: cannot read password_file ${config.password_file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+        code,
+        `${owner}: cannot read ${key}_file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
       );
     }
     return text.split(/\r?\n/, 1)[0] ?? '';

@@ -1,6 +1,14 @@
 import { EdgehubError, parseDuration, type DeviceDirectory } from '../../kernel/index.js';
-import type { RuleStats, RulesStatus, TraceOutcome, TraceReader, TraceRecord } from '../../rules/index.js';
+import type {
+  AlertRecord,
+  RuleStats,
+  RulesStatus,
+  TraceOutcome,
+  TraceReader,
+  TraceRecord,
+} from '../../rules/index.js';
 import type { ConnectorStatus } from '../connectors/index.js';
+import type { ChannelStats, DeliveryReader } from '../notifiers/index.js';
 import type { DeadLetter } from '../store/index.js';
 
 /** What the API asks of the running connectors (`Connectors`). */
@@ -42,6 +50,13 @@ export interface HttpApiPorts {
   health(): Record<string, unknown>;
   /** `/api/connectors`; without it the hub reports no connectors. */
   connectors?: ConnectorPorts;
+  /** `/api/alerts`: the alert records, and acknowledging one (which stops its reminders). */
+  alerts?: {
+    list(): readonly AlertRecord[];
+    acknowledge(key: string): Promise<AlertRecord | null>;
+  };
+  /** `/api/notifications`: recent deliveries and each notifier's counters; absent without notifiers. */
+  notifications?: DeliveryReader & { stats(): readonly ChannelStats[] };
 }
 
 /** A reply: status and JSON body. */
@@ -256,6 +271,34 @@ async function retryDead(
   return { status: 200, body: { revived: await control.revive(id, ids) } };
 }
 
+/** `?notifier=&source=&limit=`: the newest deliveries first, with every notifier's counters. */
+function listNotifications(req: Request, _p: Readonly<Record<string, string>>, ports: HttpApiPorts): Reply {
+  const limit = limitOf(req, 50, MAX_TRACE_LIMIT);
+  if (typeof limit !== 'number') return limit;
+  const n = ports.notifications;
+  if (!n) return { status: 200, body: { notifiers: [], deliveries: [] } };
+  const notifier = req.query.get('notifier');
+  const source = req.query.get('source');
+  const deliveries = n.recent({
+    limit,
+    ...(notifier !== null && { notifier }),
+    ...(source !== null && { source }),
+  });
+  return { status: 200, body: { notifiers: n.stats(), deliveries } };
+}
+
+/** The key is one path segment: `connectors%2Fcloud%2Fdown` for `connectors/cloud/down`. */
+async function acknowledgeAlert(
+  _req: Request,
+  params: Readonly<Record<string, string>>,
+  ports: HttpApiPorts,
+): Promise<Reply> {
+  const key = params.key ?? '';
+  const alert = await ports.alerts?.acknowledge(key);
+  if (!alert) return problem(404, 'HTTP_NOT_FOUND', `no alert "${key}"`);
+  return { status: 200, body: alert };
+}
+
 const ROUTES: readonly Route[] = [
   { method: 'POST', path: ['events', ':name'], handle: postEvent },
   { method: 'GET', path: ['rules'], handle: listRules },
@@ -267,6 +310,13 @@ const ROUTES: readonly Route[] = [
     handle: (_r, _p, ports) => ({ status: 200, body: { devices: ports.devices.list() } }),
   },
   { method: 'GET', path: ['connectors'], handle: listConnectors },
+  {
+    method: 'GET',
+    path: ['alerts'],
+    handle: (_r, _p, ports) => ({ status: 200, body: { alerts: ports.alerts?.list() ?? [] } }),
+  },
+  { method: 'POST', path: ['alerts', ':key', 'acknowledge'], handle: acknowledgeAlert },
+  { method: 'GET', path: ['notifications'], handle: listNotifications },
   {
     method: 'GET',
     path: ['connectors', ':id'],

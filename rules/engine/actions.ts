@@ -12,6 +12,7 @@ import { publishTopicProblem } from '../language/compile/action.js';
 import type { Scope } from '../language/expression/scope.js';
 import { toText } from '../language/expression/values.js';
 import type { Action, Rule } from '../language/rule.js';
+import type { NotifyPriority } from '../language/schema/actions.js';
 import { sendHttp, type HttpSettings } from './http.js';
 import type { ActionResult } from './rule-run.js';
 
@@ -32,6 +33,35 @@ export interface Forwarder {
   forward(connector: string, message: ForwardMessage): Promise<void>;
 }
 
+/** A message for people, as the hub's notifiers send it (ntfy, Telegram, webhook, e-mail, MQTT). */
+export interface Notification {
+  readonly title: string;
+  readonly message: string;
+  readonly priority: NotifyPriority;
+  /** Who asked, for traces and the delivery list: `rule:<id>`, `alert:<key>`. */
+  readonly source: string;
+  /** Short labels a notifier may show (ntfy tags, the webhook's JSON), e.g. the alert severity. */
+  readonly tags: readonly string[];
+}
+
+/**
+ * What a notifier did with a notification: `queued` to send now, `held` until its quiet hours end,
+ * `dropped` over its rate limit. `id` is the stored delivery (null when dropped).
+ */
+export interface NotifyReceipt {
+  readonly id: number | null;
+  readonly outcome: 'queued' | 'held' | 'dropped';
+}
+
+/**
+ * The hub's notifiers, as the `notify` action sees them. `notify` resolves once the notification is
+ * the notifier's to deliver (stored, queued); delivery, retries and quiet hours happen after the run,
+ * so a notifier that is slow or down never holds a rule. It rejects for an unknown notifier.
+ */
+export interface Notifier {
+  notify(via: string, notification: Notification): Promise<NotifyReceipt>;
+}
+
 /** What actions may touch; the engine passes its own deps. */
 export interface ActionContext {
   readonly publisher: Publisher;
@@ -43,6 +73,8 @@ export interface ActionContext {
   readonly http: HttpSettings;
   /** Absent when the hub has no connectors; `forward` then fails with a clear error. */
   readonly forwarder: Forwarder | undefined;
+  /** Absent when the hub has no notifiers; `notify` then fails with a clear error. */
+  readonly notifier: Notifier | undefined;
 }
 
 /** The actions that do one thing and finish; `delay`, `wait`, `choose` and `set` are the executor's. */
@@ -213,6 +245,27 @@ const forward: Handler<Extract<Action, { kind: 'forward' }>> = async (action, sc
   return { kind: 'forward', ok: true, detail, error: null };
 };
 
+const notify: Handler<Extract<Action, { kind: 'notify' }>> = async (action, scope, rule, ctx) => {
+  const message = toText(action.message.render(scope));
+  const title = action.title ? toText(action.title.render(scope)) : rule.id;
+  if (!ctx.notifier) {
+    throw new Error(`no notifiers are configured, so the notification via "${action.via}" cannot be sent`);
+  }
+  const notification = { title, message, priority: action.priority, source: `rule:${rule.id}`, tags: [] };
+  let receipt: NotifyReceipt;
+  try {
+    receipt = await ctx.notifier.notify(action.via, notification);
+  } catch (err) {
+    throw new Error(`${action.via}: ${errorMessage(err)}`, { cause: err });
+  }
+  const what = `${action.via} ${action.priority} "${clip(title, 60)}"`;
+  const detail =
+    receipt.outcome === 'dropped'
+      ? `${what} dropped: over the notifier's rate limit`
+      : `${what} ${receipt.outcome === 'held' ? 'held for quiet hours' : 'queued'} as delivery ${receipt.id}`;
+  return { kind: 'notify', ok: true, detail, error: null };
+};
+
 /** One handler per action kind; a new kind is a new entry here and in the schema. */
 const HANDLERS: { readonly [K in ImmediateAction['kind']]: Handler<Extract<ImmediateAction, { kind: K }>> } =
   {
@@ -223,6 +276,7 @@ const HANDLERS: { readonly [K in ImmediateAction['kind']]: Handler<Extract<Immed
     clear_alert: clearAlert,
     http,
     forward,
+    notify,
   };
 
 /** Runs one action: its result at once when it finished at once, else a promise of it; throws or rejects on failure. */

@@ -9,7 +9,7 @@ import {
   type MqttMessage,
   type Publisher,
 } from '../../kernel/index.js';
-import type { Forwarder } from './actions.js';
+import type { Forwarder, Notifier } from './actions.js';
 import { AlertBook } from './alert-book.js';
 import { jsonEqual, toText } from '../language/expression/values.js';
 import { createRuleSet, type Rule, type RuleSet, type Trigger } from '../language/rule.js';
@@ -55,6 +55,11 @@ export interface RuleEngineDeps {
    * its run with an error naming the connector.
    */
   forwarder?: Forwarder;
+  /**
+   * The hub's notifiers for the `notify` action; without them (none configured) a notify fails its
+   * run with an error naming the notifier.
+   */
+  notifier?: Notifier;
   /** Durable timing state, variables and alerts; in memory when not given. */
   state?: RuleStateStore;
   /** For the `http` action; defaults to the global fetch. */
@@ -154,6 +159,7 @@ export class RuleEngine {
         alerts: this.alerts,
         http: { ...DEFAULT_HTTP, ...deps.http, fetch: deps.fetch ?? defaultFetch },
         forwarder: deps.forwarder,
+        notifier: deps.notifier,
       },
     });
     this.pipeline = new TriggerPipeline({

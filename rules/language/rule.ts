@@ -6,6 +6,7 @@ import type { DevicePattern } from './device-pattern.js';
 import type { Schedule } from './schedule.js';
 import type { RuleMode, Severity } from './schema/rule-file.js';
 import type { TriggerDefinition } from './schema/triggers.js';
+import type { NotifyPriority } from './schema/actions.js';
 import { loopFeeds, type TriggerFeed } from './loops.js';
 import { TopicIndex, type ParsedFilter } from './topic-index.js';
 
@@ -155,6 +156,17 @@ export interface ForwardAction {
   readonly payload: CompiledTemplate | null;
 }
 
+/** `notify:` a person through one of the hub's notifiers; delivery happens outside the run. */
+export interface NotifyAction {
+  readonly kind: 'notify';
+  /** The notifier name; plain text (no templates), so it is checked when the file loads. */
+  readonly via: string;
+  /** Null takes the rule id. */
+  readonly title: CompiledTemplate | null;
+  readonly message: CompiledTemplate;
+  readonly priority: NotifyPriority;
+}
+
 export interface DelayAction {
   readonly kind: 'delay';
   readonly ms: number;
@@ -197,6 +209,7 @@ export type Action =
   | ClearAlertAction
   | HttpAction
   | ForwardAction
+  | NotifyAction
   | DelayAction
   | WaitAction
   | ChooseAction

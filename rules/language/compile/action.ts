@@ -86,6 +86,7 @@ export function compileAction(
   }
   if (action.set) return compileSet(action.set, [...path, 'set'], ctx);
   if (action.forward) return compileForward(action.forward, [...path, 'forward'], ctx);
+  if (action.notify) return compileNotify(action.notify, [...path, 'notify'], ctx);
   // The schema admits exactly one action kind, so this is unreachable for validated input.
   return null;
 }
@@ -125,6 +126,18 @@ function compileForward(
   const payload = f.payload !== undefined ? ctx.template([...path, 'payload'], f.payload) : null;
   if (!destination || (f.key !== undefined && !key) || (f.payload !== undefined && !payload)) return null;
   return { kind: 'forward', to: f.to, destination, key, payload };
+}
+
+function compileNotify(
+  n: NonNullable<ActionDefinition['notify']>,
+  path: readonly PropertyKey[],
+  ctx: CompileContext,
+): Action | null {
+  ctx.checkNotifier(n.via, [...path, 'via']);
+  const title = n.title !== undefined ? ctx.template([...path, 'title'], n.title) : null;
+  const message = ctx.template([...path, 'message'], n.message);
+  if (!message || (n.title !== undefined && !title)) return null;
+  return { kind: 'notify', via: n.via, title, message, priority: n.priority ?? 'default' };
 }
 
 function compileWait(

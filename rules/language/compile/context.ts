@@ -21,12 +21,19 @@ export interface RuleLoadOptions {
    * one. Omitted (`check` without a config), `to:` is not checked.
    */
   readonly connectors?: readonly string[];
+  /**
+   * The names of the hub's notifiers (`notifiers.<name>`). When given, a `notify:` whose `via:`
+   * names none of them is an error (`NOTIFIER_UNKNOWN`). Omitted (`check` without a config), `via:`
+   * is not checked.
+   */
+  readonly notifiers?: readonly string[];
 }
 
 /** Shared by the compilers of one rule: where errors go and how paths map to file positions. */
 export class CompileContext {
   private readonly declared: ReadonlySet<string> | null;
   private readonly connectors: ReadonlySet<string> | null;
+  private readonly notifiers: ReadonlySet<string> | null;
 
   constructor(
     readonly source: RuleSource,
@@ -38,6 +45,7 @@ export class CompileContext {
     const ids = devices === undefined ? [] : 'list' in devices ? devices.list().map((d) => d.id) : devices;
     this.declared = ids.length > 0 ? new Set(ids) : null;
     this.connectors = options.connectors ? new Set(options.connectors) : null;
+    this.notifiers = options.notifiers ? new Set(options.notifiers) : null;
   }
 
   fail(code: ErrorCode, message: string, path: readonly PropertyKey[]): void {
@@ -79,6 +87,16 @@ export class CompileContext {
         ? 'the hub has no connectors configured'
         : `${suggestion(id, this.connectors)}configured connectors: ${[...this.connectors].join(', ')}`;
     this.fail('CONNECTOR_UNKNOWN', `unknown connector "${id}"; ${known}`, path);
+  }
+
+  /** Checks the notifier a `notify:` names against the hub's, when the loader was told them. */
+  checkNotifier(name: string, path: readonly PropertyKey[]): void {
+    if (this.notifiers === null || this.notifiers.has(name)) return;
+    const known =
+      this.notifiers.size === 0
+        ? 'the hub has no notifiers configured'
+        : `${suggestion(name, this.notifiers)}configured notifiers: ${[...this.notifiers].join(', ')}`;
+    this.fail('NOTIFIER_UNKNOWN', `unknown notifier "${name}"; ${known}`, path);
   }
 
   /** Checks a device named by a rule against the declared devices, when the hub declares any. */

@@ -8,6 +8,10 @@ export type Severity = (typeof SEVERITIES)[number];
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
+/** How loud a notification is, lowest first (ntfy's five levels); `urgent` passes quiet hours. */
+export const NOTIFY_PRIORITIES = ['min', 'low', 'default', 'high', 'urgent'] as const;
+export type NotifyPriority = (typeof NOTIFY_PRIORITIES)[number];
+
 /** An action as written; the kind is the one key it holds (`default:` rides along with `choose:`). */
 export interface ActionDefinition {
   publish?:
@@ -33,6 +37,9 @@ export interface ActionDefinition {
   default?: ActionDefinition[] | undefined;
   set?: Record<string, unknown> | undefined;
   forward?: { to: string; destination: string; key?: string | undefined; payload?: unknown } | undefined;
+  notify?:
+    | { via: string; title?: string | undefined; message: string; priority?: NotifyPriority | undefined }
+    | undefined;
 }
 
 export const publishActionSchema = z
@@ -103,6 +110,30 @@ const forwardActionSchema = z
   })
   .strict();
 
+/** A notifier name as the hub's config names it (`notifiers.<name>`). */
+export const NOTIFIER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+const notifyActionSchema = z
+  .object({
+    via: z
+      .string({ error: 'expected a notifier name, e.g. phone' })
+      .regex(
+        NOTIFIER_NAME,
+        'a notifier name uses letters, digits, _ . and -, starting with a letter or digit',
+      )
+      .describe('The notifier to send through: a name from the hub config (notifiers.<name>)'),
+    title: z.string().optional().describe('Headline; {{ expr }} templates allowed; default the rule id'),
+    message: z
+      .string({ error: 'expected the text to send' })
+      .min(1, 'the message may not be empty')
+      .describe('What to tell people; {{ expr }} templates allowed'),
+    priority: z
+      .enum(NOTIFY_PRIORITIES)
+      .optional()
+      .describe('min, low, default (default), high or urgent; urgent is sent during quiet hours too'),
+  })
+  .strict();
+
 const waitActionSchema = z
   .object({
     trigger: waitTriggerSchema.describe('What to wait for; mqtt and device may use {{ expr }} templates'),
@@ -124,6 +155,7 @@ export const ACTION_KINDS = [
   'choose',
   'set',
   'forward',
+  'notify',
 ] as const;
 
 export const actionSchema: z.ZodType<ActionDefinition> = z
@@ -167,6 +199,9 @@ const actionMapSchema = z
     forward: forwardActionSchema
       .optional()
       .describe('Send a composed message through a connector (Kafka, AMQP, SQS, SNS, Redis, MQTT)'),
+    notify: notifyActionSchema
+      .optional()
+      .describe('Send a notification through a configured notifier (ntfy, Telegram, webhook, e-mail, MQTT)'),
   })
   .strict()
   .superRefine((action, ctx) => {

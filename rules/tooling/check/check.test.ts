@@ -18,7 +18,7 @@ describe('edgehub check', () => {
     const lines: string[] = [];
     expect(runCheckCommand(dir, (l) => lines.push(l))).toBe(1);
     expect(lines[0]).toBe(
-      `${join(dir, 'bad.yaml')}:6:9 rules[0].then[0].lgo: unknown key "lgo"; did you mean "log"? known keys here: publish, log, command, alert, clear_alert, http, delay, wait, choose, default, set, forward`,
+      `${join(dir, 'bad.yaml')}:6:9 rules[0].then[0].lgo: unknown key "lgo"; did you mean "log"? known keys here: publish, log, command, alert, clear_alert, http, delay, wait, choose, default, set, forward, notify`,
     );
     expect(lines.at(-1)).toBe(`${dir}: 1 error; the hub would not load this directory`);
   });

@@ -11,7 +11,7 @@ import {
   type QoS,
   type TimerHandle,
 } from '../../../kernel/index.js';
-import type { Forwarder } from '../../engine/actions.js';
+import type { Forwarder, Notification, Notifier } from '../../engine/actions.js';
 import { RuleEngine } from '../../engine/engine.js';
 import type { RuleSet } from '../../language/rule.js';
 import type { RuleRun } from '../../engine/rule-run.js';
@@ -128,6 +128,13 @@ export interface RecordedForward {
   readonly payload: unknown;
 }
 
+/** A notification a rule's `notify:` handed to a notifier; nothing is sent. */
+export interface RecordedNotification extends Notification {
+  readonly at: number;
+  /** The notifier name. */
+  readonly via: string;
+}
+
 export interface RuleHarnessOptions {
   /** Epoch ms the virtual clock starts at. */
   startMs: number;
@@ -158,6 +165,7 @@ export class RuleHarness {
   readonly commands: RecordedCommand[] = [];
   readonly alerts: RecordedAlert[] = [];
   readonly forwards: RecordedForward[] = [];
+  readonly notifications: RecordedNotification[] = [];
   /** Set when the rules kept publishing to themselves beyond `maxChain` within one input. */
   runaway = false;
   private readonly queue: MqttMessage[] = [];
@@ -204,6 +212,13 @@ export class RuleHarness {
         return Promise.resolve();
       },
     };
+    // Every notifier name is accepted, as connectors are: nothing reaches a person from a scenario.
+    const notifier: Notifier = {
+      notify: (via, notification) => {
+        if (record) this.notifications.push({ at: this.clock.now(), via, ...notification });
+        return Promise.resolve({ id: this.notifications.length, outcome: 'queued' as const });
+      },
+    };
     const deps = {
       clock: this.clock,
       publisher,
@@ -211,6 +226,7 @@ export class RuleHarness {
       devices: this.devices,
       actuators,
       forwarder,
+      notifier,
       // Schedules and time windows in a fixed zone, so a scenario passes on every machine.
       timezone: options.timezone ?? 'UTC',
       location: options.location ?? null,

@@ -12,7 +12,8 @@ import type { ConnectorConfig, ConnectorType, InRouteConfig } from './config-sch
 import { ConnectorRunner, type ConnectorRunnerStatus, type ConnectorState } from './connector-runner.js';
 import { OutFormatter } from './format.js';
 import { CONNECTOR_STATUS_ROOT, type OutboxRoutes } from './outbox-routes.js';
-import { fillTemplate, type ConnectorTransport, type InMessage } from './transport.js';
+import { destinationOf } from './destinations.js';
+import { fillTemplate, type InMessage } from './transport.js';
 import { makeTransport } from './transports.js';
 
 /** Replay rows written per transaction. */
@@ -66,7 +67,6 @@ export interface ConnectorsDeps {
   guard(topic: string, payload: Buffer, origin: string): CommandResult | undefined;
   unitOf(device: string, metric: string): string | null;
   onEvent(event: ConnectorEvent): void;
-  testing?: { transport?: (config: ConnectorConfig) => ConnectorTransport };
 }
 
 interface Running {
@@ -98,11 +98,14 @@ export class Connectors {
       if (!config.enabled) continue;
       if (config.tls?.verify === false)
         this.deps.logger.warn('TLS certificate checks are off for this connector', { connector: config.id });
-      const transport = this.deps.testing?.transport?.(config) ?? (await makeTransport(config, this.deps));
+      const transport = await makeTransport(config, this.deps);
       const formatter = new OutFormatter(
-        { hub: this.deps.hubName, unitOf: (device, metric) => this.deps.unitOf(device, metric) },
+        {
+          hub: this.deps.hubName,
+          unitOf: (device, metric) => this.deps.unitOf(device, metric),
+          destination: (route, fields) => destinationOf(config.type, route, fields),
+        },
         config.out,
-        transport,
       );
       const entry: Running = {
         config,

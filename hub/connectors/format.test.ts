@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { OutboxEvent, OutboxRow } from '../store/index.js';
 import { connectorSchema, type OutRouteConfig } from './config-schema.js';
 import { OutFormatter } from './format.js';
-import { fillTemplate } from './transport.js';
+import { destinationOf } from './destinations.js';
 
 const config = connectorSchema.parse({
   id: 'up',
@@ -15,9 +15,9 @@ const formatter = new OutFormatter(
   {
     hub: 'green"house',
     unitOf: (device, metric) => (device === 'bed1' && metric === 'temperature' ? '°C' : null),
+    destination: (route, fields) => destinationOf('redis-stream', route, fields),
   },
   routes,
-  { destination: (route, fields) => fillTemplate('stream' in route ? route.stream : '', fields) },
 );
 
 function row(payload: string | Buffer, over: Partial<OutboxEvent> = {}, route = 0): OutboxRow {

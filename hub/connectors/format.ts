@@ -1,7 +1,7 @@
 import { readingValue } from '../../kernel/index.js';
 import type { OutboxEvent, OutboxRow } from '../store/index.js';
 import type { OutRouteConfig } from './config-schema.js';
-import type { ConnectorTransport, OutMessage, TemplateFields } from './transport.js';
+import type { OutMessage, TemplateFields } from './transport.js';
 
 /** The stored event as a connector sends it in the `event` format. */
 export interface EventEnvelope {
@@ -30,6 +30,8 @@ export interface FormatterDeps {
   hub: string;
   /** The unit of a device's metric, from its definition; null when it has none. */
   unitOf(device: string, metric: string): string | null;
+  /** Where a message of `route` goes (see destinations.ts). */
+  destination(route: OutRouteConfig, fields: TemplateFields): string;
 }
 
 /** Builds each outbox row into the message its connector sends. */
@@ -39,7 +41,6 @@ export class OutFormatter {
   constructor(
     private readonly deps: FormatterDeps,
     private readonly routes: readonly OutRouteConfig[],
-    private readonly transport: Pick<ConnectorTransport, 'destination'>,
   ) {
     this.hubJson = JSON.stringify(deps.hub);
   }
@@ -79,7 +80,7 @@ export class OutFormatter {
       rowId: row.id,
       eventId,
       key: row.key,
-      destination: row.destination ?? this.transport.destination(route, fields),
+      destination: row.destination ?? this.deps.destination(route, fields),
       route,
       payload: raw ? payloadBytes(event.payload) : Buffer.from(this.envelopeJson(eventId, event)),
       contentType: raw ? undefined : 'application/json',

@@ -70,8 +70,6 @@ export interface ConnectorTransport {
   connect(inbound: InboundHandler): Promise<void>;
   /** Sends in order and resolves once the remote confirmed or refused each message. */
   send(batch: readonly OutMessage[]): Promise<SendOutcome[]>;
-  /** Where a message of `route` goes. */
-  destination(route: OutRouteConfig, fields: TemplateFields): string;
   /** Called with the error when the connection is lost after `connect` resolved. */
   onLost(listener: (err: Error) => void): void;
   /** Closes the connection; idempotent. */

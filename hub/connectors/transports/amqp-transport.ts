@@ -1,14 +1,12 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Message } from 'amqplib';
 import { errorMessage } from '../../../kernel/index.js';
-import type { ConnectorConfig, OutRouteConfig } from '../config-schema.js';
+import type { ConnectorConfig } from '../config-schema.js';
 import { connectorSecret, connectorTls } from '../secrets.js';
 import {
-  fillTemplate,
   type ConnectorTransport,
   type InboundHandler,
   type OutMessage,
   type SendOutcome,
-  type TemplateFields,
 } from '../transport.js';
 import { sendIsolating } from './isolate.js';
 
@@ -43,12 +41,6 @@ export class AmqpTransport implements ConnectorTransport {
   private readonly channelErrors = new WeakMap<ConfirmChannel, Error>();
 
   constructor(private readonly config: AmqpConnector) {}
-
-  destination(route: OutRouteConfig, fields: TemplateFields): string {
-    if ('routing_key' in route && route.routing_key !== undefined)
-      return fillTemplate(route.routing_key, fields);
-    return fields.topic.replaceAll('/', '.');
-  }
 
   onLost(listener: (err: Error) => void): void {
     this.lost = listener;

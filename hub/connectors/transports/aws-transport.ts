@@ -2,15 +2,9 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type * as SqsSdk from '@aws-sdk/client-sqs';
 import type { Message as SqsMessage, SQSClient } from '@aws-sdk/client-sqs';
 import { errorMessage } from '../../../kernel/index.js';
-import type { ConnectorConfig, OutRouteConfig } from '../config-schema.js';
+import type { ConnectorConfig } from '../config-schema.js';
 import { connectorSecret } from '../secrets.js';
-import type {
-  ConnectorTransport,
-  InboundHandler,
-  OutMessage,
-  SendOutcome,
-  TemplateFields,
-} from '../transport.js';
+import type { ConnectorTransport, InboundHandler, OutMessage, SendOutcome } from '../transport.js';
 
 /** The SQS client module, loaded when the first SQS connector connects. */
 type SqsModule = typeof SqsSdk;
@@ -127,10 +121,6 @@ export class SqsTransport implements ConnectorTransport {
   private lost: ((err: Error) => void) | undefined;
 
   constructor(private readonly config: SqsConnector) {}
-
-  destination(route: OutRouteConfig, fields: TemplateFields): string {
-    return 'queue_url' in route ? route.queue_url : fields.topic;
-  }
 
   onLost(listener: (err: Error) => void): void {
     this.lost = listener;
@@ -256,10 +246,6 @@ export class SnsTransport implements ConnectorTransport {
   private client: SNSClient | undefined;
 
   constructor(private readonly config: SnsConnector) {}
-
-  destination(route: OutRouteConfig, fields: TemplateFields): string {
-    return 'topic_arn' in route ? route.topic_arn : fields.topic;
-  }
 
   onLost(): void {
     // Every call is a request of its own: there is no connection to lose.

@@ -1,14 +1,12 @@
 import { Kafka, logLevel, type Consumer, type Message, type Producer, type SASLOptions } from 'kafkajs';
 import { errorMessage, type Logger } from '../../../kernel/index.js';
-import type { ConnectorConfig, OutRouteConfig } from '../config-schema.js';
+import type { ConnectorConfig } from '../config-schema.js';
 import { connectorSecret, connectorTls } from '../secrets.js';
 import {
-  fillTemplate,
   type ConnectorTransport,
   type InboundHandler,
   type OutMessage,
   type SendOutcome,
-  type TemplateFields,
 } from '../transport.js';
 import { sendIsolating } from './isolate.js';
 
@@ -55,12 +53,6 @@ export class KafkaTransport implements ConnectorTransport {
     private readonly hubName: string,
     private readonly logger: Logger,
   ) {}
-
-  destination(route: OutRouteConfig, fields: TemplateFields): string {
-    return 'topic' in route && typeof route.topic === 'string'
-      ? fillTemplate(route.topic, fields)
-      : fields.topic;
-  }
 
   onLost(listener: (err: Error) => void): void {
     this.lost = listener;

@@ -1,14 +1,8 @@
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { topicMatches } from '../../../kernel/index.js';
-import type { ConnectorConfig, OutRouteConfig } from '../config-schema.js';
+import type { ConnectorConfig } from '../config-schema.js';
 import { connectorSecret, connectorTls } from '../secrets.js';
-import type {
-  ConnectorTransport,
-  InboundHandler,
-  OutMessage,
-  SendOutcome,
-  TemplateFields,
-} from '../transport.js';
+import type { ConnectorTransport, InboundHandler, OutMessage, SendOutcome } from '../transport.js';
 
 type MqttConnector = Extract<ConnectorConfig, { type: 'mqtt' }>;
 
@@ -35,10 +29,6 @@ export class MqttTransport implements ConnectorTransport {
     private readonly config: MqttConnector,
     private readonly hubName: string,
   ) {}
-
-  destination(route: OutRouteConfig, fields: TemplateFields): string {
-    return `${'topic_prefix' in route ? route.topic_prefix : ''}${fields.topic}`;
-  }
 
   onLost(listener: (err: Error) => void): void {
     this.lost = listener;

@@ -1,14 +1,12 @@
 import { createClient, RESP_TYPES } from 'redis';
 import { errorMessage } from '../../../kernel/index.js';
-import type { ConnectorConfig, OutRouteConfig } from '../config-schema.js';
+import type { ConnectorConfig } from '../config-schema.js';
 import { connectorSecret, connectorTls } from '../secrets.js';
 import {
-  fillTemplate,
   type ConnectorTransport,
   type InboundHandler,
   type OutMessage,
   type SendOutcome,
-  type TemplateFields,
 } from '../transport.js';
 
 type RedisConnector = Extract<ConnectorConfig, { type: 'redis-stream' }>;
@@ -61,10 +59,6 @@ export class RedisTransport implements ConnectorTransport {
     private readonly config: RedisConnector,
     private readonly hubName: string,
   ) {}
-
-  destination(route: OutRouteConfig, fields: TemplateFields): string {
-    return 'stream' in route ? fillTemplate(route.stream, fields) : fields.topic;
-  }
 
   onLost(listener: (err: Error) => void): void {
     this.lost = listener;

@@ -140,7 +140,7 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaHandl
   const classpath = `${jars}/*`;
   const format = spawnSync(
     'java',
-    ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', properties],
+    ['-cp', classpath, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId()}`, '-c', properties],
     { encoding: 'utf8' },
   );
   if (format.status !== 0)
@@ -211,6 +211,7 @@ function saslProperties(user: { username: string; password: string }): string[] 
 }
 
 /** A KRaft cluster id: 16 random bytes in URL-safe base64 without padding. */
+/** A random cluster id; it may start with '-', so it is passed as `--cluster-id=ID`, never as a word of its own. */
 function clusterId(): string {
   const bytes = new Uint8Array(16);
   crypto.getRandomValues(bytes);

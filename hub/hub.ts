@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import { DeviceRuntime } from '../devices/index.js';
+import { DeviceRuntime, type DeviceDefinition } from '../devices/index.js';
 import {
   DirWatch,
   EdgehubError,
@@ -75,6 +75,9 @@ export class Hub {
   http: HttpApi | undefined;
   /** The configured connectors, once started; undefined when none is configured. */
   connectors: Connectors | undefined;
+  private unitsOf:
+    | { definitions: readonly DeviceDefinition[]; units: ReadonlyMap<string, ReadonlyMap<string, string>> }
+    | undefined;
   /** The configured notifiers and the alert routing, once started; undefined when none is configured. */
   notifiers: HubNotifiers | undefined;
   /** Which stored events go to which connector's outbox. */
@@ -540,6 +543,19 @@ export class Hub {
       });
   }
 
+  /** Each sensor's unit by device and metric, made again only when the definitions change. */
+  private units(): ReadonlyMap<string, ReadonlyMap<string, string>> {
+    const definitions = this.registry.definitions;
+    if (this.unitsOf?.definitions === definitions) return this.unitsOf.units;
+    const units = new Map<string, Map<string, string>>();
+    for (const d of definitions)
+      for (const s of d.sensors)
+        if (s.unit !== undefined)
+          units.set(d.id, (units.get(d.id) ?? new Map<string, string>()).set(s.metric, s.unit));
+    this.unitsOf = { definitions, units };
+    return units;
+  }
+
   /** After the broker, which their `in` routes publish through; stopped before it. */
   private async startConnectors(): Promise<void> {
     const { config, logger } = this.deps;
@@ -554,9 +570,7 @@ export class Hub {
       store,
       publisher: this.broker,
       guard: (topic, payload, origin) => this.devices.guard(topic, payload, origin),
-      unitOf: (device, metric) =>
-        this.registry.definitions.find((d) => d.id === device)?.sensors.find((s) => s.metric === metric)
-          ?.unit ?? null,
+      units: () => this.units(),
       onEvent: (event) => this.connectorEvent(event),
     });
     this.connectors = connectors;

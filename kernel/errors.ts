@@ -43,6 +43,8 @@ export type ErrorCode =
   | 'CONNECTOR_TLS'
   /** No connector of that id is configured, or it cannot do what was asked. */
   | 'CONNECTOR_UNKNOWN'
+  /** The thread that reads and formats connectors' batches ended or was stopped. */
+  | 'CONNECTOR_PREPARE_THREAD'
   /** No notifier of that name is configured. */
   | 'NOTIFIER_UNKNOWN'
   /** A notifier's token, password or secret cannot be read (file, environment variable). */

@@ -42,14 +42,20 @@ const EXTERNAL = [
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** The store's writer thread, an entry of every bundle that runs a hub. */
-export const WRITER_WORKER_ENTRY = 'hub/store/writer-worker.ts';
+/**
+ * The hub's worker threads, entries of every bundle that runs a hub: the store's writer and the
+ * connectors' prepare thread.
+ */
+export const WORKER_ENTRIES: Record<string, string> = {
+  'writer-worker': 'hub/store/writer-worker.ts',
+  'prepare-worker': 'hub/connectors/prepare-worker.ts',
+};
 
 /**
  * Bundles `entries` (name → source file, relative to the project root) into `outdir` (likewise).
  * Entry points and the chunks shared or loaded lazily (`ws`, the simulated fleet) all land in
- * `outdir` itself, so the writer thread's `new URL('./writer-worker.js', import.meta.url)` finds
- * its file from any of them.
+ * `outdir` itself, so a worker's `new URL('./writer-worker.js', import.meta.url)` finds its
+ * file from any of them.
  */
 export function bundle(
   entries: Record<string, string>,
@@ -88,7 +94,7 @@ export function bundle(
 /** `dist/` afresh: what `bin/edgehub.js` runs. */
 export function buildProduct(): void {
   rmSync(`${ROOT}dist`, { recursive: true, force: true });
-  bundle({ cli: 'hub/cli.ts', 'writer-worker': WRITER_WORKER_ENTRY }, 'dist');
+  bundle({ cli: 'hub/cli.ts', ...WORKER_ENTRIES }, 'dist');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) buildProduct();

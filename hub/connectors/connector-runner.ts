@@ -6,10 +6,10 @@ import {
   type Logger,
   type TimerHandle,
 } from '../../kernel/index.js';
-import type { Outbox, OutboxRow } from '../store/index.js';
+import type { Outbox } from '../store/index.js';
 import type { ConnectorConfig } from './config-schema.js';
-import type { OutFormatter } from './format.js';
-import type { ConnectorTransport, InboundHandler, OutMessage } from './transport.js';
+import type { BatchPreparer, PreparedBatch } from './prepared-batch.js';
+import type { ConnectorTransport, InboundHandler } from './transport.js';
 
 /**
  * `connecting` until the first connection; `connected`; `retrying` after a failure, with the next
@@ -51,21 +51,12 @@ export interface ConnectorRunnerStatus {
   counters: ConnectorCounters;
 }
 
-/** A batch read from the outbox and formatted, ready to send. */
-interface Prepared {
-  rows: OutboxRow[];
-  messages: OutMessage[];
-  /** Rows whose event retention deleted before it left: settled with the batch, counted dropped. */
-  gone: number[];
-  /** The last row's id; the afterId of the next read. */
-  last: number;
-}
-
 export interface ConnectorRunnerDeps {
   config: ConnectorConfig;
   transport: ConnectorTransport;
+  /** Backlog figures, trims and settles; batches are read through `preparer`. */
   outbox: Outbox;
-  formatter: OutFormatter;
+  preparer: BatchPreparer;
   clock: Clock;
   logger: Logger;
   inbound: InboundHandler;
@@ -226,19 +217,33 @@ export class ConnectorRunner {
   }
 
   private async drain(generation: number): Promise<void> {
-    let next = this.prepare(this.cursor);
-    while (!this.stopped && this.state === 'connected' && this.generation === generation) {
-      if (next.rows.length === 0) return;
-      const sending = this.sendBatch(next, generation);
-      // The next batch is read and formatted while the remote works on this one (it is still sent
-      // only after this one is confirmed). A turn first, so this one's bytes are on the socket.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      const following = this.generation === generation && !this.stopped ? this.prepare(next.last) : undefined;
-      if (following) this.readAheadThrough = following.last;
-      const ok = await sending;
-      if (!ok || !following) break;
-      // Read ahead before more came in: look again, now that this batch is done.
-      next = following.rows.length > 0 ? following : this.prepare(this.cursor);
+    const alive = (): boolean =>
+      !this.stopped && this.state === 'connected' && this.generation === generation;
+    try {
+      let next = await this.prepare(this.cursor);
+      while (alive()) {
+        if (next.rowIds.length === 0) return;
+        const sending = this.sendBatch(next, generation);
+        // The next batch is read and formatted while the remote works on this one (it is still sent
+        // only after this one is confirmed). A turn first, so this one's bytes are on the socket.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        let following: Promise<PreparedBatch> | undefined;
+        if (alive()) {
+          // Until it is read, nothing after this batch may be trimmed: its rows are not known yet.
+          this.readAheadThrough = Number.MAX_SAFE_INTEGER;
+          following = this.prepare(next.last);
+        }
+        const [ok, ahead] = await Promise.all([sending, following]);
+        if (this.generation !== generation) return;
+        if (ahead) this.readAheadThrough = ahead.last;
+        this.inFlightThrough = Math.max(this.cursor, this.readAheadThrough);
+        if (!ok || !ahead) break;
+        // Read ahead before more came in: look again, now that this batch is done.
+        next = ahead.rowIds.length > 0 ? ahead : await this.prepare(this.cursor);
+      }
+    } catch (err) {
+      if (this.generation === generation) this.fail(err, 'reading the outbox failed');
+      return;
     }
     if (this.generation !== generation) return;
     this.readAheadThrough = 0;
@@ -246,25 +251,17 @@ export class ConnectorRunner {
   }
 
   /** The rows after `afterId`, formatted; rows whose event is gone are set apart. */
-  private prepare(afterId: number): Prepared {
-    const rows = this.deps.outbox.read(this.id, afterId, this.deps.config.batch_size);
-    const messages: OutMessage[] = [];
-    const gone: number[] = [];
-    for (const row of rows) {
-      const message = this.deps.formatter.message(row);
-      if (message) messages.push(message);
-      else gone.push(row.id);
-    }
-    return { rows, messages, gone, last: rows[rows.length - 1]?.id ?? afterId };
+  private prepare(afterId: number): Promise<PreparedBatch> {
+    return this.deps.preparer.prepare(afterId, this.counters.backlog);
   }
 
   /** One batch: sent, then settled as far as the remote confirmed it. False when it failed. */
-  private async sendBatch(batch: Prepared, generation: number): Promise<boolean> {
-    const { rows, messages, gone, last } = batch;
+  private async sendBatch(batch: PreparedBatch, generation: number): Promise<boolean> {
+    const { rowIds, messages, gone, last } = batch;
     this.inFlightThrough = Math.max(this.inFlightThrough, last);
     this.counters.inFlight = messages.length;
-    this.counters.backlog -= rows.length;
-    this.inFlightBatch = { rows: rows.length, messages: messages.length };
+    this.counters.backlog -= rowIds.length;
+    this.inFlightBatch = { rows: rowIds.length, messages: messages.length };
     // A remote that neither confirms nor fails (a half-open connection) is given up on in time.
     this.sendTimer = this.deps.clock.setTimer(`connector:${this.id}:send-timeout`, SEND_TIMEOUT_MS, () =>
       this.fail(
@@ -296,13 +293,13 @@ export class ConnectorRunner {
       if (outcome?.permanent && message) dead.push({ id: message.rowId, reason: outcome.reason });
     }
     const through = confirmed === messages.length ? last : (messages[confirmed]?.rowId ?? last + 1) - 1;
-    const settledRows = rows.filter((r) => r.id <= through).length;
+    const settledRows = rowIds.filter((id) => id <= through).length;
     const goneSettled = gone.filter((id) => id <= through).length;
     this.counters.delivered += confirmed - dead.length;
     this.counters.deadLettered += dead.length;
     this.counters.dropped += goneSettled;
     this.counters.inFlight = 0;
-    this.counters.backlog += rows.length - settledRows;
+    this.counters.backlog += rowIds.length - settledRows;
     this.cursor = through;
     for (const d of dead)
       this.deps.logger.warn('the remote refused a message for good; it is in the dead letters', {

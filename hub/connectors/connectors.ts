@@ -11,11 +11,15 @@ import type { Outbox, OutboxEntry } from '../store/index.js';
 import type { ConnectorConfig, ConnectorType, InRouteConfig } from './config-schema.js';
 import { ConnectorRunner, type ConnectorRunnerStatus, type ConnectorState } from './connector-runner.js';
 import { OutFormatter } from './format.js';
+import { prepareBatch, type BatchPreparer, type PreparedBatch } from './prepared-batch.js';
+import { PrepareThread } from './prepare-thread.js';
 import { CONNECTOR_STATUS_ROOT, type OutboxRoutes } from './outbox-routes.js';
 import { destinationOf } from './destinations.js';
 import { fillTemplate, type InMessage } from './transport.js';
 import { makeTransport } from './transports.js';
 
+/** Rows waiting from which a connector's batches are prepared on the prepare thread. */
+const THREAD_AFTER_ROWS = 200;
 /** Replay rows written per transaction. */
 const REPLAY_CHUNK = 5000;
 /** How often backlog bounds are checked and the delivery rate sampled, ms. */
@@ -61,18 +65,18 @@ export interface ConnectorsDeps {
   logger: Logger;
   routes: OutboxRoutes;
   /** The event store: its outbox, and whether what was appended is committed. */
-  store: { outbox: Outbox; stored(): Promise<boolean> };
+  store: { outbox: Outbox; stored(): Promise<boolean>; file: string };
   publisher: { publish(message: OutgoingMessage): Promise<void> };
   /** The actuator safety envelope, for commands an `in` route brings. */
   guard(topic: string, payload: Buffer, origin: string): CommandResult | undefined;
-  unitOf(device: string, metric: string): string | null;
+  /** Each metric's unit by device and metric; a new map whenever the device definitions change. */
+  units(): ReadonlyMap<string, ReadonlyMap<string, string>>;
   onEvent(event: ConnectorEvent): void;
 }
 
 interface Running {
   config: ConnectorConfig;
   runner: ConnectorRunner;
-  formatter: OutFormatter;
   received: number;
   refused: number;
   /** connector.down was told and connector.up not yet. */
@@ -90,8 +94,18 @@ export class Connectors {
   private readonly running = new Map<string, Running>();
   private tick: TimerHandle | undefined;
   private stopped = false;
+  private readonly thread: PrepareThread;
 
-  constructor(private readonly deps: ConnectorsDeps) {}
+  constructor(private readonly deps: ConnectorsDeps) {
+    this.thread = new PrepareThread({
+      file: deps.store.file,
+      hub: deps.hubName,
+      configs: deps.configs,
+      units: () => deps.units(),
+      clock: deps.clock,
+      logger: deps.logger,
+    });
+  }
 
   async start(): Promise<void> {
     for (const config of this.deps.configs) {
@@ -99,17 +113,8 @@ export class Connectors {
       if (config.tls?.verify === false)
         this.deps.logger.warn('TLS certificate checks are off for this connector', { connector: config.id });
       const transport = await makeTransport(config, this.deps);
-      const formatter = new OutFormatter(
-        {
-          hub: this.deps.hubName,
-          unitOf: (device, metric) => this.deps.unitOf(device, metric),
-          destination: (route, fields) => destinationOf(config.type, route, fields),
-        },
-        config.out,
-      );
       const entry: Running = {
         config,
-        formatter,
         received: 0,
         refused: 0,
         down: false,
@@ -118,7 +123,7 @@ export class Connectors {
           config,
           transport,
           outbox: this.deps.store.outbox,
-          formatter,
+          preparer: this.preparer(config),
           clock: this.deps.clock,
           logger: this.deps.logger,
           inbound: (route, message) => void this.receive(entry, route, message),
@@ -200,6 +205,37 @@ export class Connectors {
         await r.runner.stop();
       }),
     );
+    await this.thread.stop();
+  }
+
+  /**
+   * A connector's batches: read and formatted on the main thread while little waits, on the prepare
+   * thread once a backlog builds up (and while that thread runs), so a busy hub's broker and rules
+   * do not wait on a connector's formatting.
+   */
+  private preparer(config: ConnectorConfig): BatchPreparer {
+    const formatter = new OutFormatter(
+      {
+        hub: this.deps.hubName,
+        unitOf: (device, metric) => this.deps.units().get(device)?.get(metric) ?? null,
+        destination: (route, fields) => destinationOf(config.type, route, fields),
+      },
+      config.out,
+    );
+    const here = (afterId: number): PreparedBatch =>
+      prepareBatch(this.deps.store.outbox, formatter, config.id, afterId, config.batch_size);
+    return {
+      prepare: async (afterId, waiting) => {
+        const thread = this.thread;
+        if (!thread.usable || (!thread.running && waiting < THREAD_AFTER_ROWS)) return here(afterId);
+        try {
+          return await thread.prepare(config, afterId);
+        } catch {
+          // The thread ended (said once in the log by the thread's handle): this batch is read here.
+          return here(afterId);
+        }
+      },
+    };
   }
 
   private require(id: string): Running {

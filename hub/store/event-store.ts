@@ -141,6 +141,11 @@ export class EventStore implements EventHistory {
     });
   }
 
+  /** The event database. */
+  get file(): string {
+    return this.deps.file;
+  }
+
   /** Opens (creating) the database and the writer thread, then starts the flush and retention timers. */
   start(): void {
     if (this.state === 'running') return;

@@ -12,5 +12,13 @@ export { openEventReader, type EventReader } from './event-reader.js';
 export type { EventHistory, EventQuery, LatestValue, StoredEvent } from './event-queries.js';
 export { runEventsCommand, type EventsCommandIo, type EventsCommandOptions } from './events-command.js';
 export { eventsDbPath } from './schema.js';
-export { Outbox, type DeadLetter, type OutboxBacklog, type OutboxEvent, type OutboxRow } from './outbox.js';
+export {
+  openOutboxReader,
+  Outbox,
+  type DeadLetter,
+  type OutboxBacklog,
+  type OutboxEvent,
+  type OutboxReader,
+  type OutboxRow,
+} from './outbox.js';
 export type { OutboxEntry, OutboxLimit, OutboxRouteInit, ReplayRow } from './writer-protocol.js';

@@ -1,4 +1,6 @@
-import type { Database, Statement } from 'better-sqlite3';
+import Database from 'better-sqlite3';
+import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
+import { configureReader } from './schema.js';
 import { EdgehubError } from '../../kernel/index.js';
 import type { OutboxEntry, OutboxLimit, ReplayRow, WriterReply, WriterRequest } from './writer-protocol.js';
 
@@ -52,7 +54,7 @@ export interface OutboxBacklog {
 
 /** What the outbox needs of the event store: its read connection and its writer thread. */
 export interface OutboxDeps {
-  reader(): Database;
+  reader(): SqliteDatabase;
   request(make: (id: number) => OutboxRequest): Promise<WriterReply>;
   /** Epoch ms on the hub clock. */
   now(): number;
@@ -99,7 +101,7 @@ export class Outbox {
         deadCount: Statement;
       }
     | undefined;
-  private statementsOf: Database | undefined;
+  private statementsOf: SqliteDatabase | undefined;
 
   constructor(private readonly deps: OutboxDeps) {}
 
@@ -231,4 +233,21 @@ function toRow(r: RawRow): OutboxRow {
         }
       : null;
   return { id, route, key, recordedAt: recorded, destination, event, message };
+}
+
+/** An outbox that only reads, over a read-only connection of its own (a worker thread's). */
+export interface OutboxReader {
+  outbox: Pick<Outbox, 'read'>;
+  close(): void;
+}
+
+export function openOutboxReader(file: string): OutboxReader {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  configureReader(db);
+  const outbox = new Outbox({
+    reader: () => db,
+    request: () => Promise.reject(new Error('a read-only outbox writes nothing')),
+    now: () => Date.now(),
+  });
+  return { outbox, close: () => db.close() };
 }

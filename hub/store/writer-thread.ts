@@ -1,9 +1,7 @@
-import { createRequire } from 'node:module';
-import { extname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import type { MessagePort, Transferable } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import type { MessagePort, Transferable, Worker } from 'node:worker_threads';
 import { EdgehubError } from '../../kernel/index.js';
+import { startWorker } from '../start-worker.js';
 import type { WriterInit, WriterReply, WriterRequest } from './writer-protocol.js';
 
 /** A request that carries an id and is answered by a reply with the same id. */
@@ -131,33 +129,15 @@ export class WriterThread {
   }
 }
 
-/**
- * Starts `writer-worker` next to this file: `.js` in the bundled `dist/` (its own entry point, beside
- * whichever chunk holds this code), `.ts` under tsx and vitest.
- * A `.ts` worker needs tsx's loader, which Node 20 does not pass on to workers even when the process
- * was started with `--import tsx`, so a small bootstrap registers it first.
- */
+/** Starts the writer thread; a module that cannot load says so on the reply port. */
 function spawnWriter(data: WriterInit, transfer: Transferable[]): Worker {
-  const ext = extname(fileURLToPath(import.meta.url));
-  const url = new URL(`./writer-worker${ext}`, import.meta.url);
   const options = { workerData: data, transferList: transfer, name: 'edgehub-store-writer' };
-  if (ext !== '.ts') return new Worker(url, options);
-  // The ESM build: the CommonJS one registers hooks by a path that does not exist from a worker.
-  const tsx = createRequire(import.meta.url)
-    .resolve('tsx/esm/api')
-    .replace(/\.cjs$/, '.mjs');
-  const bootstrap = [
-    `const { workerData } = require('node:worker_threads');`,
-    `import(${JSON.stringify(pathToFileURL(tsx).href)})`,
-    `  .then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`,
-    // A main thread blocked in a synchronous call cannot see the 'error' event: say so on the port.
-    `  .catch((err) => {`,
+  // A main thread blocked in a synchronous call cannot see the 'error' event: say so on the port.
+  const onBootFailure = [
     `    workerData.replies.postMessage({ t: 'crashed', message: String(err && err.message || err) });`,
     `    const signal = new Int32Array(workerData.signal);`,
     `    Atomics.add(signal, 0, 1);`,
     `    Atomics.notify(signal, 0);`,
-    `    throw err;`,
-    `  });`,
   ].join('\n');
-  return new Worker(bootstrap, { ...options, eval: true });
+  return startWorker(import.meta.url, 'writer-worker', options, onBootFailure);
 }

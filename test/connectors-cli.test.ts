@@ -242,6 +242,11 @@ describe('edgehub connectors', () => {
       code: 0,
       stdout: 'queued 0 dead letters again for connector up\n',
     });
+    expect(await connectorsCli(site, 'dead', '--retry', 'up')).toMatchObject({
+      code: 0,
+      stdout: 'queued 0 dead letters again for connector up\n',
+    });
+    expect(await connectorsCli(site, 'dead')).toMatchObject({ code: 1 });
   });
 
   it('says which URL it could not reach and exits 1 when no hub answers', async () => {
@@ -308,7 +313,8 @@ describe('edgehub connectors', () => {
         });
         channel.ack(msg);
       });
-      expect(await connectorsCli(site, 'dead', 'cloud', '--retry')).toMatchObject({
+      // The ids before the connector, as `dead --retry ID… CONNECTOR` reads naturally.
+      expect(await connectorsCli(site, 'dead', '--retry', String(dead.id), 'cloud')).toMatchObject({
         code: 0,
         stdout: 'queued 1 dead letter again for connector cloud\n',
       });

@@ -172,20 +172,33 @@ export function connectorsCommand(): Command {
   connectors
     .command('dead')
     .description("the messages a connector's remote refused for good, oldest first; --retry sends them again")
-    .argument('<id>', 'the connector')
+    // Optional only to the parser: `dead --retry 17 cloud` hands the connector to --retry's list.
+    .argument('[id]', 'the connector')
     .option('--retry [ids...]', 'send these dead letters again (all without ids)')
     .option('--limit <n>', 'at most this many dead letters', positiveInt, 100)
     .option('--json', 'one JSON object per line')
     .addOption(apiOption())
     .action(
-      async (id: string, opts: { retry?: true | string[]; limit: number; json?: boolean }, cmd: Command) => {
+      async (
+        given: string | undefined,
+        opts: { retry?: true | string[]; limit: number; json?: boolean },
+        cmd: Command,
+      ) => {
+        let retry = opts.retry === true ? [] : opts.retry;
+        let id = given;
+        // The connector is the last word either way: `dead cloud --retry 17` or `dead --retry 17 cloud`.
+        if (id === undefined && retry !== undefined && retry.length > 0) {
+          id = retry[retry.length - 1];
+          retry = retry.slice(0, -1);
+        }
+        if (id === undefined) cmd.error("error: missing required argument 'id'");
         process.exitCode = await runDeadCommand(
           {
             api: apiOf(cmd),
             id,
             limit: opts.limit,
             json: opts.json === true,
-            ...(opts.retry !== undefined && { retry: opts.retry === true ? [] : opts.retry }),
+            ...(retry !== undefined && { retry }),
           },
           io,
         );

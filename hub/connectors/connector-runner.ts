@@ -86,6 +86,8 @@ export class ConnectorRunner {
   /** The last row of the batch read ahead while the one before is in flight; 0 when none. */
   private readAheadThrough = 0;
   private pumping = false;
+  /** Batches being read (on the prepare thread, possibly): trims spare everything meanwhile. */
+  private reading = 0;
   /** Bumped by every failure: a send of an earlier generation is abandoned, its result ignored. */
   private generation = 0;
   /** The batch the transport holds now: rows and messages, to count back if it is abandoned. */
@@ -162,7 +164,13 @@ export class ConnectorRunner {
     const dropped =
       (
         await this.deps.outbox.trim([
-          { connector: this.id, maxEvents, maxAgeMs: this.maxAgeMs, keepThrough: this.inFlightThrough },
+          {
+            connector: this.id,
+            maxEvents,
+            maxAgeMs: this.maxAgeMs,
+            // While a batch is being read its rows are not known yet: none after the cursor may go.
+            keepThrough: this.reading > 0 ? Number.MAX_SAFE_INTEGER : this.inFlightThrough,
+          },
         ])
       )[this.id] ?? 0;
     if (dropped > 0) {
@@ -228,11 +236,7 @@ export class ConnectorRunner {
         // only after this one is confirmed). A turn first, so this one's bytes are on the socket.
         await new Promise<void>((resolve) => setImmediate(resolve));
         let following: Promise<PreparedBatch> | undefined;
-        if (alive()) {
-          // Until it is read, nothing after this batch may be trimmed: its rows are not known yet.
-          this.readAheadThrough = Number.MAX_SAFE_INTEGER;
-          following = this.prepare(next.last);
-        }
+        if (alive()) following = this.prepare(next.last);
         const [ok, ahead] = await Promise.all([sending, following]);
         if (this.generation !== generation) return;
         if (ahead) this.readAheadThrough = ahead.last;
@@ -251,8 +255,13 @@ export class ConnectorRunner {
   }
 
   /** The rows after `afterId`, formatted; rows whose event is gone are set apart. */
-  private prepare(afterId: number): Promise<PreparedBatch> {
-    return this.deps.preparer.prepare(afterId, this.counters.backlog);
+  private async prepare(afterId: number): Promise<PreparedBatch> {
+    this.reading++;
+    try {
+      return await this.deps.preparer.prepare(afterId, this.counters.backlog);
+    } finally {
+      this.reading--;
+    }
   }
 
   /** One batch: sent, then settled as far as the remote confirmed it. False when it failed. */

@@ -97,8 +97,8 @@ export function accessCheck(
     return fail(
       check,
       `${who} may not read and write ${path}: it belongs to group ${group} and ${user.name} is not in it`,
-      group === 'dialout'
-        ? `sudo usermod -aG dialout ${user.name}, then log in again (a systemd service: SupplementaryGroups=dialout)`
+      user.service
+        ? `sudo usermod -aG ${group} ${user.name}, then sudo systemctl restart edgehub`
         : `sudo usermod -aG ${group} ${user.name}, then log in again`,
     );
   return fail(

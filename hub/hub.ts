@@ -75,6 +75,7 @@ export class Hub {
   http: HttpApi | undefined;
   /** The configured connectors, once started; undefined when none is configured. */
   connectors: Connectors | undefined;
+  /** The units the connectors' envelopes name, and the definitions they were read from. */
   private unitsOf:
     | { definitions: readonly DeviceDefinition[]; units: ReadonlyMap<string, ReadonlyMap<string, string>> }
     | undefined;

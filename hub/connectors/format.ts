@@ -3,6 +3,9 @@ import type { OutboxEvent, OutboxRow } from '../store/index.js';
 import type { OutRouteConfig } from './config-schema.js';
 import type { OutMessage, TemplateFields } from './transport.js';
 
+/** Topics whose envelope fields are kept; beyond it the cache starts again. */
+const TOPIC_CACHE = 10_000;
+
 /** The stored event as a connector sends it in the `event` format. */
 export interface EventEnvelope {
   /** `<hub.name>:<event id>`, the same however often the event is sent. */
@@ -37,6 +40,9 @@ export interface FormatterDeps {
 /** Builds each outbox row into the message its connector sends. */
 export class OutFormatter {
   private readonly hubJson: string;
+  private readonly byTopic = new Map<string, string>();
+  private lastTime = NaN;
+  private lastIso = '';
 
   constructor(
     private readonly deps: FormatterDeps,
@@ -102,12 +108,32 @@ export class OutFormatter {
         : null;
     const base64 = 'base64' in parsed ? `,"payload_base64":"${parsed.base64}"` : '';
     return (
-      `{"id":${JSON.stringify(id)},"hub":${this.hubJson},"seq":${event.id},` +
-      `"topic":${JSON.stringify(event.topic)},"device":${JSON.stringify(event.deviceId)},` +
-      `"metric":${JSON.stringify(event.metric)},"value":${JSON.stringify(value) ?? 'null'},` +
-      `"unit":${JSON.stringify(unit)},"time":"${new Date(event.time).toISOString()}",` +
+      `{"id":${JSON.stringify(id)},"hub":${this.hubJson},"seq":${event.id},${this.topicFields(event)}` +
+      `"value":${JSON.stringify(value) ?? 'null'},` +
+      `"unit":${JSON.stringify(unit)},"time":"${this.iso(event.time)}",` +
       `"payload":${payload},"qos":${event.qos},"retain":${event.retain}${base64}}`
     );
+  }
+  /** ISO 8601 of epoch ms; events of one batch often share their millisecond. */
+  private iso(time: number): string {
+    if (time !== this.lastTime) {
+      this.lastTime = time;
+      this.lastIso = new Date(time).toISOString();
+    }
+    return this.lastIso;
+  }
+
+  /** `"topic":…,"device":…,"metric":…,` of an event, kept per topic: a site has few and repeats them. */
+  private topicFields(event: OutboxEvent): string {
+    let fields = this.byTopic.get(event.topic);
+    if (fields === undefined) {
+      fields =
+        `"topic":${JSON.stringify(event.topic)},"device":${JSON.stringify(event.deviceId)},` +
+        `"metric":${JSON.stringify(event.metric)},`;
+      if (this.byTopic.size >= TOPIC_CACHE) this.byTopic.clear();
+      this.byTopic.set(event.topic, fields);
+    }
+    return fields;
   }
 }
 

@@ -78,6 +78,8 @@ export interface ConnectorTransport {
 
 /** Fills `{device}`, `{metric}`, `{topic}`, `{key}` and `{hub}`; a missing field fills as `_`. */
 export function fillTemplate(template: string, fields: TemplateFields): string {
+  // Most destinations name no field (one topic, one stream for every message).
+  if (!template.includes('{')) return template;
   return template.replace(/\{(device|metric|topic|key|hub)\}/g, (_, name: keyof TemplateFields) => {
     const value = fields[name];
     return value === null || value === '' ? '_' : value;

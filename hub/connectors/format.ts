@@ -40,7 +40,10 @@ export interface FormatterDeps {
 /** Builds each outbox row into the message its connector sends. */
 export class OutFormatter {
   private readonly hubJson: string;
-  private readonly byTopic = new Map<string, string>();
+  private readonly byTopic = new Map<
+    string,
+    { device: string | null; metric: string | null; text: string }
+  >();
   private lastTime = NaN;
   private lastIso = '';
 
@@ -125,15 +128,14 @@ export class OutFormatter {
 
   /** `"topic":…,"device":…,"metric":…,` of an event, kept per topic: a site has few and repeats them. */
   private topicFields(event: OutboxEvent): string {
-    let fields = this.byTopic.get(event.topic);
-    if (fields === undefined) {
-      fields =
-        `"topic":${JSON.stringify(event.topic)},"device":${JSON.stringify(event.deviceId)},` +
-        `"metric":${JSON.stringify(event.metric)},`;
-      if (this.byTopic.size >= TOPIC_CACHE) this.byTopic.clear();
-      this.byTopic.set(event.topic, fields);
-    }
-    return fields;
+    const kept = this.byTopic.get(event.topic);
+    if (kept?.device === event.deviceId && kept.metric === event.metric) return kept.text;
+    const text =
+      `"topic":${JSON.stringify(event.topic)},"device":${JSON.stringify(event.deviceId)},` +
+      `"metric":${JSON.stringify(event.metric)},`;
+    if (this.byTopic.size >= TOPIC_CACHE) this.byTopic.clear();
+    this.byTopic.set(event.topic, { device: event.deviceId, metric: event.metric, text });
+    return text;
   }
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EdgehubError } from '../../kernel/index.js';
+import type { EdgehubError } from '../../kernel/index.js';
 import { assertNoHubRunning } from './restore-backup.js';
 
 const dirs: string[] = [];

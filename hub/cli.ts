@@ -17,6 +17,7 @@ import {
   type RuleLoadOptions,
 } from '../rules/index.js';
 import { port, positiveInt } from './cli/arguments.js';
+import { backupCommand, restoreCommand } from './cli/backup-command.js';
 import { connectorsCommand } from './cli/connectors-command.js';
 import { installCommand, uninstallCommand } from './cli/install-command.js';
 import { doctorCommand } from './cli/doctor-command.js';
@@ -162,6 +163,8 @@ function program(): Command {
   cli.addCommand(installCommand());
   cli.addCommand(uninstallCommand());
   cli.addCommand(doctorCommand());
+  cli.addCommand(backupCommand());
+  cli.addCommand(restoreCommand());
 
   cli
     .command('check')

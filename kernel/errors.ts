@@ -50,7 +50,15 @@ export type ErrorCode =
   /** A notifier's token, password or secret cannot be read (file, environment variable). */
   | 'NOTIFIER_CREDENTIALS'
   /** A client broke the MQTT protocol; its connection was closed (MQTT 5: DISCONNECT with the reason code). */
-  | 'MQTT_PROTOCOL_ERROR';
+  | 'MQTT_PROTOCOL_ERROR'
+  /** `edgehub backup` could not read the data folder, a database, the config or rules, or write the archive. */
+  | 'BACKUP_FAILED'
+  /** `edgehub restore` was given a file that is not a sound edgehub backup (no manifest, a checksum or database check failed). */
+  | 'RESTORE_ARCHIVE_INVALID'
+  /** `edgehub restore` found a hub (or another process) holding a database of the data folder open. */
+  | 'RESTORE_HUB_RUNNING'
+  /** `edgehub restore` could not write the data folder, config or rules. */
+  | 'RESTORE_FAILED';
 
 /** Where in a file a problem is: 1-based line and column, plus the key path inside the document. */
 export interface SourceLocation {

@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventsDbPath, openEventReader } from '../hub/index.js';
+import { AckedLoad } from './support/acked-load.js';
 import { ClientPool } from './support/mqtt-client.js';
-import { HubProcesses, runCli, signalAndWait, until } from './support/hub-process.js';
+import { HubProcesses, runCli, signalAndWait } from './support/hub-process.js';
 import { TempDirs, writeFiles } from './support/temp.js';
 
 const temp = new TempDirs();
@@ -42,48 +42,22 @@ describe('edgehub backup while the hub takes QoS 1 messages', () => {
     const { hub, url } = await hubs.start(data);
 
     // Four publishers, four messages in flight each, until told to stop.
-    const acked = new Map<number, number[]>();
-    const acks = new EventEmitter();
-    let stop = false;
-    const publishers = await Promise.all(
-      Array.from({ length: 4 }, (_, p) => pool.connect(url, { clientId: `pub-${p}` })),
-    );
-    const loops = publishers.flatMap((client, p) => {
-      const seqs: number[] = [];
-      acked.set(p, seqs);
-      let next = 0;
-      return Array.from({ length: 4 }, async () => {
-        while (!stop) {
-          const seq = next++;
-          await client.publishAsync(`sensors/p${p}/temperature`, JSON.stringify({ value: 20, seq }), {
-            qos: 1,
-          });
-          // Durable acknowledgements: a PUBACK means the message is committed to events.db.
-          seqs.push(seq);
-          acks.emit('ack');
-        }
-      });
-    });
-    await until(
-      () => [...acked.values()].every((s) => s.length >= 150),
-      '150 acknowledged messages per publisher',
-      [[acks, 'ack']],
-    );
-    const before = new Map([...acked].map(([p, seqs]) => [p, [...seqs]]));
+    const load = await AckedLoad.start(pool, url, { publishers: 4, inFlight: 4 });
+    await load.untilEach(150);
+    const before = load.snapshot();
     const archive = join(temp.make('edgehub-backup-out-'), 'hub.tar');
     const backup = await runCli(['backup', archive, '--data', data]);
-    const during = [...acked.values()].reduce((n, s) => n + s.length, 0);
+    const during = load.total;
     expect(backup.stderr).toBe('');
     expect(backup.code).toBe(0);
     // The backup ran under load: messages kept being acknowledged while it copied.
-    expect(during).toBeGreaterThan([...before.values()].reduce((n, s) => n + s.length, 0));
+    expect(during).toBeGreaterThan(before.reduce((n, s) => n + s.length, 0));
 
     const refused = await runCli(['restore', archive, '--data', data]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('RESTORE_HUB_RUNNING');
 
-    stop = true;
-    await Promise.all(loops);
+    await load.stop();
     await pool.closeAll();
     await signalAndWait(hub, 'SIGTERM');
 
@@ -97,15 +71,14 @@ describe('edgehub backup while the hub takes QoS 1 messages', () => {
     expect(restored.code).toBe(0);
     const reader = openEventReader(eventsDbPath(fresh));
     try {
-      for (const [p, seqs] of before) {
-        const stored = reader
-          .query({ topicFilter: `sensors/p${p}/temperature`, limit: 1_000_000 })
-          .map((e) => (e.payload as { seq: number }).seq);
-        const missing = seqs.filter((seq) => !new Set(stored).has(seq));
+      const stored = AckedLoad.stored(reader, before.length);
+      before.forEach((seqs, p) => {
+        const got = stored[p] ?? [];
+        const missing = seqs.filter((seq) => !new Set(got).has(seq));
         expect({ p, missing }).toEqual({ p, missing: [] });
-        expect(new Set(stored).size).toBe(stored.length); // no event twice
-        expect(stored.length).toBeGreaterThanOrEqual(seqs.length);
-      }
+        expect(new Set(got).size).toBe(got.length); // no event twice
+        expect(got.length).toBeGreaterThanOrEqual(seqs.length);
+      });
     } finally {
       reader.close();
     }

@@ -1,9 +1,9 @@
-import { EventEmitter } from 'node:events';
 import BetterSqlite from 'better-sqlite3';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventsDbPath, openEventReader } from '../hub/index.js';
 import { brokerDbPath } from '../hub/persistence/index.js';
+import { AckedLoad } from './support/acked-load.js';
 import { ClientPool, closed } from './support/mqtt-client.js';
 import { HubProcesses, signalAndWait, until } from './support/hub-process.js';
 import { TempDirs } from './support/temp.js';
@@ -63,63 +63,31 @@ describe('SIGKILL in the middle of a stream of QoS 1 messages', () => {
     for (let i = 0; i < 20; i++) await device.publishAsync('sensors/gh-1/early', String(i), { qos: 1 });
 
     // Six publishers, eight messages in flight each, until the hub is killed.
-    const acked = new Map<string, number[]>();
-    const acks = new EventEmitter();
-    let stop = false;
-    const publishers = await Promise.all(
-      Array.from({ length: 6 }, (_, p) => pool.connect(first.url, { clientId: `pub-${p}` })),
-    );
-    const loops = publishers.flatMap((client, p) => {
-      const seqs: number[] = [];
-      acked.set(`pub-${p}`, seqs);
-      let next = 0;
-      return Array.from({ length: 8 }, async () => {
-        while (!stop) {
-          const seq = next++;
-          try {
-            await client.publishAsync(`sensors/p${p}/temperature`, JSON.stringify({ value: 20, seq }), {
-              qos: 1,
-            });
-          } catch {
-            return;
-          }
-          // A resolved publish is a PUBACK the hub sent, even one read after the hub died.
-          seqs.push(seq);
-          acks.emit('ack');
-        }
-      });
-    });
-    await until(
-      () => [...acked.values()].every((s) => s.length >= 200),
-      '200 acknowledged messages per publisher',
-      [[acks, 'ack']],
-    );
+    const load = await AckedLoad.start(pool, first.url, { publishers: 6, inFlight: 8 });
+    await load.untilEach(200);
     // A client's socket closes only after it has read what the hub had sent: every PUBACK on its way.
-    const allClosed = Promise.all(publishers.map((client) => closed(client)));
+    const allClosed = Promise.all(load.clients.map((client) => closed(client)));
     await kill(first.hub, 'SIGKILL');
     await allClosed;
-    stop = true;
+    const snapshot = load.snapshot();
+    // Not awaited: a publish the dead hub never answered stays pending until its client is closed.
+    void load.stop();
     await pool.closeAll();
-    void Promise.allSettled(loops);
-    const snapshot = new Map([...acked].map(([id, seqs]) => [id, [...seqs]]));
 
     expect(integrity(eventsDbPath(data))).toBe('ok');
     expect(integrity(brokerDbPath(data))).toBe('ok');
     const reader = openEventReader(eventsDbPath(data));
     try {
-      for (const [clientId, seqs] of snapshot) {
-        const stored = new Set(
-          reader
-            .query({ topicFilter: `sensors/p${clientId.slice(4)}/temperature`, limit: 1_000_000 })
-            .map((e) => (e.payload as { seq: number }).seq),
-        );
-        const missing = seqs.filter((seq) => !stored.has(seq));
-        expect({ clientId, acked: seqs.length, missing }).toEqual({
-          clientId,
+      const stored = AckedLoad.stored(reader, snapshot.length);
+      snapshot.forEach((seqs, p) => {
+        const got = new Set(stored[p]);
+        const missing = seqs.filter((seq) => !got.has(seq));
+        expect({ publisher: p, acked: seqs.length, missing }).toEqual({
+          publisher: p,
           acked: seqs.length,
           missing: [],
         });
-      }
+      });
     } finally {
       reader.close();
     }

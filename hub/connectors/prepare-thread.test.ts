@@ -17,7 +17,7 @@ const config = connectorSchema.parse({
   batch_size: 50,
   out: [{ topics: ['sensors/#'], topic: 'site.{device}' }],
 });
-const units = new Map([['gh-1', new Map([['temperature', '°C']])]]);
+let units = new Map([['gh-1', new Map([['temperature', '°C']])]]);
 
 let dir: string;
 let clock: VirtualClock;
@@ -30,6 +30,7 @@ beforeEach(() => {
   clock = new VirtualClock(Date.UTC(2026, 0, 1));
   logger = new MemoryLogger();
   threads = [];
+  units = new Map([['gh-1', new Map([['temperature', '°C']])]]);
   store = new EventStore({
     file: eventsDbPath(dir),
     clock,
@@ -103,6 +104,21 @@ describe('the connectors prepare thread', () => {
     const rest = await t.prepare(config, there.last);
     expect(rest.rowIds).toHaveLength(13);
     expect(rest.rowIds[0]).toBeGreaterThan(there.last);
+  });
+
+  it('names the units of the definitions in force, also after they change', async () => {
+    store.append(reading('gh-1', '{"value":1}'));
+    expect(await store.stored()).toBe(true);
+    const t = thread();
+    const first = await t.prepare(config, 0);
+    expect(JSON.parse(first.messages[0]?.payload.toString() ?? '')).toMatchObject({ unit: '°C' });
+
+    // Definitions reloaded: a new units table, sent to the running thread with the next batch.
+    units = new Map([['gh-1', new Map([['temperature', 'K']])]]);
+    store.append(reading('gh-1', '{"value":2}'));
+    expect(await store.stored()).toBe(true);
+    const second = await t.prepare(config, first.last);
+    expect(JSON.parse(second.messages[0]?.payload.toString() ?? '')).toMatchObject({ unit: 'K', value: 2 });
   });
 
   it('ends after a minute without a batch and starts again on the next', async () => {

@@ -64,14 +64,14 @@ export class PrepareThread {
       const flat: [string, string][] = [];
       for (const [device, metrics] of units)
         for (const [metric, unit] of metrics) flat.push([unitKey(device, metric), unit]);
-      this.post(worker, { t: 'units', units: flat });
+      worker.postMessage({ t: 'units', units: flat } satisfies PrepareRequest);
     }
     this.deps.clock.clearTimer(this.idle);
     this.idle = this.deps.clock.setTimer('connectors.prepare-thread.idle', IDLE_MS, () => void this.end());
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { config, resolve, reject });
-      this.post(worker, { t: 'prepare', id, connector: config.id, afterId });
+      worker.postMessage({ t: 'prepare', id, connector: config.id, afterId } satisfies PrepareRequest);
     });
   }
 
@@ -113,10 +113,6 @@ export class PrepareThread {
       );
     });
     return worker;
-  }
-
-  private post(worker: Worker, request: PrepareRequest): void {
-    worker.postMessage(request);
   }
 
   private dispatch(reply: PrepareReply): void {

@@ -11,21 +11,22 @@ export const RULES_DB_SCHEMA: DatabaseSchema = {
   migrations: [
     {
       to: 1,
-      // Before versions, both owners created their tables and left user_version at 0.
+      // Before versions, both owners created their tables and left user_version at 0. The text is
+      // theirs, indentation included: SQLite keeps it in sqlite_schema, where new and old files match.
       why: 'rule state, alerts and traces',
       sql: `
-CREATE TABLE IF NOT EXISTS rule_state (
-  rule_id TEXT NOT NULL,
-  slot TEXT NOT NULL,
-  key TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,
-  value TEXT NOT NULL,
-  PRIMARY KEY (rule_id, slot, key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rule_alerts (
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS rule_state (
+        rule_id TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (rule_id, slot, key)
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS rule_alerts (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rule_traces (
   id INTEGER PRIMARY KEY,
   rule_id TEXT NOT NULL,

@@ -13,7 +13,9 @@ const SCHEMA: DatabaseSchema = {
 };
 
 function tables(db: BetterSqlite.Database): string[] {
-  return (db.prepare('SELECT name FROM sqlite_schema ORDER BY name').all() as { name: string }[]).map((r) => r.name);
+  return (db.prepare('SELECT name FROM sqlite_schema ORDER BY name').all() as { name: string }[]).map(
+    (r) => r.name,
+  );
 }
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -36,7 +38,9 @@ describe('migrate', () => {
 
   it('stamps a file made before versions (user_version 0, tables there) and keeps its rows', () => {
     const db = new BetterSqlite(':memory:');
-    db.exec("CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO things (name) VALUES ('a')");
+    db.exec(
+      "CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO things (name) VALUES ('a')",
+    );
     expect(migrate(db, SCHEMA)).toEqual({ from: 0, to: 2 });
     expect(db.prepare('SELECT name FROM things').pluck().all()).toEqual(['a']);
     expect(tables(db)).toEqual(['things', 'things_name']);
@@ -57,7 +61,11 @@ describe('migrate', () => {
       ...SCHEMA,
       migrations: [
         ...SCHEMA.migrations,
-        { to: 3, why: 'a step that fails halfway', sql: 'CREATE TABLE more (x); CREATE INDEX bad ON nowhere (x)' },
+        {
+          to: 3,
+          why: 'a step that fails halfway',
+          sql: 'CREATE TABLE more (x); CREATE INDEX bad ON nowhere (x)',
+        },
       ],
     };
     expect(() => migrate(db, broken)).toThrow(/nowhere/);

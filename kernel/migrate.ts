@@ -49,7 +49,11 @@ export function newerSchemaError(file: string, schema: DatabaseSchema, version: 
  * the same tables because both run the same steps. Refuses (DATA_FOLDER_NEWER) a file newer than
  * `schema`. Returns the version found and the version now.
  */
-export function migrate(db: Database, schema: DatabaseSchema, file = schema.file): { from: number; to: number } {
+export function migrate(
+  db: Database,
+  schema: DatabaseSchema,
+  file = schema.file,
+): { from: number; to: number } {
   const current = schemaVersionOf(schema);
   const found = readSchemaVersion(db);
   if (found > current) throw newerSchemaError(file, schema, found);

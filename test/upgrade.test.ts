@@ -27,7 +27,8 @@ const { temp, pool, keep } = useHubKit();
 function makeHub(dataDir: string, logger = new MemoryLogger()): Hub {
   const rulesDir = temp.make('edgehub-upgrade-rules-');
   writeFiles(rulesDir, {
-    'r.yaml': 'rules:\n  - id: too-hot\n    when:\n      mqtt: sensors/+/temperature\n    then:\n      - log: hot\n',
+    'r.yaml':
+      'rules:\n  - id: too-hot\n    when:\n      mqtt: sensors/+/temperature\n    then:\n      - log: hot\n',
   });
   const config = loadConfig(undefined, { mqttPort: 0, wsPort: null, dataDir, rulesDir, demo: false });
   return keep(new Hub({ config: { ...config, http: { ...config.http, port: null } }, logger }));
@@ -85,7 +86,9 @@ describe('a hub started on a data folder made by the previous schema', () => {
     // The backup was taken first, and the log says where.
     const backups = readdirSync(join(data, 'backups'));
     expect(backups).toHaveLength(1);
-    expect(backups[0]).toMatch(/^pre-migrate-events\.db-2-to-3-rules\.db-0-to-1-notifications\.db-0-to-1-\d{8}T\d{6}Z\.tar$/);
+    expect(backups[0]).toMatch(
+      /^pre-migrate-events\.db-2-to-3-rules\.db-0-to-1-notifications\.db-0-to-1-\d{8}T\d{6}Z\.tar$/,
+    );
     const archive = join(data, 'backups', backups[0]!);
     const logged = logger.entries.find((e) => e.msg.includes('backed up before migrating'));
     expect(logged?.fields?.['backup']).toBe(archive);

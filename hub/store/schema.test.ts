@@ -5,7 +5,13 @@ import BetterSqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate } from '../../kernel/index.js';
 import { EventQueries } from './event-queries.js';
-import { createSchema, DEVICE_METRIC_INDEX, EVENTS_DB_SCHEMA, registerFunctions, SCHEMA_VERSION } from './schema.js';
+import {
+  createSchema,
+  DEVICE_METRIC_INDEX,
+  EVENTS_DB_SCHEMA,
+  registerFunctions,
+  SCHEMA_VERSION,
+} from './schema.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -22,7 +28,8 @@ function versionTwo(): BetterSqlite.Database {
     "INSERT INTO events (time, topic, device_id, metric, payload, qos, retain) VALUES (?, 'sensors/m/' || ?, 'm', ?, ?, 0, 0)",
   );
   for (let s = 0; s < 20; s++) {
-    for (const metric of ['power', 'voltage', 'current']) insert.run(1000 * s, metric, metric, JSON.stringify({ value: s }));
+    for (const metric of ['power', 'voltage', 'current'])
+      insert.run(1000 * s, metric, metric, JSON.stringify({ value: s }));
   }
   registerFunctions(db);
   return db;
@@ -35,7 +42,9 @@ function bound(sql: string): string {
 }
 
 function plan(db: BetterSqlite.Database, sql: string): string {
-  return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
+  return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[])
+    .map((r) => r.detail)
+    .join('; ');
 }
 
 describe('events.db schema version 3', () => {

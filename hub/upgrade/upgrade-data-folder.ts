@@ -69,6 +69,9 @@ export async function upgradeDataFolder(opts: UpgradeOptions): Promise<UpgradeRe
 /** `pre-migrate-events.db-2-to-3-rules.db-0-to-1-20261207T121900Z.tar`: what changed, and when. */
 function backupName(older: readonly SchemaStatus[], at: Date): string {
   const steps = older.map((s) => `${s.schema.file}-${s.version ?? 0}-to-${s.current}`).join('-');
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `pre-migrate-${steps}-${stamp}.tar`;
 }

@@ -21,7 +21,7 @@ export function schemaChecks(dataDir: string): CheckResult[] {
           warn(
             check,
             `${s.path} has schema version ${version}; this edgehub migrates it to ${s.current} at its next start`,
-            `nothing to do: the hub backs the data folder up into ${resolve(dataDir, 'backups')} before migrating (keep a copy elsewhere with edgehub backup FILE)`,
+            `(re)start the hub to migrate it; it backs the data folder up into ${resolve(dataDir, 'backups')} first (keep a copy off the card with edgehub backup FILE)`,
           ),
         );
         break;

@@ -143,8 +143,9 @@ describe('a hub started on a data folder made by the previous schema', () => {
 
   it('migrates nothing and takes no backup the second time', async () => {
     const data = previousFolder();
-    await makeHub(data).start();
-    await pool.closeAll();
+    const first = makeHub(data);
+    await first.start();
+    await first.stop();
     const logger = new MemoryLogger();
     const again = makeHub(data, logger);
     await again.start();

@@ -36,6 +36,7 @@ import { ruleLoadOptions } from './rule-checks.js';
 import { DeviceRegistry, isDeviceFileName } from './registry/index.js';
 import { Security, securityOptionsFromConfig } from './security/index.js';
 import { durableAckHook, EventStore, eventsDbPath } from './store/index.js';
+import { upgradeDataFolder } from './upgrade/index.js';
 import { EDGEHUB_VERSION } from './version.js';
 
 /** Retained: `{ ok, rules, errors, warnings, at }` of the last rules load or reload. */
@@ -249,6 +250,12 @@ export class Hub {
   async start(): Promise<void> {
     const { config, logger } = this.deps;
     try {
+      // Before any database is opened for writing: refuses a newer data folder, backs up and migrates an older one.
+      await upgradeDataFolder({
+        dataDir: resolve(config.hub.data_dir),
+        logger: logger.child('upgrade'),
+        now: () => new Date(this.clock.now()),
+      });
       if (this.store) {
         this.store.start();
         this.started.push({ name: 'store', stop: () => this.store?.stop() });

@@ -58,7 +58,11 @@ export type ErrorCode =
   /** `edgehub restore` found a hub (or another process) holding a database of the data folder open. */
   | 'RESTORE_HUB_RUNNING'
   /** `edgehub restore` could not write the data folder, config or rules. */
-  | 'RESTORE_FAILED';
+  | 'RESTORE_FAILED'
+  /** A database of the data folder was written by a newer edgehub (its schema version is higher than this one knows). */
+  | 'DATA_FOLDER_NEWER'
+  /** Bringing a database of the data folder to this edgehub's schema failed (the file was left as it was). */
+  | 'DATA_FOLDER_MIGRATION_FAILED';
 
 /** Where in a file a problem is: 1-based line and column, plus the key path inside the document. */
 export interface SourceLocation {

@@ -11,7 +11,7 @@ export { durableAckHook, type PublishedPacket } from './durable-acks.js';
 export { openEventReader, type EventReader } from './event-reader.js';
 export type { EventHistory, EventQuery, LatestValue, StoredEvent } from './event-queries.js';
 export { runEventsCommand, type EventsCommandIo, type EventsCommandOptions } from './events-command.js';
-export { eventsDbPath } from './schema.js';
+export { EVENTS_DB_SCHEMA, eventsDbPath } from './schema.js';
 export {
   openOutboxReader,
   Outbox,

@@ -18,7 +18,15 @@ export {
   type ErrorCode,
   type SourceLocation,
 } from './errors.js';
-export { ConsoleLogger, MemoryLogger, type LogFields, type LogLevel, type Logger } from './logger.js';
+export {
+  ConsoleLogger,
+  levelFor,
+  MemoryLogger,
+  type ConsoleLoggerOptions,
+  type LogFields,
+  type LogLevel,
+  type Logger,
+} from './logger.js';
 export { formatPath, YamlSource } from './yaml-source.js';
 export {
   decodeMessage,

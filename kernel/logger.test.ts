@@ -63,7 +63,11 @@ describe('journald priorities', () => {
     const { logger, lines } = capture({ json: true });
     logger.warn('disk nearly full', { freeMb: 12 });
     expect(lines[0]?.startsWith('<4>{')).toBe(true);
-    expect(JSON.parse(lines[0]?.slice(3) ?? '')).toMatchObject({ level: 'warn', msg: 'disk nearly full', freeMb: 12 });
+    expect(JSON.parse(lines[0]?.slice(3) ?? '')).toMatchObject({
+      level: 'warn',
+      msg: 'disk nearly full',
+      freeMb: 12,
+    });
   });
 
   it('are left out without JOURNAL_STREAM', () => {

@@ -38,8 +38,17 @@ export function parsePrometheusText(text: string): { samples: Sample[]; types: M
       labels[l[1] ?? ''] = (l[2] ?? '').replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
     }
     const raw = m[3] ?? '';
-    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
-    if (Number.isNaN(value) && raw !== 'NaN') throw new Error(`line ${i + 1}: bad value ${raw}`);
+    // Prometheus reads values with Go's ParseFloat: NaN and Inf in any case (prom-client writes `Nan`).
+    const word = raw.toLowerCase();
+    const value =
+      word === 'nan'
+        ? NaN
+        : word === '+inf' || word === 'inf'
+          ? Infinity
+          : word === '-inf'
+            ? -Infinity
+            : Number(raw);
+    if (Number.isNaN(value) && word !== 'nan') throw new Error(`line ${i + 1}: bad value ${raw}`);
     samples.push({ name, labels, value });
   }
   return { samples, types };

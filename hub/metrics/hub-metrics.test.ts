@@ -45,7 +45,7 @@ describe('HubMetrics', () => {
     let actuators: ActuatorStats = { accepted: 3, refused: { ...refusedNone, min_on: 2 }, failSafe: 1 };
     let connectors: ConnectorStatus[] = [
       connector({ backlog: 40, backlogAgeMs: 2_500, delivered: 900, dead: 2 }),
-      connector({ id: 'ops', type: 'redis', state: 'retrying', dropped: 7 }),
+      connector({ id: 'ops', type: 'redis-stream', state: 'retrying', dropped: 7 }),
     ];
     const notifiers: ChannelStats[] = [
       { name: 'phone', accepted: 5, delivered: 4, failed: 1, dropped: 0, queued: 1, held: 2 },

@@ -67,7 +67,11 @@ async function start(opts: StartOptions): Promise<void> {
   if (opts.host !== undefined) overrides.host = opts.host;
   if (opts.demo !== undefined) overrides.demo = opts.demo;
   const config = loadConfig(opts.config, overrides);
-  const logger = new ConsoleLogger({ level: config.hub.log_level, json: config.hub.log_json });
+  const logger = new ConsoleLogger({
+    level: config.hub.log_level,
+    components: config.hub.log_components,
+    json: config.hub.log_json,
+  });
   const hub = new Hub({ config, logger });
   await hub.start();
   shutdownOn(hub, logger);

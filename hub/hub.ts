@@ -28,6 +28,7 @@ import type { HubConfig } from './config/schema.js';
 import { Connectors, OutboxRoutes, type ConnectorEvent } from './connectors/index.js';
 import type { HubEvents } from './events.js';
 import { HttpApi } from './http/index.js';
+import { HubMetrics } from './metrics/index.js';
 import { startHubNotifiers, type HubNotifiers } from './notifiers/index.js';
 import { brokerDbPath, SqlitePersistence } from './persistence/index.js';
 import { withDemoDevices } from './demo-devices.js';
@@ -82,6 +83,8 @@ export class Hub {
     | undefined;
   /** The configured notifiers and the alert routing, once started; undefined when none is configured. */
   notifiers: HubNotifiers | undefined;
+  /** The hub's figures for Prometheus, read from the components at each scrape (`metricsRoutes`). */
+  readonly metrics: HubMetrics;
   /** Which stored events go to which connector's outbox. */
   private readonly outboxRoutes: OutboxRoutes;
   /** `<data_dir>/rules.db`: the engine's durable timing state and alerts. */
@@ -236,6 +239,19 @@ export class Hub {
         if (name === 'rule.suspended')
           rulesLogger.warn('rule suspended by the loop breaker', { event: data });
         else rulesLogger.info(name, { event: data });
+      },
+    });
+    this.metrics = new HubMetrics({
+      sources: {
+        broker: () => this.broker.stats(),
+        subscriptions: () => this.broker.subscriptionCount(),
+        sessions: () => this.persistence?.stats().sessions,
+        store: () => this.store && { stats: this.store.stats(), lagMs: this.store.lagMs() },
+        rules: () => this.rules.stats(),
+        actuators: () => this.devices.stats(),
+        devices: () => this.registry.list(),
+        connectors: () => this.connectors?.list(),
+        notifiers: () => this.notifiers?.notifiers.stats(),
       },
     });
   }

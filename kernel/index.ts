@@ -26,7 +26,15 @@ export {
   type DatabaseSchema,
   type Migration,
 } from './migrate.js';
-export { ConsoleLogger, MemoryLogger, type LogFields, type LogLevel, type Logger } from './logger.js';
+export {
+  ConsoleLogger,
+  levelFor,
+  MemoryLogger,
+  type ConsoleLoggerOptions,
+  type LogFields,
+  type LogLevel,
+  type Logger,
+} from './logger.js';
 export { formatPath, YamlSource } from './yaml-source.js';
 export {
   decodeMessage,

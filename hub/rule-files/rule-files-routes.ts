@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { EdgehubError, errorMessage } from '../../kernel/index.js';
 import { RulesInvalidError, type RuleFiles } from './rule-files.js';
@@ -127,6 +128,12 @@ export function errorResponse(err: unknown): { status: ContentfulStatusCode; bod
     const status = STATUS[err.code] ?? 500;
     const problems = err instanceof RulesInvalidError ? { problems: [...err.problems] } : {};
     return { status, body: { error: { code: err.code, message: err.message, ...problems } } };
+  }
+  // hono's own refusals: a body that is not JSON, one over a body limit.
+  if (err instanceof HTTPException) {
+    const code =
+      err.status === 400 ? 'HTTP_BAD_REQUEST' : err.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'HTTP_ERROR';
+    return { status: err.status, body: { error: { code, message: err.message } } };
   }
   return { status: 500, body: { error: { code: 'INTERNAL', message: errorMessage(err) } } };
 }

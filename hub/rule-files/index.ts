@@ -21,3 +21,4 @@ export {
   type RuleFileVersionsDeps,
 } from './rule-file-versions.js';
 export { ruleFilesRoutes } from './rule-files-routes.js';
+export { writeFileAtomic } from './write-file-atomic.js';

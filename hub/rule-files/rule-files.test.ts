@@ -1,4 +1,14 @@
-import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EdgehubError } from '../../kernel/index.js';
@@ -6,6 +16,7 @@ import { openEventPages, runBacktestCommand, type RuleActivity } from '../../rul
 import { eventsDbPath } from '../store/index.js';
 import { FAN, HUMID, makeRig, T0, type Rig } from './rule-files-rig.js';
 import { RulesInvalidError } from './rule-files.js';
+import { writeFileAtomic } from './write-file-atomic.js';
 
 const rigs: Rig[] = [];
 afterEach(async () => {
@@ -303,7 +314,6 @@ describe('RuleFiles: saving', () => {
     const file = join(r.rulesDir, 'fan.yaml');
     writeFileSync(file, FAN.replace('> 30', '> 31'));
     const later = new Date(modifiedAt + 1000);
-    const { utimesSync } = await import('node:fs');
     utimesSync(file, later, later);
     expect(await codeOf(r.service.save('fan.yaml', EDITED_FAN, modifiedAt))).toBe('RULE_FILE_CHANGED');
     expect(readFileSync(file, 'utf8')).toBe(FAN.replace('> 30', '> 31'));
@@ -335,5 +345,20 @@ describe('RuleFiles: saving', () => {
     const saved = await r.service.save('fan.yaml', FAN);
     expect(saved.version).toBeNull();
     expect(r.service.versions('fan.yaml').versions).toEqual([]);
+  });
+});
+
+describe('writeFileAtomic', () => {
+  it('replaces the target of a symlinked rule file and keeps the link', async () => {
+    const r = await rig();
+    const elsewhere = join(r.root, 'shared.yaml');
+    writeFileSync(elsewhere, FAN);
+    rmSync(join(r.rulesDir, 'fan.yaml'));
+    symlinkSync(elsewhere, join(r.rulesDir, 'fan.yaml'));
+    await writeFileAtomic(join(r.rulesDir, 'fan.yaml'), EDITED_FAN);
+    expect(lstatSync(join(r.rulesDir, 'fan.yaml')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(elsewhere, 'utf8')).toBe(EDITED_FAN);
+    // No temporary file left beside the target.
+    expect(readdirSync(r.root).sort()).toEqual(['data', 'rules', 'shared.yaml']);
   });
 });

@@ -16,6 +16,7 @@ import {
 import {
   EXAMPLE_RULES_DIR,
   openRulesDb,
+  readerPages,
   RuleDirWatcher,
   RuleEngine,
   rulesDbPath,
@@ -34,6 +35,7 @@ import { brokerDbPath, SqlitePersistence } from './persistence/index.js';
 import { withDemoDevices } from './demo-devices.js';
 import { HubStatus } from './hub-status.js';
 import { ruleLoadOptions } from './rule-checks.js';
+import { DEFAULT_KEPT_VERSIONS, RuleFiles, RuleFileVersions } from './rule-files/index.js';
 import { DeviceRegistry, isDeviceFileName } from './registry/index.js';
 import { Security, securityOptionsFromConfig } from './security/index.js';
 import { durableAckHook, EventStore, eventsDbPath } from './store/index.js';
@@ -71,6 +73,8 @@ export class Hub {
   /** Device adapters, guarded actuator commands and Home Assistant discovery. */
   readonly devices: DeviceRuntime;
   readonly rules: RuleEngine;
+  /** The rule editor's files: read, validate, back-test, save with history (`ruleFilesRoutes` serves it). */
+  readonly ruleFiles: RuleFiles;
   /** Stored rule traces in `<data_dir>/rules.db`; undefined without a rules directory. */
   traces: TraceStore | undefined;
   /** The HTTP API; undefined when `http.port` is null. */
@@ -253,6 +257,31 @@ export class Hub {
         connectors: () => this.connectors?.list(),
         notifiers: () => this.notifiers?.notifiers.stats(),
       },
+    });
+    // Only a configured directory is edited: the demo's examples are part of the installed package.
+    const editable = config.hub.rules_dir !== undefined ? resolve(config.hub.rules_dir) : undefined;
+    this.ruleFiles = new RuleFiles({
+      dir: editable,
+      clock: this.clock,
+      logger: logger.child('rule-files'),
+      // Beside the traces in `<data_dir>/rules.db`: the data folder is what the service may write and what backups copy.
+      versions: new RuleFileVersions({
+        open: () => {
+          mkdirSync(dataDir, { recursive: true });
+          return openRulesDb(rulesDbPath(dataDir));
+        },
+        keep: DEFAULT_KEPT_VERSIONS,
+      }),
+      loadOptions: () => ruleLoadOptions(config, this.registry.definitions),
+      inForce: () => this.rules.ruleSet,
+      events: () => (this.store ? readerPages(this.store) : undefined),
+      // At once rather than after the watcher's debounce, so a save answers with the load it caused.
+      reload: async () => {
+        await this.watcher?.reload();
+        return this.watcher?.status;
+      },
+      // A preview replays on the hub's thread: between pages of events the broker gets its turn.
+      betweenPages: () => new Promise<void>((resolve) => setImmediate(resolve)),
     });
   }
 
@@ -517,6 +546,10 @@ export class Hub {
     await this.watcher.start();
     const watcher = this.watcher;
     this.started.push({ name: 'rules watcher', stop: () => watcher.stop() });
+    if (this.ruleFiles.dir !== undefined) {
+      this.ruleFiles.start();
+      this.started.push({ name: 'rule files', stop: () => this.ruleFiles.stop() });
+    }
   }
 
   /**

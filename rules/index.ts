@@ -9,10 +9,13 @@
 
 // The language
 export {
+  compileRuleDir,
   compileRuleFiles,
   isRuleFileName,
   loadRuleDir,
+  readRuleDir,
   tryLoadRuleDir,
+  type RuleDirContents,
   type RuleFileText,
   type RuleLoadResult,
 } from './language/loader.js';

@@ -1,0 +1,8 @@
+import { describe, expect, it } from 'vitest';
+import { openApiText } from './openapi-document.js';
+
+describe('the OpenAPI document', () => {
+  it('is current in schemas/openapi.json (npx tsx scripts/openapi.ts writes it)', async () => {
+    await expect(await openApiText()).toMatchFileSnapshot('../../schemas/openapi.json');
+  });
+});

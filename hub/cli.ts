@@ -19,6 +19,7 @@ import {
 import { port, positiveInt } from './cli/arguments.js';
 import { backupCommand, restoreCommand } from './cli/backup-command.js';
 import { connectorsCommand } from './cli/connectors-command.js';
+import { tokenCommand } from './cli/token-command.js';
 import { installCommand, uninstallCommand } from './cli/install-command.js';
 import { doctorCommand } from './cli/doctor-command.js';
 import { runNotificationTrace } from './cli/notifications-trace.js';
@@ -164,6 +165,7 @@ function program(): Command {
     );
 
   cli.addCommand(connectorsCommand());
+  cli.addCommand(tokenCommand());
   cli.addCommand(installCommand());
   cli.addCommand(uninstallCommand());
   cli.addCommand(doctorCommand());

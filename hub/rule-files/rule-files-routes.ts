@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, type z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { EdgehubError, errorMessage } from '../../kernel/index.js';
@@ -163,7 +163,11 @@ function fail(c: Context, err: unknown): Response {
  * GET for viewers, everything else for admins). Bodies and parameters are checked by the schemas;
  * every failure is `{ error: { code, message } }`, a refused save's problems inside the error.
  */
-export function ruleFilesRoutes(service: RuleFiles): OpenAPIHono {
+export function ruleFilesRoutes(
+  service: RuleFiles,
+  /** Runs before every route (the API's role check for changes). */
+  guard?: MiddlewareHandler,
+): OpenAPIHono {
   const app = new OpenAPIHono({
     defaultHook: (result, c) => {
       if (result.success) return undefined;
@@ -175,6 +179,7 @@ export function ruleFilesRoutes(service: RuleFiles): OpenAPIHono {
   });
   // Also in force once mounted: hono runs a sub-app's own error handler around its routes.
   app.onError((err, c) => fail(c, err));
+  if (guard) app.use('*', guard);
 
   app.openapi(routes.list, async (c) => {
     return c.json(mutable<typeof FileList>(await service.list()), 200);

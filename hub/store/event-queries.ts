@@ -35,6 +35,26 @@ export interface EventQuery {
   limit?: number;
   /** `desc` (newest first) by default. */
   order?: 'asc' | 'desc';
+  /** Only events before this one in newest-first order (older, or as old with a lower id): paging. */
+  before?: { time: number; id: number };
+}
+
+/** One metric's numeric readings of one device in [since, until] (epoch ms), in buckets of `bucketMs`. */
+export interface DownsampleQuery {
+  device: string;
+  metric: string;
+  since: number;
+  until: number;
+  bucketMs: number;
+}
+
+/** One bucket: `t` its start (epoch ms), `n` the readings in it; empty buckets are not returned. */
+export interface Bucket {
+  t: number;
+  min: number;
+  max: number;
+  avg: number;
+  n: number;
 }
 
 /** The last value a device reported for one metric (a sensor reading or an actuator's state). */
@@ -56,6 +76,8 @@ export interface EventHistory {
   history(device: string, metric: string | undefined, since: number, until: number): StoredEvent[];
   /** The last value per (device, metric), ordered by device then metric. */
   latest(device?: string): LatestValue[];
+  /** Min, max, mean and count per bucket, computed in SQL; only numbers (`{"value": n}` or a bare `n`). */
+  downsample(query: DownsampleQuery): Bucket[];
 }
 
 interface EventRow {
@@ -77,6 +99,26 @@ interface LatestRow {
   time: number;
   event_id: number;
 }
+
+/**
+ * The numeric value of each event (a bare JSON number, or an object's numeric `value`; anything else
+ * is left out), grouped per bucket. Payloads are JSON text when the store wrote them (BLOBs are not
+ * JSON); `->` gives the value as JSON text, so a number is text starting with a digit or a minus
+ * (never `true`, which `->>` would turn into 1), and only objects are parsed at all. The
+ * (device_id, metric, time) index finds the rows, none of the device's other metrics among them.
+ * `LIMIT -1` keeps SQLite from flattening the inner query, which would parse each payload once per
+ * aggregate (four times).
+ */
+const DOWNSAMPLE_SQL = `
+SELECT b, min(v + 0) AS min, max(v + 0) AS max, avg(v + 0) AS avg, count(*) AS n FROM (
+  SELECT (time - CAST(@since AS INTEGER)) / CAST(@bucket AS INTEGER) AS b,
+    CASE WHEN typeof(payload) <> 'text' THEN NULL
+      WHEN substr(payload, 1, 1) = '{' THEN CASE WHEN json_valid(payload) THEN payload -> '$.value' END
+      ELSE payload END AS v
+  FROM events
+  WHERE device_id = @device AND metric = @metric AND time >= @since AND time <= @until
+  LIMIT -1
+) WHERE v GLOB '[0-9-]*' GROUP BY b ORDER BY b`;
 
 const COLUMNS = 'id, time, client_id, topic, device_id, metric, payload, qos, retain';
 
@@ -115,6 +157,10 @@ export class EventQueries implements EventHistory {
     if (query.until !== undefined) {
       where.push('time <= ?');
       params.push(query.until);
+    }
+    if (query.before !== undefined) {
+      where.push('(time < ? OR (time = ? AND id < ?))');
+      params.push(query.before.time, query.before.time, query.before.id);
     }
     if (query.topicFilter !== undefined) {
       assertTopicFilter(query.topicFilter);
@@ -171,6 +217,17 @@ export class EventQueries implements EventHistory {
       time: r.time,
       eventId: r.event_id,
     }));
+  }
+
+  downsample(q: DownsampleQuery): Bucket[] {
+    const rows = this.statement(DOWNSAMPLE_SQL).all({
+      device: q.device,
+      metric: q.metric,
+      since: q.since,
+      until: q.until,
+      bucket: Math.max(1, Math.trunc(q.bucketMs)),
+    }) as { b: number; min: number; max: number; avg: number; n: number }[];
+    return rows.map((r) => ({ t: q.since + r.b * q.bucketMs, min: r.min, max: r.max, avg: r.avg, n: r.n }));
   }
 
   private statement(sql: string): Statement {

@@ -16,8 +16,12 @@ describe('edgehub token', () => {
     dirs.push(dir);
     const file = new TokenFile(join(dir, 'http-tokens.json'));
     const lines: string[] = [];
-    const io = { out: (l: string) => lines.push(l) };
+    const notes: string[] = [];
+    const io = { out: (l: string) => lines.push(l), note: (l: string) => notes.push(l) };
     runTokenCreate(file, 'prometheus', 'viewer', io, Date.UTC(2026, 0, 1));
+    // The token alone on stdout, so a script can take it with $(...); the rest is said on stderr.
+    expect(lines).toHaveLength(1);
+    expect(notes.join('\n')).toContain('not shown again');
     const token = lines[0] ?? '';
     expect(token).toMatch(/^edgehub_[\w-]{43}$/);
     expect(readFileSync(file.file, 'utf8')).not.toContain(token);

@@ -11,6 +11,8 @@ interface PathOptions {
 
 export interface TokenCommandIo {
   out(line: string): void;
+  /** What is said about the output rather than the output itself (stderr), so `$(edgehub token create …)` is the token alone. */
+  note(line: string): void;
 }
 
 /** The tokens file of the hub that `--config`/`--data` name. */
@@ -31,8 +33,8 @@ export function runTokenCreate(
 ): void {
   const token = file.create(name, role, now);
   io.out(token);
-  io.out(
-    `# token "${name}" (${role}) created: send it as "Authorization: Bearer <token>"; it is not shown again`,
+  io.note(
+    `token "${name}" (${role}) created: send it as "Authorization: Bearer <token>"; it is not shown again`,
   );
 }
 
@@ -54,7 +56,10 @@ export function runTokenRevoke(file: TokenFile, name: string, io: TokenCommandIo
 
 /** `edgehub token`: API tokens for scripts and Prometheus, kept hashed in the data directory. */
 export function tokenCommand(): Command {
-  const io: TokenCommandIo = { out: (line) => void process.stdout.write(line + '\n') };
+  const io: TokenCommandIo = {
+    out: (line) => void process.stdout.write(line + '\n'),
+    note: (line) => void process.stderr.write(line + '\n'),
+  };
   const paths = (cmd: Command): Command =>
     cmd
       .option('--config <file>', 'the config file the hub runs with (says where its data directory is)')

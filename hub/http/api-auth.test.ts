@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryLogger, VirtualClock } from '../../kernel/index.js';
 import { hashPassword } from '../security/index.js';
-import { createApiApp } from './api-app.js';
+import { ruleFilesMount } from '../api-extensions.js';
+import { makeRig, type Rig } from '../rule-files/rule-files-rig.js';
+import { createApiApp, type ApiExtensions } from './api-app.js';
 import { HttpAuth } from './auth/http-auth.js';
 import { TokenFile } from './auth/token-file.js';
 import type { HttpApiPorts } from './ports.js';
@@ -52,7 +54,7 @@ function ports(): HttpApiPorts {
   };
 }
 
-async function app(secure = false) {
+async function app(secure = false, extensions?: ApiExtensions) {
   const auth = new HttpAuth({
     options: {
       passwordFile: join(dir, 'passwd'),
@@ -65,7 +67,14 @@ async function app(secure = false) {
     logger: new MemoryLogger(),
   });
   await auth.load();
-  return createApiApp({ ports: ports(), logger: new MemoryLogger(), auth, maxBodyBytes: 1024, secure });
+  return createApiApp({
+    ports: ports(),
+    logger: new MemoryLogger(),
+    auth,
+    maxBodyBytes: 1024,
+    secure,
+    ...(extensions && { extensions }),
+  });
 }
 
 type App = Awaited<ReturnType<typeof app>>;
@@ -248,5 +257,30 @@ describe('API tokens', () => {
     expect((await send(a, '/api/me', { headers: { authorization: 'Bearer edgehub_guess' } })).status).toBe(
       401,
     );
+  });
+});
+
+describe('rule files behind the logins', () => {
+  let rig: Rig;
+  beforeEach(async () => {
+    rig = await makeRig();
+  });
+  afterEach(() => rig.cleanup());
+
+  it('are read by every role and changed by admins only: 403 AUTH_FORBIDDEN below', async () => {
+    const a = await app(false, { routes: [ruleFilesMount(rig.service)] });
+    const edit = { name: 'fan.yaml', text: 'rules: []\n' };
+    for (const [user, status] of [
+      ['vera', 403],
+      ['otto', 403],
+      ['ada', 200],
+    ] as const) {
+      const { cookie } = await login(a, user);
+      const session = cookie.split(';')[0] ?? '';
+      expect((await send(a, '/api/rule-files', { cookie: session })).status).toBe(200);
+      const res = await send(a, '/api/rule-files/validate', { method: 'POST', cookie: session, body: edit });
+      expect([user, res.status]).toEqual([user, status]);
+      if (status === 403) expect(await code(res)).toBe('AUTH_FORBIDDEN');
+    }
   });
 });

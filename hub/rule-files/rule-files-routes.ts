@@ -3,6 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { EdgehubError, errorMessage } from '../../kernel/index.js';
+import { HttpProblem } from '../http/index.js';
 import { RulesInvalidError, type RuleFiles } from './rule-files.js';
 import {
   ErrorBody,
@@ -129,6 +130,9 @@ export function errorResponse(err: unknown): { status: ContentfulStatusCode; bod
     const problems = err instanceof RulesInvalidError ? { problems: [...err.problems] } : {};
     return { status, body: { error: { code: err.code, message: err.message, ...problems } } };
   }
+  // The API's own refusals from the guard (a role too low).
+  if (err instanceof HttpProblem)
+    return { status: err.status, body: { error: { code: err.code, message: err.message } } };
   // hono's own refusals: a body that is not JSON, one over a body limit.
   if (err instanceof HTTPException) {
     const code =

@@ -1,0 +1,82 @@
+import { signal } from '@preact/signals';
+
+/** A page and its parameters, from the address bar. */
+export type Route =
+  | { page: 'login' }
+  | { page: 'devices' }
+  | { page: 'device'; id: string }
+  | { page: 'events' }
+  | { page: 'alerts' }
+  | { page: 'rules' }
+  | { page: 'editor'; file: string | null }
+  | { page: 'missing'; path: string };
+
+/** The path a route lives at; history routing, since the hub serves index.html for any page path. */
+export function pathOf(route: Route): string {
+  switch (route.page) {
+    case 'login':
+      return '/login';
+    case 'devices':
+      return '/';
+    case 'device':
+      return `/devices/${encodeURIComponent(route.id)}`;
+    case 'events':
+      return '/events';
+    case 'alerts':
+      return '/alerts';
+    case 'rules':
+      return '/rules';
+    case 'editor':
+      return route.file === null ? '/rules/edit' : `/rules/edit/${encodeURIComponent(route.file)}`;
+    case 'missing':
+      return route.path;
+  }
+}
+
+export function parseRoute(path: string): Route {
+  const parts = path.replace(/\/+$/, '').split('/').filter(Boolean).map(decodeSafely);
+  const [first, second, third] = parts;
+  if (parts.length === 0 || (first === 'devices' && parts.length === 1)) return { page: 'devices' };
+  if (first === 'login' && parts.length === 1) return { page: 'login' };
+  if (first === 'devices' && second !== undefined && parts.length === 2)
+    return { page: 'device', id: second };
+  if (first === 'events' && parts.length === 1) return { page: 'events' };
+  if (first === 'alerts' && parts.length === 1) return { page: 'alerts' };
+  if (first === 'rules' && parts.length === 1) return { page: 'rules' };
+  if (first === 'rules' && second === 'edit' && parts.length <= 3)
+    return { page: 'editor', file: third ?? null };
+  return { page: 'missing', path };
+}
+
+function decodeSafely(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+export const route = signal<Route>(parseRoute(location.pathname));
+
+export function navigate(to: Route, { replace = false }: { replace?: boolean } = {}): void {
+  const path = pathOf(to);
+  if (path !== location.pathname) {
+    if (replace) history.replaceState(null, '', path);
+    else history.pushState(null, '', path);
+  }
+  route.value = to;
+  window.scrollTo(0, 0);
+}
+
+/** Back/forward, and plain links inside the app without a page load. */
+export function startRouter(): void {
+  window.addEventListener('popstate', () => (route.value = parseRoute(location.pathname)));
+  document.addEventListener('click', (event) => {
+    const a = (event.target as Element | null)?.closest?.('a');
+    if (!a || a.target || a.origin !== location.origin || event.defaultPrevented) return;
+    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    if (a.pathname.startsWith('/api/') || a.hasAttribute('download')) return;
+    event.preventDefault();
+    navigate(parseRoute(a.pathname));
+  });
+}

@@ -7,6 +7,7 @@ import { html } from '../html.js';
 import { navigate } from '../router.js';
 import { can } from '../session.js';
 import type { Preview, Problem, RuleFileVersion } from '../types.js';
+import { previewSentence } from './preview-sentence.js';
 import { createRuleEditor, setEditorText } from './rule-editor.js';
 
 const NEW_FILE = `# yaml-language-server: $schema=../schemas/rules.schema.json
@@ -207,15 +208,11 @@ function Problems({
 
 /** "Over the last 24 h this edit would have fired N times (the rules in force: M)", then the detail. */
 export function PreviewPanel({ preview, range }: { preview: Preview; range: string }) {
-  const { edited, inForce, diff, loops } = preview;
+  const { edited, diff, loops } = preview;
   return html`<article class="card preview" aria-label="back-test preview">
     <h2>Back-test</h2>
     ${!preview.ok && html`<p class="error-box">This text does not load; fix the problems above first.</p>`}
-    <p class="preview-summary">
-      Over the last ${range} this edit would have fired
-      <b class="fired-edited">${edited.fired}</b> time${edited.fired === 1 ? '' : 's'} (the rules in force:
-      <b class="fired-in-force">${inForce.fired}</b>).
-    </p>
+    <p class="preview-summary">${previewSentence(preview, range)}</p>
     ${
       (diff.added.length > 0 || diff.removed.length > 0 || diff.changed.length > 0) &&
       html`<p class="diff small">

@@ -60,6 +60,26 @@ export function diagnosticsOf(state: EditorState, problems: readonly Problem[], 
   return out;
 }
 
+/** Colours from the page's variables, so the editor follows light and dark with the rest. */
+const theme = EditorView.theme({
+  '&': { color: 'var(--fg)', backgroundColor: 'var(--card)', maxHeight: '70vh', fontSize: '13px' },
+  '.cm-gutters': {
+    backgroundColor: 'var(--bg)',
+    color: 'var(--muted)',
+    borderRight: '1px solid var(--line)',
+  },
+  '.cm-activeLine, .cm-activeLineGutter': {
+    backgroundColor: 'color-mix(in srgb, var(--accent) 8%, transparent)',
+  },
+  '&.cm-focused': { outline: 'none' },
+  '.cm-cursor': { borderLeftColor: 'var(--fg)' },
+  '&.cm-focused .cm-selectionBackground, .cm-selectionBackground': {
+    backgroundColor: 'color-mix(in srgb, var(--accent) 25%, transparent) !important',
+  },
+  '.cm-tooltip': { backgroundColor: 'var(--card)', color: 'var(--fg)', border: '1px solid var(--line)' },
+  '.cm-scroller': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace' },
+});
+
 export interface RuleEditorOptions {
   parent: HTMLElement;
   text: string;
@@ -73,8 +93,13 @@ export interface RuleEditorOptions {
 /** The CodeMirror 6 view of a rule file: YAML, schema completion and validation in the gutter. */
 export function createRuleEditor(options: RuleEditorOptions): EditorView {
   const validate = options.validate;
+  // CodeMirror adds its styles at run time. In a document it does so with a <style> element, which
+  // the hub's CSP (`style-src 'self'`) blocks; in a shadow root it uses a constructed stylesheet
+  // (adoptedStyleSheets), which the CSP allows. The page's CSS variables still reach inside.
+  const shadow = options.parent.attachShadow({ mode: 'open' });
   return new EditorView({
-    parent: options.parent,
+    parent: shadow,
+    root: shadow,
     state: EditorState.create({
       doc: options.text,
       extensions: [
@@ -94,6 +119,7 @@ export function createRuleEditor(options: RuleEditorOptions): EditorView {
             ]
           : []),
         EditorState.readOnly.of(options.readOnly),
+        theme,
         EditorView.updateListener.of((update) => {
           if (update.docChanged) options.onChange(update.state.doc.toString());
         }),

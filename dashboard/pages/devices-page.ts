@@ -116,8 +116,9 @@ function Actuators({ device }: { device: Device }) {
       const on = isOn(state);
       return html`<div key=${a.name} class="actuator" data-actuator=${a.name}>
         <span
-          >${a.name}:
-          <strong class="actuator-state">${state === undefined ? 'unknown' : on ? 'on' : 'off'}</strong></span
+          >${`${a.name}: `}<strong class="actuator-state"
+            >${state === undefined ? 'unknown' : on ? 'on' : 'off'}</strong
+          ></span
         >
         ${
           allowed &&

@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'TRACES_UNAVAILABLE'
   | 'HTTP_BAD_REQUEST'
   | 'HTTP_NOT_FOUND'
+  /** The HTTP API would listen beyond loopback without logins (no password file). */
+  | 'HTTP_UNPROTECTED'
   | 'USAGE'
   /** `edgehub install`/`uninstall` could not do a step (not root, useradd or systemctl failed). */
   | 'INSTALL_FAILED'

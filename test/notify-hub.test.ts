@@ -70,7 +70,11 @@ describe('notifications in a running hub', () => {
     try {
       await hub.start();
       const base = `http://127.0.0.1:${hub.http?.address?.port ?? 0}`;
-      const posted = await fetch(`${base}/api/events/door.opened`, { method: 'POST', body: '{"by":"cat"}' });
+      const posted = await fetch(`${base}/api/events/door.opened`, {
+        method: 'POST',
+        body: '{"by":"cat"}',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(posted.status).toBe(202);
       await hook.count(2);
       await hub.notifiers?.notifiers.whenIdle();
@@ -99,7 +103,8 @@ describe('notifications in a running hub', () => {
         method: 'POST',
       });
       expect(ack.status).toBe(200);
-      expect(((await ack.json()) as { acknowledgedAt: number | null }).acknowledgedAt).not.toBeNull();
+      const acked = (await ack.json()) as { alert: { acknowledgedAt: number | null } };
+      expect(acked.alert.acknowledgedAt).not.toBeNull();
       expect((await fetch(`${base}/api/alerts/nope/acknowledge`, { method: 'POST' })).status).toBe(404);
 
       const lines: string[] = [];

@@ -78,7 +78,10 @@ async function serve(ports: HttpApiPorts, maxBodyBytes?: number) {
   stops.push(() => api.stop());
   const base = `http://127.0.0.1:${api.address?.port ?? 0}`;
   const call = async (method: string, path: string, body?: string) => {
-    const res = await fetch(base + path, { method, ...(body !== undefined && { body }) });
+    const res = await fetch(base + path, {
+      method,
+      ...(body !== undefined && { body, headers: { 'content-type': 'application/json' } }),
+    });
     return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
   };
   return { api, call };
@@ -200,6 +203,7 @@ describe('the hub with the HTTP API and stored traces', () => {
       const res = await fetch(`${base}/api/events/door-open`, {
         method: 'POST',
         body: JSON.stringify({ by }),
+        headers: { 'content-type': 'application/json' },
       });
       expect(res.status).toBe(202);
     }

@@ -1,45 +1,100 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EdgehubError, errorMessage, type Logger } from '../../kernel/index.js';
-import { problem, route, type HttpApiPorts, type Reply } from './routes.js';
+import { createAdaptorServer } from '@hono/node-server';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { EdgehubError, SystemClock, type Clock, type Logger } from '../../kernel/index.js';
+import { isLoopback, loadTlsOptions, type TlsFiles } from '../broker/index.js';
+import { createApiApp, type ApiExtensions } from './api-app.js';
+import type { ApiEnv } from './api-env.js';
+import { HttpAuth, type HttpAuthOptions } from './auth/http-auth.js';
+import type { LiveStream } from './live-stream.js';
+import type { HttpApiPorts } from './ports.js';
+
+export type HttpAuthConfig = HttpAuthOptions;
 
 export interface HttpApiDeps {
-  /** Loopback by default: the API has no authentication of its own. */
+  /** Loopback unless logins are configured: without users the API is refused anywhere else. */
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
   logger: Logger;
   ports: HttpApiPorts;
+  /** Session expiry, login slowdown and keep-alives run on it; the system clock by default. */
+  clock?: Clock;
   /** Request bodies larger than this are refused with 413; default 64 KiB. */
   maxBodyBytes?: number;
+  /** Logins from a password file; undefined: no logins, loopback only. */
+  auth?: HttpAuthConfig;
+  /** HTTPS with these PEM files (the same settings as the broker's TLS). */
+  tls?: TlsFiles;
+  /** The built dashboard (`dist/dashboard`). */
+  dashboardDir?: string;
+  stream?: LiveStream;
+  extensions?: ApiExtensions;
 }
 
 const DEFAULT_MAX_BODY = 64 * 1024;
 
 /**
- * The hub's small JSON API over node:http: post events to the rules, read rule counters, reload
- * errors, traces and devices, see and drive the connectors, and a health check. Bad input gets a 4xx with a JSON error naming what
- * is wrong; a failing handler gets a 500 and is logged; nothing a client sends stops the hub.
+ * The hub's HTTP API and dashboard on a hono app over node:http (or node:https): listens, and
+ * closes every connection on stop. Nothing a client sends stops the hub.
  */
 export class HttpApi {
   private server: Server | undefined;
   private closing: Promise<void> | undefined;
+  private built: OpenAPIHono<ApiEnv> | undefined;
   address: { host: string; port: number } | undefined;
 
   constructor(private readonly deps: HttpApiDeps) {}
 
-  /** Listens; `LISTEN_FAILED` when the address is taken or not allowed. */
+  /** The app, for `app.request()` in tests; built on first use. */
+  get app(): OpenAPIHono<ApiEnv> {
+    this.built ??= this.build(undefined);
+    return this.built;
+  }
+
+  /**
+   * Reads the password file and TLS files and listens. `HTTP_UNPROTECTED` for a non-loopback host
+   * without logins, `PASSWORD_FILE_INVALID`/`TLS_INVALID` for unusable files, `LISTEN_FAILED` when
+   * the address is taken or not allowed.
+   */
   async start(): Promise<void> {
     const { host, port, logger } = this.deps;
-    const server = createServer((req, res) => {
-      this.serve(req, res).catch((err: unknown) => {
-        logger.error('HTTP request failed', { error: errorMessage(err) });
-        if (!res.headersSent) send(res, problem(500, 'INTERNAL', 'the request failed; see the hub log'));
-        else res.destroy();
-      });
-    });
-    // Slow or stuck clients must not hold sockets forever (ms).
-    server.requestTimeout = 10_000;
+    let auth: HttpAuth | undefined;
+    if (this.deps.auth) {
+      auth = new HttpAuth({ options: this.deps.auth, clock: this.clock, logger });
+      await auth.load();
+    } else if (!isLoopback(host)) {
+      throw new EdgehubError(
+        'HTTP_UNPROTECTED',
+        `http.host is ${host}, but without a password file the HTTP API has no logins and may only listen on loopback; ` +
+          'create users with `edgehub passwd FILE USER` and set http.password_file (or mqtt.security.password_file), or set http.host: 127.0.0.1',
+      );
+    } else {
+      logger.warn(
+        `the HTTP API has no logins (no http.password_file or mqtt.security.password_file): it listens on ${host} only, and anyone on this machine may use it as admin`,
+      );
+    }
+    this.built = this.build(auth);
+    const tls = this.deps.tls ? await loadTlsOptions(this.deps.tls) : undefined;
+    const app = this.built;
+    const server = (
+      tls
+        ? createAdaptorServer({
+            fetch: app.fetch,
+            createServer: (await import('node:https')).createServer,
+            serverOptions: {
+              ...tls,
+              ...(this.deps.tls?.requireClientCert === true && {
+                requestCert: true,
+                rejectUnauthorized: true,
+              }),
+            },
+          })
+        : createAdaptorServer({ fetch: app.fetch })
+    ) as Server;
+    // Slow or stuck clients must not hold sockets forever (ms); the live stream is exempt from the request timeout.
+    server.requestTimeout = 0;
     server.headersTimeout = 10_000;
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
@@ -63,11 +118,12 @@ export class HttpApi {
     this.server = server;
     const a = server.address() as AddressInfo;
     this.address = { host: a.address, port: a.port };
-    logger.info('HTTP API listening', { http: `${a.address}:${a.port}` });
+    logger.info('HTTP API listening', { http: `${tls ? 'https' : 'http'}://${a.address}:${a.port}` });
   }
 
-  /** Stops accepting and closes open connections; idempotent. */
+  /** Stops accepting and closes open connections (live streams included); idempotent. */
   stop(): Promise<void> {
+    this.deps.stream?.closeAll();
     const server = this.server;
     if (!server) return Promise.resolve();
     this.closing ??= new Promise<void>((resolve) => {
@@ -77,65 +133,23 @@ export class HttpApi {
     return this.closing;
   }
 
-  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (!url.pathname.startsWith('/api/')) {
-      send(
-        res,
-        problem(404, 'HTTP_NOT_FOUND', `no such endpoint: ${url.pathname}; the API lives under /api/`),
-      );
-      req.resume();
-      return;
-    }
-    let segments: string[];
-    try {
-      segments = url.pathname.slice('/api/'.length).replace(/\/$/, '').split('/').map(decodeURIComponent);
-    } catch {
-      send(res, problem(400, 'HTTP_BAD_REQUEST', `the path ${url.pathname} is not valid percent-encoding`));
-      req.resume();
-      return;
-    }
-    const body = await readBody(req, this.deps.maxBodyBytes ?? DEFAULT_MAX_BODY);
-    if ('reply' in body) {
-      send(res, body.reply);
-      return;
-    }
-    send(
-      res,
-      await route(
-        { method: req.method ?? 'GET', segments, query: url.searchParams, body: body.value },
-        this.deps.ports,
-      ),
-    );
+  private get clock(): Clock {
+    return this.deps.clock ?? (this.systemClock ??= new SystemClock());
   }
-}
 
-async function readBody(req: IncomingMessage, max: number): Promise<{ value: unknown } | { reply: Reply }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > max) {
-      req.resume();
-      return { reply: problem(413, 'PAYLOAD_TOO_LARGE', `the body is over ${max} bytes`) };
-    }
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) return { value: undefined };
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return { value: JSON.parse(text) as unknown };
-  } catch (err) {
-    return { reply: problem(400, 'HTTP_BAD_REQUEST', `the body is not JSON: ${errorMessage(err)}`) };
-  }
-}
+  private systemClock: Clock | undefined;
 
-function send(res: ServerResponse, reply: Reply): void {
-  const text = JSON.stringify(reply.body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-  res.writeHead(reply.status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    ...reply.headers,
-  });
-  res.end(text + '\n');
+  private build(auth: HttpAuth | undefined): OpenAPIHono<ApiEnv> {
+    const { ports, logger } = this.deps;
+    return createApiApp({
+      ports,
+      logger,
+      maxBodyBytes: this.deps.maxBodyBytes ?? DEFAULT_MAX_BODY,
+      secure: this.deps.tls !== undefined,
+      ...(auth && { auth }),
+      ...(this.deps.dashboardDir !== undefined && { dashboardDir: this.deps.dashboardDir }),
+      ...(this.deps.stream && { stream: { stream: this.deps.stream, clock: this.clock } }),
+      ...(this.deps.extensions && { extensions: this.deps.extensions }),
+    });
+  }
 }

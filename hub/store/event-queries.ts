@@ -34,6 +34,26 @@ export interface EventQuery {
   limit?: number;
   /** `desc` (newest first) by default. */
   order?: 'asc' | 'desc';
+  /** Only events before this one in newest-first order (older, or as old with a lower id): paging. */
+  before?: { time: number; id: number };
+}
+
+/** One metric's numeric readings of one device in [since, until] (epoch ms), in buckets of `bucketMs`. */
+export interface DownsampleQuery {
+  device: string;
+  metric: string;
+  since: number;
+  until: number;
+  bucketMs: number;
+}
+
+/** One bucket: `t` its start (epoch ms), `n` the readings in it; empty buckets are not returned. */
+export interface Bucket {
+  t: number;
+  min: number;
+  max: number;
+  avg: number;
+  n: number;
 }
 
 /** The last value a device reported for one metric (a sensor reading or an actuator's state). */
@@ -55,6 +75,8 @@ export interface EventHistory {
   history(device: string, metric: string | undefined, since: number, until: number): StoredEvent[];
   /** The last value per (device, metric), ordered by device then metric. */
   latest(device?: string): LatestValue[];
+  /** Min, max, mean and count per bucket, computed in SQL; only numbers (`{"value": n}` or a bare `n`). */
+  downsample(query: DownsampleQuery): Bucket[];
 }
 
 interface EventRow {
@@ -76,6 +98,27 @@ interface LatestRow {
   time: number;
   event_id: number;
 }
+
+/**
+ * The numeric value of each event (a bare JSON number, or an object's numeric `value`; anything else
+ * is left out), grouped per bucket. Payloads are JSON text when the store wrote them; the guard keeps
+ * BLOBs and foreign text away from the JSON functions. The (device_id, time) index finds the rows.
+ */
+const DOWNSAMPLE_SQL = `
+SELECT b, min(v) AS min, max(v) AS max, avg(v) AS avg, count(*) AS n FROM (
+  SELECT (time - @since) / @bucket AS b,
+    CASE WHEN typeof(payload) = 'text' AND json_valid(payload) THEN
+      CASE json_type(payload)
+        WHEN 'integer' THEN json_extract(payload, '$')
+        WHEN 'real' THEN json_extract(payload, '$')
+        WHEN 'object' THEN CASE json_type(payload, '$.value')
+          WHEN 'integer' THEN json_extract(payload, '$.value')
+          WHEN 'real' THEN json_extract(payload, '$.value') END
+      END
+    END AS v
+  FROM events
+  WHERE device_id = @device AND metric = @metric AND time >= @since AND time <= @until
+) WHERE v IS NOT NULL GROUP BY b ORDER BY b`;
 
 const COLUMNS = 'id, time, client_id, topic, device_id, metric, payload, qos, retain';
 
@@ -104,6 +147,10 @@ export class EventQueries implements EventHistory {
     if (query.until !== undefined) {
       where.push('time <= ?');
       params.push(query.until);
+    }
+    if (query.before !== undefined) {
+      where.push('(time < ? OR (time = ? AND id < ?))');
+      params.push(query.before.time, query.before.time, query.before.id);
     }
     if (query.topicFilter !== undefined) {
       assertTopicFilter(query.topicFilter);
@@ -154,6 +201,17 @@ export class EventQueries implements EventHistory {
       time: r.time,
       eventId: r.event_id,
     }));
+  }
+
+  downsample(q: DownsampleQuery): Bucket[] {
+    const rows = this.statement(DOWNSAMPLE_SQL).all({
+      device: q.device,
+      metric: q.metric,
+      since: q.since,
+      until: q.until,
+      bucket: Math.max(1, Math.trunc(q.bucketMs)),
+    }) as { b: number; min: number; max: number; avg: number; n: number }[];
+    return rows.map((r) => ({ t: q.since + r.b * q.bucketMs, min: r.min, max: r.max, avg: r.avg, n: r.n }));
   }
 
   private statement(sql: string): Statement {

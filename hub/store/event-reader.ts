@@ -2,7 +2,14 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { EdgehubError, errorMessage } from '../../kernel/index.js';
-import type { EventHistory, EventQuery, LatestValue, StoredEvent } from './event-queries.js';
+import type {
+  Bucket,
+  DownsampleQuery,
+  EventHistory,
+  EventQuery,
+  LatestValue,
+  StoredEvent,
+} from './event-queries.js';
 import { EventQueries } from './event-queries.js';
 import { configureReader, hasEventSchema, registerFunctions } from './schema.js';
 
@@ -66,6 +73,10 @@ class Reader implements EventReader {
 
   latest(device?: string): LatestValue[] {
     return this.queries.latest(device);
+  }
+
+  downsample(query: DownsampleQuery): Bucket[] {
+    return this.queries.downsample(query);
   }
 
   close(): void {

@@ -4,7 +4,14 @@ import type { Clock, Logger, MqttMessage, TimerHandle } from '../../kernel/index
 import { Backoff, EdgehubError, errorMessage } from '../../kernel/index.js';
 import { AckHolds } from './ack-holds.js';
 import { BatchEncoder } from './batch-encoder.js';
-import type { EventHistory, EventQuery, LatestValue, StoredEvent } from './event-queries.js';
+import type {
+  Bucket,
+  DownsampleQuery,
+  EventHistory,
+  EventQuery,
+  LatestValue,
+  StoredEvent,
+} from './event-queries.js';
 import { EventQueries } from './event-queries.js';
 import { openWriter } from './open-writer.js';
 import { Outbox } from './outbox.js';
@@ -328,6 +335,12 @@ export class EventStore implements EventHistory {
     const { queries } = this.requireOpen();
     this.flush();
     return queries.latest(device);
+  }
+
+  downsample(query: DownsampleQuery): Bucket[] {
+    const { queries } = this.requireOpen();
+    this.flush();
+    return queries.downsample(query);
   }
 
   private accepting(): boolean {

@@ -9,7 +9,14 @@ export {
 } from './event-store.js';
 export { durableAckHook, type PublishedPacket } from './durable-acks.js';
 export { openEventReader, type EventReader } from './event-reader.js';
-export type { EventHistory, EventQuery, LatestValue, StoredEvent } from './event-queries.js';
+export type {
+  Bucket,
+  DownsampleQuery,
+  EventHistory,
+  EventQuery,
+  LatestValue,
+  StoredEvent,
+} from './event-queries.js';
 export { runEventsCommand, type EventsCommandIo, type EventsCommandOptions } from './events-command.js';
 export { eventsDbPath } from './schema.js';
 export {

@@ -12,7 +12,7 @@
  * Type checking is `npm run typecheck`; esbuild only strips types.
  */
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { buildSync, type BuildOptions, type Metafile } from 'esbuild';
@@ -116,12 +116,13 @@ const EDITOR_ENTRY = 'dashboard/editor/editor-page.ts';
  * the hub sends them as they are instead of compressing per request on a Pi.
  */
 export function buildDashboard(outdir = 'dist/dashboard'): DashboardWeight {
-  const out = join(ROOT, outdir);
+  // Relative to the project root, or absolute (a test's temporary folder).
+  const out = resolve(ROOT, outdir);
   rmSync(out, { recursive: true, force: true });
   const result = buildSync({
     absWorkingDir: ROOT,
     entryPoints: [DASHBOARD_ENTRY],
-    outdir,
+    outdir: out,
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -137,7 +138,7 @@ export function buildDashboard(outdir = 'dist/dashboard'): DashboardWeight {
     logLevel: 'warning',
   });
   const outputs = result.metafile.outputs;
-  const fromRoot = (file: string): string => relative(out, join(ROOT, file)).split('\\').join('/');
+  const fromRoot = (file: string): string => relative(out, resolve(ROOT, file)).split('\\').join('/');
   const [entryFile, entry] =
     Object.entries(outputs).find(
       ([, o]) => o.entryPoint === DASHBOARD_ENTRY && !o.cssBundle?.endsWith('.js'),

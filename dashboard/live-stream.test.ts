@@ -25,6 +25,7 @@ function rig() {
   const sources: FakeSource[] = [];
   const timers: { fn: () => void; ms: number; cleared: boolean }[] = [];
   const statuses: StreamStatus[] = [];
+  const clock = { now: 0 };
   const stream = new LiveStream('/api/stream', {
     open: (url) => {
       const s = new FakeSource(url);
@@ -37,6 +38,8 @@ function rig() {
       return t;
     },
     clearTimer: (t) => ((t as { cleared: boolean }).cleared = true),
+    now: () => clock.now,
+    stableMs: 10_000,
     backoff: new Backoff({ initialMs: 1000, maxMs: 8000, random: () => 0.999999 }),
   });
   stream.onStatus((s) => statuses.push(s));
@@ -44,7 +47,7 @@ function rig() {
     const t = timers.at(-1);
     if (t && !t.cleared) t.fn();
   };
-  return { stream, sources, timers, statuses, fire };
+  return { stream, sources, timers, statuses, fire, clock };
 }
 
 describe('LiveStream', () => {
@@ -59,8 +62,8 @@ describe('LiveStream', () => {
     expect(statuses.map((s) => s.state)).toEqual(['connecting', 'open']);
   });
 
-  it('reconnects after a lost connection with growing waits, and from the first wait once greeted again', () => {
-    const { stream, sources, timers, statuses, fire } = rig();
+  it('reconnects after a lost connection with growing waits, and from the first wait after a stable connection', () => {
+    const { stream, sources, timers, statuses, fire, clock } = rig();
     stream.start();
     sources[0]?.fail();
     expect(sources[0]?.closed).toBe(true);
@@ -73,8 +76,21 @@ describe('LiveStream', () => {
     expect(statuses.at(-1)).toMatchObject({ state: 'reconnecting', inMs: 4000, attempt: 3 });
     fire();
     sources[3]?.send('hello', {});
+    clock.now += 10_000;
     sources[3]?.fail();
     expect(timers.at(-1)?.ms).toBe(1000);
+  });
+
+  it('a hub that greets and closes at once is retried with growing waits, not in a tight loop', () => {
+    const { stream, sources, timers, fire, clock } = rig();
+    stream.start();
+    for (let i = 0; i < 4; i++) {
+      sources[i]?.send('hello', {});
+      clock.now += 50;
+      sources[i]?.fail();
+      fire();
+    }
+    expect(timers.map((t) => t.ms)).toEqual([1000, 2000, 4000, 8000]);
   });
 
   it('a connection that opens but is never greeted does not reset the wait', () => {

@@ -15,7 +15,11 @@ export interface LiveStreamDeps {
   open: (url: string) => SourceLike;
   setTimer: (fn: () => void, ms: number) => unknown;
   clearTimer: (handle: unknown) => void;
+  /** Epoch ms. */
+  now: () => number;
   backoff: Backoff;
+  /** ms a greeted connection must stay open before the backoff starts again from its first wait. */
+  stableMs?: number;
 }
 
 /** Message kinds /api/stream sends; `hello` and `dropped` are the stream's own. */
@@ -36,6 +40,8 @@ export class LiveStream {
   private readonly listeners = new Map<StreamKind, Set<Listener>>();
   private readonly statusListeners = new Set<(s: StreamStatus) => void>();
   private current: StreamStatus = { state: 'connecting' };
+  /** When the current connection was greeted (epoch ms); undefined before `hello`. */
+  private greetedAt: number | undefined;
 
   constructor(
     private readonly url: string,
@@ -88,8 +94,7 @@ export class LiveStream {
           return;
         }
         if (kind === 'hello') {
-          // Only a stream that got as far as greeting us counts as a success for the backoff.
-          this.deps.backoff.reset();
+          this.greetedAt = this.deps.now();
           this.setStatus({ state: 'open' });
         }
         this.emit(kind, data);
@@ -108,6 +113,12 @@ export class LiveStream {
     this.source?.close();
     this.source = undefined;
     if (this.stopped || this.timer !== undefined) return;
+    // Only a connection that was greeted and then stayed up counts as a success: a hub that greets
+    // and closes at once (a proxy's timeout, a crash loop) must not be reconnected to in a tight loop.
+    const greeted = this.greetedAt;
+    this.greetedAt = undefined;
+    if (greeted !== undefined && this.deps.now() - greeted >= (this.deps.stableMs ?? 10_000))
+      this.deps.backoff.reset();
     const inMs = this.deps.backoff.next();
     this.setStatus({ state: 'reconnecting', inMs, attempt: this.deps.backoff.attempts, reason });
     this.timer = this.deps.setTimer(() => this.connect(), inMs);

@@ -9,6 +9,7 @@ export const stream = new LiveStream('/api/stream?types=event,device,rule,alert'
   open: (url) => new EventSource(url, { withCredentials: true }),
   setTimer: (fn, ms) => window.setTimeout(fn, ms),
   clearTimer: (handle) => window.clearTimeout(handle as number),
+  now: () => Date.now(),
   backoff: new Backoff({ initialMs: 1000, maxMs: 30_000, random: Math.random }),
 });
 

@@ -12,6 +12,8 @@ export interface HubEvents {
   'devices.rejected': { errors: string[]; at: number };
   'rules.loaded': { count: number; at: number };
   'rules.rejected': { errors: string[]; at: number };
+  /** A rule ran: fired, blocked (with why) or failed; `time` epoch ms of its start. */
+  'rule.run': { ruleId: string; outcome: 'fired' | 'blocked' | 'error'; time: number; reason?: string };
   /** A connector lost its remote (or never reached it). */
   'connector.down': { id: string; error: string | null; at: number };
   /** A connector reached its remote again after connector.down. */

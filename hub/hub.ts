@@ -27,7 +27,15 @@ import { Broker, brokerOptionsFromConfig } from './broker/index.js';
 import type { HubConfig } from './config/schema.js';
 import { Connectors, OutboxRoutes, type ConnectorEvent } from './connectors/index.js';
 import type { HubEvents } from './events.js';
-import { HttpApi } from './http/index.js';
+import {
+  allDevicesView,
+  feedLiveStream,
+  HttpApi,
+  httpOptionsFromConfig,
+  LiveStream,
+  type ApiExtensions,
+  type HttpApiPorts,
+} from './http/index.js';
 import { startHubNotifiers, type HubNotifiers } from './notifiers/index.js';
 import { brokerDbPath, SqlitePersistence } from './persistence/index.js';
 import { withDemoDevices } from './demo-devices.js';
@@ -45,6 +53,8 @@ export interface HubDeps {
   config: Readonly<HubConfig>;
   logger: Logger;
   clock?: Clock;
+  /** Routes and middleware other parts add to the HTTP API (`/metrics`, `/api/rule-files`). */
+  http?: ApiExtensions;
 }
 
 interface Stoppable {
@@ -229,6 +239,13 @@ export class Hub {
           else rulesLogger.debug(`rule ${run.ruleId} fired`, { key: run.key });
         }
         this.traces?.record(run);
+        this.bus.emit('rule.run', {
+          ruleId: run.ruleId,
+          outcome: run.outcome,
+          time: run.startedAt,
+          ...(run.reason !== null && { reason: run.reason }),
+          ...(run.error !== null && { reason: run.error }),
+        });
       },
       onEvent: (name, data) => {
         this.notifiers?.router.onEvent(name, data);
@@ -611,39 +628,56 @@ export class Hub {
     const { config, logger } = this.deps;
     if (config.http.port === null) return;
     const startedAt = this.clock.now();
-    const http = new HttpApi({
-      host: config.http.host,
-      port: config.http.port,
-      logger: logger.child('http'),
-      ports: {
-        rules: () => this.rules.stats(),
-        rulesStatus: () => this.watcher?.status,
-        traces: this.traces,
-        memoryTrace: (id) => this.rules.trace(id),
-        devices: this.registry,
-        postEvent: (name, data) => this.rules.handleEvent(name, data),
-        alerts: {
-          list: () => this.rules.alerts.list(),
-          acknowledge: (key) => this.rules.acknowledgeAlert(key),
-        },
-        ...(this.notifiers && { notifications: this.notifiers.notifiers }),
-        connectors: {
-          running: () => this.connectors,
-          dead: (id, limit) => this.store?.outbox.dead(id, limit) ?? [],
-          now: () => this.clock.now(),
-        },
-        health: () => ({
-          name: config.hub.name,
-          uptimeMs: this.clock.now() - startedAt,
-          broker: this.broker.stats(),
-          store: this.store?.stats() ?? null,
-          brokerState: this.persistence?.stats() ?? null,
-          rules: { loaded: this.rules.ruleSet.rules.length, ok: this.watcher?.status.ok ?? true },
-          traces: this.traces?.stats() ?? null,
-          connectors: this.connectors?.list() ?? [],
-        }),
+    const stream = new LiveStream();
+    const ports: HttpApiPorts = {
+      rules: () => this.rules.stats(),
+      rulesStatus: () => this.watcher?.status,
+      traces: this.traces,
+      memoryTrace: (id) => this.rules.trace(id),
+      devices: this.registry,
+      definitions: () => this.registry.definitions,
+      command: (id, set, origin) => this.devices.command(id, set, origin),
+      ...(this.store && { events: this.store }),
+      now: () => this.clock.now(),
+      postEvent: (name, data) => this.rules.handleEvent(name, data),
+      alerts: {
+        list: () => this.rules.alerts.list(),
+        acknowledge: (key) => this.rules.acknowledgeAlert(key),
+        clear: (key) => this.rules.alerts.clear(key),
       },
+      ...(this.notifiers && { notifications: this.notifiers.notifiers }),
+      connectors: {
+        running: () => this.connectors,
+        dead: (id, limit) => this.store?.outbox.dead(id, limit) ?? [],
+        now: () => this.clock.now(),
+      },
+      health: () => ({
+        name: config.hub.name,
+        uptimeMs: this.clock.now() - startedAt,
+        broker: this.broker.stats(),
+        store: this.store?.stats() ?? null,
+        brokerState: this.persistence?.stats() ?? null,
+        rules: { loaded: this.rules.ruleSet.rules.length, ok: this.watcher?.status.ok ?? true },
+        traces: this.traces?.stats() ?? null,
+        connectors: this.connectors?.list() ?? [],
+        stream: stream.stats(),
+      }),
+    };
+    const http = new HttpApi({
+      ...httpOptionsFromConfig(config),
+      logger: logger.child('http'),
+      clock: this.clock,
+      ports,
+      stream,
+      ...(this.deps.http && { extensions: this.deps.http }),
     });
+    const stopFeed = feedLiveStream({
+      stream,
+      bus: this.bus,
+      messages: this.broker,
+      device: (id) => allDevicesView(ports, id),
+    });
+    this.started.push({ name: 'live stream', stop: stopFeed });
     await http.start();
     this.http = http;
     this.started.push({ name: 'http', stop: () => http.stop() });

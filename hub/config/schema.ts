@@ -244,13 +244,41 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    /** The HTTP API: events for `event:` triggers, rules, reload errors, traces, devices, health. */
+    /** The HTTP API and the dashboard: devices, events, history, rules, alerts, connectors, the live stream. */
     http: z
       .object({
-        /** Loopback by default: the API has no authentication of its own. */
+        /** Loopback by default; any other address needs logins (a password file). */
         host: z.string().default('127.0.0.1'),
         /** 0 picks a free port, null turns the API off. */
         port: port.nullable().default(8080),
+        /** Who may log in (`user:hash` lines, `edgehub passwd`); default `mqtt.security.password_file`. */
+        password_file: z.string().optional(),
+        /** Role by user: viewer reads, operator also sends commands and handles alerts, admin also edits rules. */
+        users: z.record(z.string(), z.enum(['viewer', 'operator', 'admin'])).default({}),
+        /** Logins end after `idle` without a request, and `absolute` after they began however busy. */
+        session: z
+          .object({ idle: durationSchema.default('30m'), absolute: durationSchema.default('12h') })
+          .strict()
+          .prefault({}),
+        /** HTTPS, with PEM files as `mqtt.tls` takes them; re-read at start. */
+        tls: z
+          .object({
+            cert: z.string(),
+            key: z.string(),
+            ca: z.string().optional(),
+            require_client_cert: z.boolean().default(false),
+          })
+          .strict()
+          .optional(),
+        /** Request bodies larger than this are refused (413), bytes. */
+        max_body_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024)
+          .default(64 * 1024),
+        /** The built dashboard; default `dist/dashboard` of the edgehub package. */
+        dashboard_dir: z.string().optional(),
       })
       .strict()
       .prefault({}),

@@ -57,6 +57,8 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 /** Paths behind the logins: the API and the metrics; the dashboard's files and the login are not. */
 const PUBLIC_API = new Set(['/api/login']);
+/** Changes anyone logged in may make, whatever their role. */
+const ANY_ROLE = new Set(['/api/logout']);
 const isGuarded = (path: string): boolean =>
   path.startsWith('/api/') || path === '/api' || path === '/metrics';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -200,7 +202,7 @@ function identify(deps: ApiAppDeps): MiddlewareHandler<ApiEnv> {
         'AUTH_REQUIRED',
         'log in first (POST /api/login) or send Authorization: Bearer <token>',
       );
-    const needed = safe ? 'viewer' : 'operator';
+    const needed = safe || ANY_ROLE.has(path) ? 'viewer' : 'operator';
     if (!roleCovers(principal.role, needed))
       throw new HttpProblem(
         403,

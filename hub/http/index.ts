@@ -5,3 +5,6 @@ export { HttpProblem, badRequest, errorSchema } from './problem.js';
 export { LiveStream, DEFAULT_STREAM_LIMITS, type StreamLimits, type StreamMessage } from './live-stream.js';
 export { TokenFile, tokensPath, type TokenRecord } from './auth/token-file.js';
 export type { ConnectorControl, ConnectorPorts, HttpApiPorts } from './ports.js';
+export { httpOptionsFromConfig } from './http-config.js';
+export { feedLiveStream } from './stream-feed.js';
+export { allDevicesView } from './routes/devices.js';

@@ -91,7 +91,7 @@ async function call(
       headers: { 'content-type': 'application/json' },
     }),
   });
-  const reply = { status: res.status, body: (await res.json()) };
+  const reply = { status: res.status, body: await res.json() };
   const allow = res.headers.get('allow');
   return { ...reply, ...(allow !== null && { headers: { allow } }) };
 }

@@ -101,24 +101,23 @@ interface LatestRow {
 
 /**
  * The numeric value of each event (a bare JSON number, or an object's numeric `value`; anything else
- * is left out), grouped per bucket. Payloads are JSON text when the store wrote them; the guard keeps
- * BLOBs and foreign text away from the JSON functions. The (device_id, time) index finds the rows.
+ * is left out), grouped per bucket. Payloads are JSON text when the store wrote them (BLOBs are not
+ * JSON); `->` gives the value as JSON text, so a number is text starting with a digit or a minus
+ * (never `true`, which `->>` would turn into 1), and only objects are parsed at all. The (device_id, time) index finds the rows (a metric of
+ * its own in the index would only skip the device's other metrics, at a cost on every write).
+ * `LIMIT -1` keeps SQLite from flattening the inner query, which would parse each payload once per
+ * aggregate (four times).
  */
 const DOWNSAMPLE_SQL = `
-SELECT b, min(v) AS min, max(v) AS max, avg(v) AS avg, count(*) AS n FROM (
-  SELECT (time - @since) / @bucket AS b,
-    CASE WHEN typeof(payload) = 'text' AND json_valid(payload) THEN
-      CASE json_type(payload)
-        WHEN 'integer' THEN json_extract(payload, '$')
-        WHEN 'real' THEN json_extract(payload, '$')
-        WHEN 'object' THEN CASE json_type(payload, '$.value')
-          WHEN 'integer' THEN json_extract(payload, '$.value')
-          WHEN 'real' THEN json_extract(payload, '$.value') END
-      END
-    END AS v
+SELECT b, min(v + 0) AS min, max(v + 0) AS max, avg(v + 0) AS avg, count(*) AS n FROM (
+  SELECT (time - CAST(@since AS INTEGER)) / CAST(@bucket AS INTEGER) AS b,
+    CASE WHEN typeof(payload) <> 'text' THEN NULL
+      WHEN substr(payload, 1, 1) = '{' THEN CASE WHEN json_valid(payload) THEN payload -> '$.value' END
+      ELSE payload END AS v
   FROM events
   WHERE device_id = @device AND metric = @metric AND time >= @since AND time <= @until
-) WHERE v IS NOT NULL GROUP BY b ORDER BY b`;
+  LIMIT -1
+) WHERE v GLOB '[0-9-]*' GROUP BY b ORDER BY b`;
 
 const COLUMNS = 'id, time, client_id, topic, device_id, metric, payload, qos, retain';
 

@@ -186,3 +186,11 @@ export function apiDevice(
     defined: definition !== undefined,
   };
 }
+
+/** One device as the API shows it, for the live stream; null when it is neither defined nor seen. */
+export function allDevicesView(ports: HttpApiPorts, id: string): ApiDevice | null {
+  const definition = ports.definitions?.().find((d) => d.id === id);
+  const view = ports.devices.get(id);
+  if (!definition && !view) return null;
+  return apiDevice(id, view, definition, ports.now?.() ?? Date.now());
+}

@@ -1,0 +1,114 @@
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryLogger, VirtualClock } from '../../kernel/index.js';
+import { HttpApi } from './http-api.js';
+import { LiveStream } from './live-stream.js';
+import type { HttpApiPorts } from './ports.js';
+
+const stops: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+});
+
+const ports: HttpApiPorts = {
+  rules: () => [],
+  rulesStatus: () => undefined,
+  traces: undefined,
+  devices: { get: () => undefined, list: () => [] },
+  postEvent: () => undefined,
+  health: () => ({}),
+};
+
+async function serve(stream: LiveStream) {
+  const api = new HttpApi({
+    host: '127.0.0.1',
+    port: 0,
+    logger: new MemoryLogger(),
+    ports,
+    stream,
+    clock: new VirtualClock(0),
+  });
+  await api.start();
+  stops.push(() => api.stop());
+  return `127.0.0.1:${api.address?.port ?? 0}`;
+}
+
+/** A client that asks for the stream and then does not read a byte until told to. */
+function stalledClient(address: string): Promise<Socket> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), host, () => {
+      socket.write(`GET /api/stream?types=event HTTP/1.1\r\nHost: ${address}\r\n\r\n`);
+      resolve(socket);
+    });
+    socket.pause();
+    stops.push(() => void socket.destroy());
+  });
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('the live stream', () => {
+  it('drops a client that never reads, with a `dropped` event and the end of its stream; others keep receiving', async () => {
+    const stream = new LiveStream({ maxMessages: 50, maxBytes: 1024 * 1024 });
+    const address = await serve(stream);
+    const fast = await fetch(`http://${address}/api/stream?types=event`);
+    expect(fast.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = fast.body?.getReader();
+    if (!reader) throw new Error('no body');
+    let fastText = '';
+    const decoder = new TextDecoder();
+    let reading = true;
+    const pump = (async () => {
+      while (reading) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        fastText += decoder.decode(value);
+      }
+    })();
+    const slow = await stalledClient(address);
+    for (let i = 0; i < 100 && stream.stats().clients < 2; i++) await tick();
+    expect(stream.stats().clients).toBe(2);
+
+    const payload = 'x'.repeat(16 * 1024);
+    let sent = 0;
+    // The stalled client's socket buffers fill first, then its queue of 50; the hub never waits on it.
+    while (stream.stats().dropped === 0 && sent < 5_000) {
+      for (let i = 0; i < 20; i++, sent++)
+        stream.publish({
+          type: 'event',
+          topic: 'sensors/a/t',
+          json: () => JSON.stringify({ n: sent, payload }),
+        });
+      await tick();
+    }
+    expect(stream.stats()).toEqual({ clients: 1, dropped: 1 });
+
+    stream.publish({ type: 'event', topic: 'sensors/a/t', json: () => '{"n":"after"}' });
+    for (let i = 0; i < 1000 && !fastText.includes('"n":"after"'); i++) await tick();
+    expect(fastText.startsWith('event: hello\ndata: {"user":null,"role":"admin"}\n\n')).toBe(true);
+    expect(fastText.split('event: event\n').length - 1).toBe(sent + 1);
+    reading = false;
+    await reader.cancel();
+    await pump;
+
+    let slowText = '';
+    slow.on('data', (chunk: Buffer) => (slowText += chunk.toString('latin1')));
+    slow.resume();
+    for (let i = 0; i < 5000 && !slowText.endsWith('\r\n0\r\n\r\n'); i++) await tick();
+    expect(slowText).toContain('event: dropped\ndata: {"reason":"the client read too slowly');
+    expect(slowText.endsWith('\r\n0\r\n\r\n')).toBe(true);
+  });
+
+  it('filters by type, topic and device', () => {
+    const stream = new LiveStream();
+    const all = stream.connect({ types: new Set(['event', 'device']) });
+    const one = stream.connect({ types: new Set(['event']), topic: 'sensors/+/t', device: 'a' });
+    stream.publish({ type: 'event', topic: 'sensors/a/t', device: 'a', json: () => '1' });
+    stream.publish({ type: 'event', topic: 'sensors/b/t', device: 'b', json: () => '2' });
+    stream.publish({ type: 'device', device: 'a', json: () => '3' });
+    stream.publish({ type: 'rule', json: () => '4' });
+    expect([all.waiting(), one.waiting()]).toEqual([3, 1]);
+    expect(stream.wants('rule')).toBe(false);
+  });
+});

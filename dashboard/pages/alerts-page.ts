@@ -59,8 +59,7 @@ export function AlertsPage() {
         <strong>${a.message}</strong>
       </header>
       <p class="muted small">
-        ${a.key} · from ${a.source} · raised
-        ${ago(a.lastRaisedAt, now.value)}${a.count > 1 ? ` (${a.count}×)` : ''}
+        ${a.key} · from ${a.source} · raised ${ago(a.lastRaisedAt, now.value)}${a.count > 1 ? ` (${a.count}×)` : ''}
         ${a.acknowledgedAt !== null && html` · <span class="acknowledged">acknowledged ${dateTime(a.acknowledgedAt)}</span>`}
         ${a.clearedAt !== null && ` · cleared ${dateTime(a.clearedAt)}`}
       </p>

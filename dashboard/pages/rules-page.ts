@@ -77,12 +77,10 @@ function RuleCard({ rule, live }: { rule: RuleStats; live: RuleRun | undefined }
       ${rule.suspended && html`<span class="badge offline" title="the loop breaker stopped it">suspended</span>`}
     </header>
     <p class="small">
-      last fired <span class="last-fired">${ago(rule.lastFiredAt ?? null, now.value)}</span> · last run
-      ${ago(rule.lastRunAt, now.value)}
+      last fired <span class="last-fired">${ago(rule.lastFiredAt ?? null, now.value)}</span> · last run ${ago(rule.lastRunAt, now.value)}
     </p>
     <p class="counters small">
-      triggered <b>${rule.triggered}</b> · fired <b class="fired">${rule.fired}</b> · blocked
-      <b>${rule.blocked}</b> · errors <b>${rule.errors}</b>
+      triggered <b>${rule.triggered}</b> · fired <b class="fired">${rule.fired}</b> · blocked <b>${rule.blocked}</b> · errors <b>${rule.errors}</b>
       ${
         rule.dropped &&
         Object.entries(rule.dropped)

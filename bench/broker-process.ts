@@ -8,6 +8,8 @@ export class BrokerProcess {
   private constructor(
     private readonly child: ChildProcess,
     readonly port: number,
+    /** The HTTP API's port, when the server runs one. */
+    readonly httpPort: number | undefined,
   ) {}
 
   /**
@@ -22,15 +24,15 @@ export class BrokerProcess {
       env: { ...process.env, ...productNodeEnv() },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const port = await new Promise<number>((resolve, reject) => {
+    const ready = await new Promise<{ ready: number; http?: number }>((resolve, reject) => {
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
       child.on('message', (m: ChildMessage) => {
-        if ('ready' in m) resolve(m.ready);
+        if ('ready' in m) resolve(m);
       });
     });
     child.removeAllListeners('exit');
-    return new BrokerProcess(child, port);
+    return new BrokerProcess(child, ready.ready, ready.http);
   }
 
   usage(): Promise<Usage> {

@@ -249,7 +249,6 @@ interface Turn {
   cpuPercent: number;
 }
 
-/** One broker under measurement, kept running across the shapes. */
 /** A broker under the pipeline's load, turn by turn; the connectors bench runs it too. */
 export class Subject {
   readonly turns = new Map<string, Turn[]>();
@@ -267,8 +266,23 @@ export class Subject {
     const broker = await BrokerProcess.start(server);
     const subject = new Subject(server, broker);
     await sleep(2000);
-    subject.idleRssMiB = round((await broker.usage()).rss / MiB, 1);
+    subject.idleRssMiB = await subject.rssMiB();
     return subject;
+  }
+
+  /** The HTTP API's port; undefined when the server runs none. */
+  get httpPort(): number | undefined {
+    return this.broker.httpPort;
+  }
+
+  /** RSS now, MiB: it moves by a few MiB with where the garbage collector is in its cycle, so the median of five reads 400 ms apart. */
+  async rssMiB(): Promise<number> {
+    const samples: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      if (i > 0) await sleep(400);
+      samples.push((await this.broker.usage()).rss);
+    }
+    return round(percentile(samples, 50) / MiB, 1);
   }
 
   async turn(shape: Shape, warmUp: boolean): Promise<void> {

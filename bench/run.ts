@@ -4,6 +4,7 @@
  * the 10-minute soak runs only when asked for by name (`npm run bench -- soak`).
  */
 import { connectorsBench } from './connectors.bench.js';
+import { dashboardBench } from './dashboard.bench.js';
 import { devicesBench } from './devices.bench.js';
 import { pipelineBench } from './pipeline.bench.js';
 import type { BenchResult } from './result.js';
@@ -19,6 +20,7 @@ const suites: Record<string, () => Promise<BenchResult[]>> = {
   'rules-backtest': rulesToolingBench,
   devices: devicesBench,
   connectors: connectorsBench,
+  dashboard: dashboardBench,
   soak: () => soakBench(),
 };
 /** Suites too long for a default run. */

@@ -19,6 +19,7 @@ import {
 import { port, positiveInt } from './cli/arguments.js';
 import { backupCommand, restoreCommand } from './cli/backup-command.js';
 import { connectorsCommand } from './cli/connectors-command.js';
+import { tokenCommand } from './cli/token-command.js';
 import { installCommand, uninstallCommand } from './cli/install-command.js';
 import { doctorCommand } from './cli/doctor-command.js';
 import { runNotificationTrace } from './cli/notifications-trace.js';
@@ -67,7 +68,11 @@ async function start(opts: StartOptions): Promise<void> {
   if (opts.host !== undefined) overrides.host = opts.host;
   if (opts.demo !== undefined) overrides.demo = opts.demo;
   const config = loadConfig(opts.config, overrides);
-  const logger = new ConsoleLogger({ level: config.hub.log_level, json: config.hub.log_json });
+  const logger = new ConsoleLogger({
+    level: config.hub.log_level,
+    components: config.hub.log_components,
+    json: config.hub.log_json,
+  });
   const hub = new Hub({ config, logger });
   await hub.start();
   shutdownOn(hub, logger);
@@ -160,6 +165,7 @@ function program(): Command {
     );
 
   cli.addCommand(connectorsCommand());
+  cli.addCommand(tokenCommand());
   cli.addCommand(installCommand());
   cli.addCommand(uninstallCommand());
   cli.addCommand(doctorCommand());

@@ -16,6 +16,7 @@ import {
 import {
   EXAMPLE_RULES_DIR,
   openRulesDb,
+  readerPages,
   RuleDirWatcher,
   RuleEngine,
   rulesDbPath,
@@ -36,14 +37,18 @@ import {
   type ApiExtensions,
   type HttpApiPorts,
 } from './http/index.js';
+import { HubMetrics } from './metrics/index.js';
+import { hubApiExtensions } from './api-extensions.js';
 import { startHubNotifiers, type HubNotifiers } from './notifiers/index.js';
 import { brokerDbPath, SqlitePersistence } from './persistence/index.js';
 import { withDemoDevices } from './demo-devices.js';
 import { HubStatus } from './hub-status.js';
 import { ruleLoadOptions } from './rule-checks.js';
+import { DEFAULT_KEPT_VERSIONS, RuleFiles, RuleFileVersions } from './rule-files/index.js';
 import { DeviceRegistry, isDeviceFileName } from './registry/index.js';
 import { Security, securityOptionsFromConfig } from './security/index.js';
 import { durableAckHook, EventStore, eventsDbPath } from './store/index.js';
+import { upgradeDataFolder } from './upgrade/index.js';
 import { EDGEHUB_VERSION } from './version.js';
 
 /** Retained: `{ ok, rules, errors, warnings, at }` of the last rules load or reload. */
@@ -79,6 +84,8 @@ export class Hub {
   /** Device adapters, guarded actuator commands and Home Assistant discovery. */
   readonly devices: DeviceRuntime;
   readonly rules: RuleEngine;
+  /** The rule editor's files: read, validate, back-test, save with history (`ruleFilesRoutes` serves it). */
+  readonly ruleFiles: RuleFiles;
   /** Stored rule traces in `<data_dir>/rules.db`; undefined without a rules directory. */
   traces: TraceStore | undefined;
   /** The HTTP API; undefined when `http.port` is null. */
@@ -91,6 +98,8 @@ export class Hub {
     | undefined;
   /** The configured notifiers and the alert routing, once started; undefined when none is configured. */
   notifiers: HubNotifiers | undefined;
+  /** The hub's figures for Prometheus, read from the components at each scrape (`metricsRoutes`). */
+  readonly metrics: HubMetrics;
   /** Which stored events go to which connector's outbox. */
   private readonly outboxRoutes: OutboxRoutes;
   /** `<data_dir>/rules.db`: the engine's durable timing state and alerts. */
@@ -254,6 +263,44 @@ export class Hub {
         else rulesLogger.info(name, { event: data });
       },
     });
+    this.metrics = new HubMetrics({
+      sources: {
+        broker: () => this.broker.stats(),
+        subscriptions: () => this.broker.subscriptionCount(),
+        sessions: () => this.persistence?.stats().sessions,
+        store: () => this.store && { stats: this.store.stats(), lagMs: this.store.lagMs() },
+        rules: () => this.rules.stats(),
+        actuators: () => this.devices.stats(),
+        devices: () => this.registry.list(),
+        connectors: () => this.connectors?.list(),
+        notifiers: () => this.notifiers?.notifiers.stats(),
+      },
+    });
+    // Only a configured directory is edited: the demo's examples are part of the installed package.
+    const editable = config.hub.rules_dir !== undefined ? resolve(config.hub.rules_dir) : undefined;
+    this.ruleFiles = new RuleFiles({
+      dir: editable,
+      clock: this.clock,
+      logger: logger.child('rule-files'),
+      // Beside the traces in `<data_dir>/rules.db`: the data folder is what the service may write and what backups copy.
+      versions: new RuleFileVersions({
+        open: () => {
+          mkdirSync(dataDir, { recursive: true });
+          return openRulesDb(rulesDbPath(dataDir));
+        },
+        keep: DEFAULT_KEPT_VERSIONS,
+      }),
+      loadOptions: () => ruleLoadOptions(config, this.registry.definitions),
+      inForce: () => this.rules.ruleSet,
+      events: () => (this.store ? readerPages(this.store) : undefined),
+      // At once rather than after the watcher's debounce, so a save answers with the load it caused.
+      reload: async () => {
+        await this.watcher?.reload();
+        return this.watcher?.status;
+      },
+      // A preview replays on the hub's thread: between pages of events the broker gets its turn.
+      betweenPages: () => new Promise<void>((resolve) => setImmediate(resolve)),
+    });
   }
 
   /** The rules directory in force: the configured one, else the examples with `demo`. */
@@ -266,6 +313,12 @@ export class Hub {
   async start(): Promise<void> {
     const { config, logger } = this.deps;
     try {
+      // Before any database is opened for writing: refuses a newer data folder, backs up and migrates an older one.
+      await upgradeDataFolder({
+        dataDir: resolve(config.hub.data_dir),
+        logger: logger.child('upgrade'),
+        now: () => new Date(this.clock.now()),
+      });
       if (this.store) {
         this.store.start();
         this.started.push({ name: 'store', stop: () => this.store?.stop() });
@@ -511,6 +564,10 @@ export class Hub {
     await this.watcher.start();
     const watcher = this.watcher;
     this.started.push({ name: 'rules watcher', stop: () => watcher.stop() });
+    if (this.ruleFiles.dir !== undefined) {
+      this.ruleFiles.start();
+      this.started.push({ name: 'rule files', stop: () => this.ruleFiles.stop() });
+    }
   }
 
   /**
@@ -669,7 +726,12 @@ export class Hub {
       clock: this.clock,
       ports,
       stream,
-      ...(this.deps.http && { extensions: this.deps.http }),
+      extensions: hubApiExtensions({
+        metrics: this.metrics,
+        ruleFiles: this.ruleFiles,
+        logger: logger.child('http'),
+        more: this.deps.http,
+      }),
     });
     const stopFeed = feedLiveStream({
       stream,

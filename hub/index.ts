@@ -14,6 +14,15 @@ export {
 } from './connectors/index.js';
 export type { HubBus, HubEvents } from './events.js';
 export { Hub, type HubDeps } from './hub.js';
+export {
+  ruleFilesRoutes,
+  RuleFiles,
+  RuleFileVersions,
+  RulesInvalidError,
+  type Preview,
+  type RuleFileProblem,
+  type SaveResult,
+} from './rule-files/index.js';
 export { DeviceRegistry, type DeviceRecord, type DeviceStatus } from './registry/index.js';
 export { EventStore, eventsDbPath, openEventReader, type StoredEvent } from './store/index.js';
 export {

@@ -60,7 +60,25 @@ export type ErrorCode =
   /** `edgehub restore` found a hub (or another process) holding a database of the data folder open. */
   | 'RESTORE_HUB_RUNNING'
   /** `edgehub restore` could not write the data folder, config or rules. */
-  | 'RESTORE_FAILED';
+  | 'RESTORE_FAILED'
+  /** A database of the data folder was written by a newer edgehub (its schema version is higher than this one knows). */
+  | 'DATA_FOLDER_NEWER'
+  /** Bringing a database of the data folder to this edgehub's schema failed (the file was left as it was). */
+  | 'DATA_FOLDER_MIGRATION_FAILED'
+  /** The rule-file editor was asked for files while no `hub.rules_dir` is configured. */
+  | 'RULES_DIR_NONE'
+  /** A rule file's name is not a plain `*.yaml`/`*.yml` name inside the rules directory. */
+  | 'RULE_FILE_NAME'
+  /** No rule file (or no kept version of it) by that name. */
+  | 'RULE_FILE_UNKNOWN'
+  /** The rules directory would not load with the edit; nothing was written. */
+  | 'RULES_INVALID'
+  /** The rule file changed on disk since the edit started (its modification time moved on). */
+  | 'RULE_FILE_CHANGED'
+  /** A rule file or its kept version could not be written. */
+  | 'RULE_FILE_WRITE_FAILED'
+  /** A back-test preview was asked of a hub that stores no events (`store.enabled: false`). */
+  | 'RULE_PREVIEW_NO_EVENTS';
 
 /** Where in a file a problem is: 1-based line and column, plus the key path inside the document. */
 export interface SourceLocation {

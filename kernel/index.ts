@@ -18,7 +18,23 @@ export {
   type ErrorCode,
   type SourceLocation,
 } from './errors.js';
-export { ConsoleLogger, MemoryLogger, type LogFields, type LogLevel, type Logger } from './logger.js';
+export {
+  migrate,
+  newerSchemaError,
+  readSchemaVersion,
+  schemaVersionOf,
+  type DatabaseSchema,
+  type Migration,
+} from './migrate.js';
+export {
+  ConsoleLogger,
+  levelFor,
+  MemoryLogger,
+  type ConsoleLoggerOptions,
+  type LogFields,
+  type LogLevel,
+  type Logger,
+} from './logger.js';
 export { formatPath, YamlSource } from './yaml-source.js';
 export {
   decodeMessage,

@@ -13,20 +13,55 @@ export interface Logger {
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+/** syslog(3) priorities, which journald reads from the start of a line written to it. */
+const JOURNAL_PREFIX: Record<LogLevel, string> = { debug: '<7>', info: '<6>', warn: '<4>', error: '<3>' };
+
 export interface ConsoleLoggerOptions {
+  /** The level of every component not named in `components`; default info. */
   level?: LogLevel;
+  /**
+   * Levels by component: a scope (`broker`) or a scope with its children (`broker` covers
+   * `broker.shared`); the longest matching name wins (`devices.homeassistant` over `devices`).
+   */
+  components?: Readonly<Record<string, LogLevel>>;
   /** One JSON object per line instead of human-readable text. */
   json?: boolean;
+  /**
+   * Starts each line with its syslog priority (`<3>` error, `<4>` warn, `<6>` info, `<7>` debug),
+   * so journald files it at that level. Default: when `JOURNAL_STREAM` is set, as systemd sets it
+   * for a service whose output goes to the journal.
+   */
+  journal?: boolean;
   scope?: string;
   write?: (line: string) => void;
 }
 
-/** Writes one line per entry to stderr: readable text by default, JSON lines for log shippers. */
+/** The level in force for a scope: its longest named prefix in `components`, else `level`. */
+export function levelFor(
+  scope: string | undefined,
+  level: LogLevel,
+  components: Readonly<Record<string, LogLevel>> | undefined,
+): LogLevel {
+  if (scope === undefined || components === undefined) return level;
+  let best: string | undefined;
+  for (const name of Object.keys(components)) {
+    const covers = scope === name || scope.startsWith(name + '.');
+    if (covers && (best === undefined || name.length > best.length)) best = name;
+  }
+  return best === undefined ? level : (components[best] ?? level);
+}
+
+/**
+ * Writes one line per entry to stderr: readable text by default, JSON lines for log shippers. The
+ * level of each child is settled when it is made, so a disabled entry costs one comparison.
+ */
 export class ConsoleLogger implements Logger {
   private readonly level: number;
+  private readonly journal: boolean;
 
   constructor(private readonly options: ConsoleLoggerOptions = {}) {
-    this.level = ORDER[options.level ?? 'info'];
+    this.level = ORDER[levelFor(options.scope, options.level ?? 'info', options.components)];
+    this.journal = options.journal ?? process.env['JOURNAL_STREAM'] !== undefined;
   }
 
   debug(msg: string, fields?: LogFields): void {
@@ -44,20 +79,25 @@ export class ConsoleLogger implements Logger {
 
   child(scope: string): Logger {
     const parent = this.options.scope;
-    return new ConsoleLogger({ ...this.options, scope: parent ? `${parent}.${scope}` : scope });
+    return new ConsoleLogger({
+      ...this.options,
+      journal: this.journal,
+      scope: parent ? `${parent}.${scope}` : scope,
+    });
   }
 
   private log(level: LogLevel, msg: string, fields: LogFields | undefined): void {
     if (ORDER[level] < this.level) return;
     const write = this.options.write ?? ((line: string) => process.stderr.write(line + '\n'));
     const time = new Date().toISOString();
+    const prefix = this.journal ? JOURNAL_PREFIX[level] : '';
     if (this.options.json) {
-      write(JSON.stringify({ time, level, scope: this.options.scope, msg, ...fields }));
+      write(prefix + JSON.stringify({ time, level, scope: this.options.scope, msg, ...fields }));
       return;
     }
     const extra = fields && Object.keys(fields).length > 0 ? ' ' + formatFields(fields) : '';
     const scope = this.options.scope ? `[${this.options.scope}] ` : '';
-    write(`${time.slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${scope}${msg}${extra}`);
+    write(`${prefix}${time.slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${scope}${msg}${extra}`);
   }
 }
 

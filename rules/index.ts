@@ -9,10 +9,13 @@
 
 // The language
 export {
+  compileRuleDir,
   compileRuleFiles,
   isRuleFileName,
   loadRuleDir,
+  readRuleDir,
   tryLoadRuleDir,
+  type RuleDirContents,
   type RuleFileText,
   type RuleLoadResult,
 } from './language/loader.js';
@@ -68,6 +71,7 @@ export {
   type StoredState,
 } from './engine/state/rule-state-store.js';
 export { SqliteRuleStateStore } from './engine/state/sqlite-rule-state-store.js';
+export { RULES_DB_SCHEMA } from './engine/state/rules-db-schema.js';
 export { RuleDirWatcher, type RuleDirWatcherDeps, type RulesStatus } from './engine/watcher.js';
 
 // The tooling

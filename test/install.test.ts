@@ -102,7 +102,7 @@ describe('edgehub install --root', () => {
     expect(config.mqtt.security.acl_file).toBe('/etc/edgehub/acl');
 
     const unit = readFileSync(join(root, 'etc/systemd/system/edgehub.service'), 'utf8');
-    expect(unit).toContain('ReadWritePaths=/var/lib/edgehub\n');
+    expect(unit).toContain('ReadWritePaths=/var/lib/edgehub /etc/edgehub/rules\n');
     expect(readFileSync(join(root, 'etc/systemd/journald.conf.d/edgehub.conf'), 'utf8')).toMatch(
       /^\[Journal\]\nSystemMaxUse=\S+$/m,
     );
@@ -270,7 +270,7 @@ describe('edgehub install --print-unit', () => {
       'Group=edgehub',
       'NoNewPrivileges=yes',
       'ProtectSystem=strict',
-      'ReadWritePaths=/var/lib/edgehub',
+      'ReadWritePaths=/var/lib/edgehub /etc/edgehub/rules',
       'ProtectHome=yes',
       'PrivateTmp=yes',
       'ProtectKernelTunables=yes',

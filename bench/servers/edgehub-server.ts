@@ -10,10 +10,14 @@ import { serveParent } from './server-process.js';
 
 // Bundled into dist/bench/ (see bench/compiled-server.ts) or run from source under tsx.
 const rules = import.meta.url.includes('/dist/bench/') ? '../../bench/rules' : '../rules';
-const dataDir = mkdtempSync(join(tmpdir(), 'edgehub-bench-'));
+// EDGEHUB_BENCH_DATA: a data folder made beforehand (kept). The HTTP API and dashboard listen on a
+// free loopback port, as a default hub's do; EDGEHUB_BENCH_HTTP=0 turns them off.
+const givenData = process.env.EDGEHUB_BENCH_DATA;
+const dataDir = givenData ?? mkdtempSync(join(tmpdir(), 'edgehub-bench-'));
 const loaded = loadConfig(undefined, {
   mqttPort: 0,
   wsPort: null,
+  httpPort: process.env.EDGEHUB_BENCH_HTTP === '0' ? null : 0,
   dataDir,
   demo: false,
   rulesDir: fileURLToPath(new URL(rules, import.meta.url)),
@@ -32,9 +36,13 @@ const config = {
 };
 const hub = new Hub({ config, logger: new ConsoleLogger({ level: 'warn' }) });
 await hub.start();
-serveParent(hub.broker.mqttAddress?.port ?? 0, async () => {
-  await hub.stop();
-  const stored = hub.store?.stats().stored ?? 0;
-  process.stderr.write(`edgehub stored ${stored} events\n`);
-  rmSync(dataDir, { recursive: true, force: true });
-});
+serveParent(
+  hub.broker.mqttAddress?.port ?? 0,
+  async () => {
+    await hub.stop();
+    const stored = hub.store?.stats().stored ?? 0;
+    process.stderr.write(`edgehub stored ${stored} events\n`);
+    if (!givenData) rmSync(dataDir, { recursive: true, force: true });
+  },
+  hub.http?.address?.port,
+);

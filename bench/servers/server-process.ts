@@ -1,6 +1,6 @@
 /**
  * The protocol between a benchmark and the broker process it measures: the child sends
- * `{ ready: port }` once listening, answers `{ rss }` to 'rss' and exits on 'stop'.
+ * `{ ready: port, http? }` once listening, answers `{ rss }` to 'rss' and exits on 'stop'.
  */
 export type ParentMessage = 'rss' | 'stop';
 export interface Usage {
@@ -10,9 +10,10 @@ export interface Usage {
   external: number;
   cpuUs: number;
 }
-export type ChildMessage = { ready: number } | Usage | { stopped: true };
+/** `ready` is the MQTT port; `http` the HTTP API's, when the server runs one. */
+export type ChildMessage = { ready: number; http?: number } | Usage | { stopped: true };
 
-export function serveParent(port: number, stop: () => Promise<void>): void {
+export function serveParent(port: number, stop: () => Promise<void>, httpPort?: number): void {
   const send = (m: ChildMessage): void => {
     process.send?.(m);
   };
@@ -28,5 +29,5 @@ export function serveParent(port: number, stop: () => Promise<void>): void {
       });
     }
   });
-  send({ ready: port });
+  send({ ready: port, ...(httpPort !== undefined && { http: httpPort }) });
 }

@@ -386,6 +386,24 @@ export class Broker implements MessageSource, Publisher, RetainedReader {
     };
   }
 
+  /**
+   * Subscriptions of the connected clients (each filter once per client), counted when asked (a
+   * metrics scrape), so subscribing costs nothing more. Persistent sessions' stored subscriptions
+   * of absent clients are not in it.
+   */
+  subscriptionCount(): number {
+    const clients = (this.aedes as unknown as { clients?: Record<string, Client | undefined> } | undefined)
+      ?.clients;
+    let n = 0;
+    for (const client of Object.values(clients ?? {})) {
+      // aedes keeps each client's subscriptions as filter → options; not in its typings.
+      const subs = (client as (Client & { subscriptions?: Record<string, unknown> }) | undefined)
+        ?.subscriptions;
+      if (subs) n += Object.keys(subs).length;
+    }
+    return n;
+  }
+
   /** Closes listeners and client connections; idempotent. */
   stop(): Promise<void> {
     this.stopping ??= this.close();

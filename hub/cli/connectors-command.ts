@@ -220,7 +220,7 @@ function apiFor(url: string, io: ConnectorsCommandIo): HubApi | undefined {
     io.err(`edgehub connectors: --api "${url}" must be an http:// or https:// URL`);
     return undefined;
   }
-  return new HubApi({ url, ...(io.fetch && { fetch: io.fetch }) });
+  return new HubApi({ url, token: process.env.EDGEHUB_TOKEN, ...(io.fetch && { fetch: io.fetch }) });
 }
 
 function failed(message: string, io: ConnectorsCommandIo): number {

@@ -13,6 +13,8 @@ export interface HubApiDeps {
   fetch?: typeof fetch;
   /** ms to wait for an answer before giving up. */
   timeoutMs?: number;
+  /** An API token (`edgehub token create`), for a hub with logins; sent as `Authorization: Bearer`. */
+  token?: string | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -36,7 +38,10 @@ export class HubApi {
     try {
       response = await doFetch(`${base}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+          ...(this.deps.token && { authorization: `Bearer ${this.deps.token}` }),
+        },
         ...(body !== undefined && { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(this.deps.timeoutMs ?? DEFAULT_TIMEOUT_MS),
       });
@@ -58,13 +63,16 @@ export class HubApi {
     }
     if (response.ok) return { ok: true, body: json as T };
     const error = (json as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-    return {
-      ok: false,
-      message:
-        typeof error?.code === 'string' && typeof error.message === 'string'
-          ? `${error.code}: ${error.message}`
-          : `${base}${path} answered ${response.status}`,
-    };
+    const said =
+      typeof error?.code === 'string' && typeof error.message === 'string'
+        ? `${error.code}: ${error.message}`
+        : `${base}${path} answered ${response.status}`;
+    // A hub with logins: the CLI authenticates with a token from the environment.
+    const hint =
+      response.status === 401 && !this.deps.token
+        ? ` (set EDGEHUB_TOKEN to a token from \`edgehub token create NAME --role operator\`)`
+        : '';
+    return { ok: false, message: said + hint };
   }
 }
 

@@ -48,6 +48,16 @@ describe('loadConfig', () => {
     expect(err.errors[0]?.location).toMatchObject({ file: path, line: 4, col: 9, path: 'mqtt.port' });
   });
 
+  it('reads log levels per component and names a wrong one at its line', () => {
+    const ok = file('hub:\n  log_level: info\n  log_components:\n    broker: debug\n    connectors: warn\n');
+    expect(loadConfig(ok).hub.log_components).toEqual({ broker: 'debug', connectors: 'warn' });
+    expect(loadConfig(undefined).hub.log_components).toEqual({});
+    const bad = file('hub:\n  log_components:\n    broker: loud\n');
+    const err = errorsOf(() => loadConfig(bad));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.errors[0]?.location).toMatchObject({ line: 3, path: 'hub.log_components.broker' });
+  });
+
   it('refuses an unknown key at its own line', () => {
     const path = file('mqtt:\n  port: 1883\n  prot: 1884\n');
     const err = errorsOf(() => loadConfig(path));

@@ -105,6 +105,8 @@ const limitsSchema = z
   .strict()
   .prefault({});
 
+const logLevelSchema = z.enum(['debug', 'info', 'warn', 'error']);
+
 export const configSchema = z
   .object({
     hub: z
@@ -115,7 +117,20 @@ export const configSchema = z
         rules_dir: z.string().optional(),
         /** More device definitions: every `*.yaml` file here holds a `devices:` list. */
         devices_dir: z.string().optional(),
-        log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+        log_level: logLevelSchema.default('info'),
+        /**
+         * Levels by component, over `log_level`: a log scope (`broker`, `store`, `rules`, `devices`,
+         * `connectors`, `notify`, `http`, `security`, …) covers its children (`broker` covers
+         * `broker.shared`); the longest name wins.
+         */
+        log_components: z
+          .record(
+            z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_:-]+)*$/, {
+              message: 'a log scope such as broker, connectors or devices.homeassistant',
+            }),
+            logLevelSchema,
+          )
+          .default({}),
         log_json: z.boolean().default(false),
         /** IANA time zone of rule schedules and time windows (Europe/Berlin); the machine's zone when unset. */
         timezone: z

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'no
 import { dirname, join, resolve } from 'node:path';
 import { fail, ok, reason, warn, type CheckResult } from './check-result.js';
 import type { DiskSpace, DoctorEnv } from './doctor-env.js';
+import { schemaChecks } from './schema-checks.js';
 import { mayAccess, type ServiceUser } from './service-user.js';
 
 const MiB = 1024 * 1024;
@@ -22,6 +23,7 @@ export const HUB_DATABASES: Readonly<Record<string, string>> = {
   'events.db': 'the event store',
   'broker.db': "the broker's sessions, retained messages and queued QoS 1/2 messages",
   'rules.db': 'rule traces and rule state',
+  'notifications.db': 'notification deliveries',
 };
 
 function mib(bytes: number): string {
@@ -50,7 +52,7 @@ export async function dataChecks(env: DoctorEnv, dataDir: string, user: ServiceU
     );
   }
   if (space) results.push(diskCheck(dir, space), inodeCheck(dir, space));
-  results.push(...(await sqliteChecks(dir)));
+  results.push(...(await sqliteChecks(dir)), ...schemaChecks(dir));
   return results;
 }
 

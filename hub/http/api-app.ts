@@ -1,5 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Hono, MiddlewareHandler } from 'hono';
+import type { Env, Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { getCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
@@ -24,7 +24,10 @@ export interface ApiExtensions {
   /** Run before everything else on every request (request metrics, logs). */
   middleware?: readonly MiddlewareHandler[];
   /** Sub-apps mounted at `path` (behind the same logins, roles and checks as the API's own routes). */
-  routes?: readonly { path: string; app: Hono<ApiEnv> | OpenAPIHono<ApiEnv> }[];
+  routes?: readonly {
+    path: string;
+    app: Hono<ApiEnv> | OpenAPIHono<ApiEnv> | Hono<Env> | OpenAPIHono<Env>;
+  }[];
 }
 
 export interface ApiAppDeps {

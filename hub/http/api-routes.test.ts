@@ -22,7 +22,7 @@ function alert(key: string, active: boolean, raisedAt: number): AlertRecord {
   };
 }
 
-function rig(overrides: Partial<HttpApiPorts> = {}) {
+function rig(overrides: Partial<HttpApiPorts> = {}, withStore = true) {
   const views: DeviceView[] = ['b', 'a', 'c', 'seen'].map((id) => ({
     id,
     status: id === 'c' ? 'offline' : 'online',
@@ -86,6 +86,7 @@ function rig(overrides: Partial<HttpApiPorts> = {}) {
     now: () => T0,
     ...overrides,
   };
+  if (!withStore) delete ports.events;
   const app = createApiApp({ ports, logger: new MemoryLogger(), maxBodyBytes: 256, secure: false });
   const get = async (path: string) => {
     const res = await app.request(path);
@@ -187,7 +188,7 @@ describe('events and history', () => {
       events: { query: () => [], history: () => [], latest: () => [], downsample: () => [] },
     });
     expect((await get('/api/events')).body).toEqual({ events: [], next: null });
-    const none = rig({ events: undefined });
+    const none = rig({}, false);
     expect(await none.get('/api/events')).toMatchObject({
       status: 503,
       body: { error: { code: 'STORE_DISABLED' } },

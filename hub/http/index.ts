@@ -8,3 +8,4 @@ export type { ConnectorControl, ConnectorPorts, HttpApiPorts } from './ports.js'
 export { httpOptionsFromConfig } from './http-config.js';
 export { feedLiveStream } from './stream-feed.js';
 export { allDevicesView } from './routes/devices.js';
+export { openApiDocument, openApiText } from './openapi-document.js';

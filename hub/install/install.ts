@@ -57,7 +57,8 @@ export function runInstall(opts: InstallOptions): InstallStep[] {
   ensureUser(target);
   const dirs = INSTALL_PATHS;
   target.ensureDir({ path: dirs.configDir, mode: 0o750, owner: SERVICE_READS });
-  target.ensureDir({ path: dirs.rulesDir, mode: 0o750, owner: SERVICE_READS });
+  // The service writes its rules folder: the dashboard's rule editor saves there (admins only).
+  target.ensureDir({ path: dirs.rulesDir, mode: 0o750, owner: SERVICE_OWNS });
   target.ensureDir({ path: dirs.dataDir, mode: 0o750, owner: SERVICE_OWNS });
   target.ensureFile({ path: dirs.config, mode: 0o640, owner: SERVICE_READS }, defaultConfig(), 'seed');
   // The hashes are secret: the service alone reads them. `edgehub passwd` keeps the owner it finds.

@@ -92,9 +92,10 @@ UMask=0027
 LogRateLimitIntervalSec=30s
 LogRateLimitBurst=1000
 
-# Filesystem: everything read-only but the data folder; no home folders, a private /tmp.
+# Filesystem: everything read-only but the data folder and the rules the dashboard's editor saves;
+# no home folders, a private /tmp.
 ProtectSystem=strict
-ReadWritePaths=${INSTALL_PATHS.dataDir}
+ReadWritePaths=${INSTALL_PATHS.dataDir} ${INSTALL_PATHS.rulesDir}
 ProtectHome=yes
 PrivateTmp=yes
 PrivateMounts=yes

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import { EdgehubError, errorMessage } from '../../kernel/index.js';
+import { EdgehubError, errorMessage, migrate, type DatabaseSchema } from '../../kernel/index.js';
 import type { Notification, NotifyPriority } from '../../rules/index.js';
 import { openWritableSqlite } from '../open-sqlite.js';
 
@@ -39,11 +39,15 @@ export interface DeliveryReader {
   recent(query?: DeliveryQuery): DeliveryRecord[];
 }
 
-export function notificationsDbPath(dataDir: string): string {
-  return join(dataDir, 'notifications.db');
-}
-
-const SCHEMA = `
+/** Every notification the hub sent or holds, with its outcome (`edgehub trace`, the API). */
+export const NOTIFICATIONS_DB_SCHEMA: DatabaseSchema = {
+  file: 'notifications.db',
+  what: 'notification deliveries',
+  migrations: [
+    {
+      to: 1,
+      why: 'notification deliveries and their outcomes',
+      sql: `
 CREATE TABLE IF NOT EXISTS notify_deliveries (
   id INTEGER PRIMARY KEY,
   notifier TEXT NOT NULL,
@@ -58,8 +62,14 @@ CREATE TABLE IF NOT EXISTS notify_deliveries (
   updated_at INTEGER NOT NULL,
   error TEXT
 );
-CREATE INDEX IF NOT EXISTS notify_deliveries_open ON notify_deliveries (state) WHERE state IN ('pending', 'held');
-`;
+CREATE INDEX IF NOT EXISTS notify_deliveries_open ON notify_deliveries (state) WHERE state IN ('pending', 'held');`,
+    },
+  ],
+};
+
+export function notificationsDbPath(dataDir: string): string {
+  return join(dataDir, NOTIFICATIONS_DB_SCHEMA.file);
+}
 
 interface Row {
   id: number;
@@ -134,7 +144,7 @@ export class DeliveryStore implements DeliveryReader {
     private readonly db: SqliteDatabase,
     private readonly keep = 1000,
   ) {
-    db.exec(SCHEMA);
+    migrate(db, NOTIFICATIONS_DB_SCHEMA, db.name);
     this.queries = new DeliveryQueries(db);
     this.insert = db.prepare(
       `INSERT INTO notify_deliveries (notifier, source, title, message, priority, tags, state, attempts, created_at, updated_at)

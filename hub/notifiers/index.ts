@@ -8,6 +8,7 @@ export {
 } from './config-schema.js';
 export {
   DeliveryStore,
+  NOTIFICATIONS_DB_SCHEMA,
   notificationsDbPath,
   openDeliveryReader,
   type DeliveryQuery,

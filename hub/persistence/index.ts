@@ -3,4 +3,4 @@ export {
   type PersistenceStats,
   type SqlitePersistenceDeps,
 } from './sqlite-persistence.js';
-export { brokerDbPath } from './schema.js';
+export { BROKER_DB_SCHEMA, brokerDbPath } from './schema.js';

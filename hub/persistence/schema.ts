@@ -1,20 +1,21 @@
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
-
-/** Bumped when the tables change; stored in SQLite's `user_version`. */
-export const BROKER_SCHEMA_VERSION = 2;
-
-/** The broker's state (sessions, retained messages, QoS 1/2 in flight, wills) in the data directory. */
-export function brokerDbPath(dataDir: string): string {
-  return join(dataDir, 'broker.db');
-}
+import { migrate, schemaVersionOf, type DatabaseSchema } from '../../kernel/index.js';
 
 /**
- * Packets are stored whole as V8-serialized blobs (`v8.serialize`): MQTT 5 properties carry Buffers
- * (correlation data) and nested objects (user properties), and aedes expects them back exactly.
- * Rowids keep arrival order, which is the order queues are delivered and restored in.
+ * The broker's state (sessions, retained messages, QoS 1/2 in flight, wills). Packets are stored
+ * whole as V8-serialized blobs (`v8.serialize`): MQTT 5 properties carry Buffers (correlation data)
+ * and nested objects (user properties), and aedes expects them back exactly. Rowids keep arrival
+ * order, which is the order queues are delivered and restored in.
  */
-const SCHEMA = `
+export const BROKER_DB_SCHEMA: DatabaseSchema = {
+  file: 'broker.db',
+  what: "the broker's sessions, retained messages and queued QoS 1/2 messages",
+  migrations: [
+    {
+      to: 1,
+      why: 'sessions, retained messages, QoS 1/2 in flight, wills',
+      sql: `
 CREATE TABLE IF NOT EXISTS retained (
   topic TEXT NOT NULL UNIQUE,
   packet BLOB NOT NULL
@@ -43,19 +44,33 @@ CREATE TABLE IF NOT EXISTS incoming (
 CREATE TABLE IF NOT EXISTS wills (
   client_id TEXT PRIMARY KEY,
   packet BLOB NOT NULL
-);
--- MQTT 5 sessions that end a time after their client goes away (added in version 2).
+);`,
+    },
+    {
+      to: 2,
+      why: 'MQTT 5 session expiry across restarts',
+      sql: `
+-- MQTT 5 sessions that end a time after their client goes away.
 CREATE TABLE IF NOT EXISTS session_expiry (
   client_id TEXT PRIMARY KEY,
   interval_s INTEGER NOT NULL,
   -- Epoch ms the client went away; NULL while it is connected.
   offline_since INTEGER
-);
-`;
+);`,
+    },
+  ],
+};
+
+/** Stored in SQLite's `user_version`. */
+export const BROKER_SCHEMA_VERSION = schemaVersionOf(BROKER_DB_SCHEMA);
+
+export function brokerDbPath(dataDir: string): string {
+  return join(dataDir, BROKER_DB_SCHEMA.file);
+}
 
 export function createBrokerSchema(db: Database): void {
-  db.exec(SCHEMA);
-  // Also proves the file is writable: opening an unwritable file silently falls back to read-only.
+  migrate(db, BROKER_DB_SCHEMA, db.name);
+  // Proves the file is writable: opening an unwritable file silently falls back to read-only.
   db.pragma(`user_version = ${BROKER_SCHEMA_VERSION}`);
 }
 

@@ -82,7 +82,7 @@ describe('downsample', () => {
     ]);
   });
 
-  it('answers 30 days at one reading per 10 s (~260k rows) in 1,000 buckets fast, through the (device_id, time) index', () => {
+  it('answers 30 days at one reading per 10 s (~260k rows) in 1,000 buckets, through the (device_id, metric, time) index', () => {
     store.flush();
     const file = eventsDbPath(dir);
     const db = new BetterSqlite(file);
@@ -111,41 +111,25 @@ describe('downsample', () => {
       )
       .all() as { detail: string }[];
     db.close();
-    expect(plan.map((p) => p.detail).join('\n')).toMatch(/USING INDEX events_device_time/);
+    expect(plan.map((p) => p.detail).join('\n')).toMatch(/USING (COVERING )?INDEX events_device_metric_time/);
 
     const reader = openEventReader(file);
-    const counter = new BetterSqlite(file, { readonly: true });
     try {
       const until = T0 + rows * 10_000 - 1;
-      const query = {
+      const points = reader.downsample({
         device: 'gh-1',
         metric: 'temperature',
         since: T0,
         until,
         bucketMs: Math.ceil((until - T0 + 1) / 1000),
-      };
-      const count = counter.prepare(
-        'SELECT count(*) FROM events WHERE device_id = ? AND metric = ? AND time >= ? AND time <= ?',
-      );
-      const median = (run: () => unknown): number => {
-        const times: number[] = [];
-        for (let i = 0; i < 5; i++) {
-          const start = performance.now();
-          run();
-          times.push(performance.now() - start);
-        }
-        return times.sort((a, b) => a - b)[2] ?? 0;
-      };
-      const points = reader.downsample(query);
+      });
+      // How fast is the dashboard bench's chart query (`npm run bench -- dashboard`); here, that
+      // every reading of the metric lands in exactly one of the 1,000 buckets and no humidity does.
       expect(points).toHaveLength(1000);
       expect(points.reduce((n, p) => n + p.n, 0)).toBe(rows);
-      // Measured against merely counting the same rows, so a busy machine slows both alike; a query
-      // that parsed each payload once per aggregate (a flattened subquery) took over ten counts.
-      const counting = median(() => count.get('gh-1', 'temperature', T0, until));
-      const downsampling = median(() => reader.downsample(query));
-      expect(downsampling).toBeLessThan(8 * counting);
+      expect(Math.min(...points.map((p) => p.min))).toBe(20);
+      expect(Math.max(...points.map((p) => p.max))).toBe(29.9);
     } finally {
-      counter.close();
       reader.close();
     }
   });

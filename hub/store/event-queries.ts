@@ -2,6 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { QoS } from '../../kernel/index.js';
 import { EdgehubError } from '../../kernel/index.js';
 import { decodeStored } from './payload.js';
+import { DEVICE_METRIC_INDEX } from './schema.js';
 import { assertTopicFilter } from '../../kernel/index.js';
 
 /** One stored MQTT message. */
@@ -103,8 +104,8 @@ interface LatestRow {
  * The numeric value of each event (a bare JSON number, or an object's numeric `value`; anything else
  * is left out), grouped per bucket. Payloads are JSON text when the store wrote them (BLOBs are not
  * JSON); `->` gives the value as JSON text, so a number is text starting with a digit or a minus
- * (never `true`, which `->>` would turn into 1), and only objects are parsed at all. The (device_id, time) index finds the rows (a metric of
- * its own in the index would only skip the device's other metrics, at a cost on every write).
+ * (never `true`, which `->>` would turn into 1), and only objects are parsed at all. The
+ * (device_id, metric, time) index finds the rows, none of the device's other metrics among them.
  * `LIMIT -1` keeps SQLite from flattening the inner query, which would parse each payload once per
  * aggregate (four times).
  */
@@ -126,7 +127,17 @@ export class EventQueries implements EventHistory {
   /** Prepared statements by SQL text; a query shape is prepared once per connection. */
   private readonly statements = new Map<string, Statement>();
 
-  constructor(private readonly db: Database) {}
+  /**
+   * Whether the file has schema version 3's (device, metric, time) index; a reader may open an older
+   * data folder that the hub has not upgraded yet.
+   */
+  private readonly deviceMetricIndex: boolean;
+
+  constructor(private readonly db: Database) {
+    this.deviceMetricIndex =
+      db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?").get(DEVICE_METRIC_INDEX) !==
+      undefined;
+  }
 
   query(query: EventQuery = {}): StoredEvent[] {
     const where: string[] = [];
@@ -161,8 +172,14 @@ export class EventQueries implements EventHistory {
       throw new EdgehubError('USAGE', `limit must be a whole number ≥ 0, got ${query.limit}`);
     }
     const dir = (query.order ?? 'desc') === 'asc' ? 'ASC' : 'DESC';
+    // Without statistics (no ANALYZE on a hub) SQLite prefers events_device_time for an ordered range
+    // and then reads every metric of the device; named, the index reads only this metric's rows.
+    const indexed =
+      this.deviceMetricIndex && query.device !== undefined && query.metric !== undefined
+        ? ` INDEXED BY ${DEVICE_METRIC_INDEX}`
+        : '';
     const sql =
-      `SELECT ${COLUMNS} FROM events` +
+      `SELECT ${COLUMNS} FROM events${indexed}` +
       (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
       ` ORDER BY time ${dir}, id ${dir} LIMIT ?`;
     params.push(limit);

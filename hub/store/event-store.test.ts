@@ -260,6 +260,27 @@ describe('write failures', () => {
     });
   });
 
+  it('reports as lag how long the oldest batch has waited for its commit, 0 once written', async () => {
+    const store = makeStore({ batchSize: 10 }, grab);
+    store.start();
+    expect(store.lagMs()).toBe(0);
+    handle?.pragma('query_only = ON');
+    for (let i = 0; i < 15; i++) store.append(reading(i));
+    await store.idle();
+    for (let tick = 0; tick < 5; tick++) {
+      clock.advance(FLUSH_MS);
+      await store.idle();
+    }
+    // The first batch went to the writer when it filled, before the first tick.
+    expect(store.lagMs()).toBe(5 * FLUSH_MS);
+
+    handle?.pragma('query_only = OFF');
+    clock.advance(FLUSH_MS);
+    await store.idle();
+    expect(store.stats()).toMatchObject({ stored: 15, buffered: 0 });
+    expect(store.lagMs()).toBe(0);
+  });
+
   it('drops the oldest events beyond the buffer cap and counts them as the gap', async () => {
     const store = makeStore({ batchSize: 10, maxBufferedEvents: 50 }, grab);
     store.start();

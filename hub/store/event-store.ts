@@ -122,6 +122,8 @@ export class EventStore implements EventHistory {
   private seq = 0;
   /** Rows handed to the writer and not yet committed or dropped. */
   private unsettled = 0;
+  /** Batches handed to the writer and not yet settled, oldest first: seq and when handed over (epoch ms). */
+  private readonly posted: { seq: number; atMs: number }[] = [];
   /** Payloads appended through `appendDurable`, so the broker's later `append` of the same message is skipped. */
   private readonly durable = new WeakSet<Buffer>();
   private readonly counts = { stored: 0, dropped: 0, writeErrors: 0 };
@@ -298,6 +300,16 @@ export class EventStore implements EventHistory {
     };
   }
 
+  /**
+   * How long the oldest batch handed to the writer has waited for its commit, ms; 0 when none
+   * waits. Events wait before that in memory for at most `flushIntervalMs` (or `batchSize` events).
+   * Kept per batch, not per event, so `append` costs nothing more.
+   */
+  lagMs(): number {
+    const oldest = this.posted[0];
+    return oldest ? Math.max(0, this.deps.clock.now() - oldest.atMs) : 0;
+  }
+
   /** Runs retention to completion now (the timer does the same in steps between batches). */
   enforceRetention(): RetentionResult {
     const writer = this.requireOpen().writer;
@@ -389,9 +401,11 @@ export class EventStore implements EventHistory {
   private dispatchTo(writer: WriterThread): void {
     if (this.encoder.size > 0) this.sealed.push(this.encoder.seal(++this.seq));
     if (this.sealed.length === 0) return;
+    const atMs = this.deps.clock.now();
     for (const { batch, transfer } of this.sealed) {
       writer.post(batch, transfer);
       this.unsettled += batch.count;
+      this.posted.push({ seq: batch.seq, atMs });
     }
     this.sealed = [];
     this.pendingRows = 0;
@@ -406,6 +420,10 @@ export class EventStore implements EventHistory {
     if (reply.committed > 0) this.respawns.reset();
     this.unsettled -= reply.committed + reply.dropped;
     this.holds.settled(reply.settledThrough);
+    let settled = 0;
+    while (settled < this.posted.length && (this.posted[settled]?.seq ?? Infinity) <= reply.settledThrough)
+      settled++;
+    if (settled > 0) this.posted.splice(0, settled);
     // The outage first, so rows the cap dropped count towards it.
     if (reply.error) this.writeFailed(reply.error, reply.backlog);
     if (reply.dropped > 0) this.countDropped(reply.dropped);
@@ -487,6 +505,7 @@ export class EventStore implements EventHistory {
     this.respawnAtMs = this.deps.clock.now() + this.respawns.next();
     const lost = this.unsettled;
     this.unsettled = 0;
+    this.posted.length = 0;
     this.counts.dropped += lost;
     this.holds.releaseAll();
     this.deps.logger.error(`the event writer thread stopped (exit code ${code}); ${lost} events were lost`, {

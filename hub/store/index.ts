@@ -18,7 +18,7 @@ export type {
   StoredEvent,
 } from './event-queries.js';
 export { runEventsCommand, type EventsCommandIo, type EventsCommandOptions } from './events-command.js';
-export { eventsDbPath } from './schema.js';
+export { EVENTS_DB_SCHEMA, eventsDbPath } from './schema.js';
 export {
   openOutboxReader,
   Outbox,

@@ -1,5 +1,7 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
+import { migrate } from '../../../kernel/index.js';
 import type { AlertRecord, RuleStateStore, StoredState } from './rule-state-store.js';
+import { RULES_DB_SCHEMA } from './rules-db-schema.js';
 
 interface Statements {
   all: Statement<[], StateRow>;
@@ -38,20 +40,7 @@ export class SqliteRuleStateStore implements RuleStateStore {
   private get open(): { db: SqliteDatabase; stmts: Statements } {
     if (this.ready) return this.ready;
     const db = typeof this.db === 'function' ? this.db() : this.db;
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS rule_state (
-        rule_id TEXT NOT NULL,
-        slot TEXT NOT NULL,
-        key TEXT NOT NULL,
-        fingerprint TEXT NOT NULL,
-        value TEXT NOT NULL,
-        PRIMARY KEY (rule_id, slot, key)
-      ) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS rule_alerts (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-      ) WITHOUT ROWID;
-    `);
+    migrate(db, RULES_DB_SCHEMA, db.name);
     const stmts: Statements = {
       all: db.prepare('SELECT rule_id, fingerprint, slot, key, value FROM rule_state'),
       put: db.prepare(

@@ -70,6 +70,13 @@ export interface BacktestOptions {
   onProgress?: (progress: { events: number; at: number }) => void;
   /** Where the rules' `log` actions and engine messages go; default nowhere (a replay may log millions). */
   logger?: Logger;
+  /**
+   * Awaited after each page: a back-test inside the hub (the rule editor's preview) hands the event
+   * loop back to the broker there, so a long window does not stall it.
+   */
+  betweenPages?: () => Promise<void>;
+  /** Every finished run of either side, as it finishes (the rule editor lists the firings). */
+  onRun?: (run: RuleRun, side: 'candidate' | 'inForce') => void;
 }
 
 const EXAMPLES_KEPT = 3;
@@ -89,7 +96,12 @@ interface Side {
   readonly activity: Map<string, RuleActivity>;
 }
 
-function side(set: RuleSet, startMs: number, logger: Logger): Side {
+function side(
+  set: RuleSet,
+  startMs: number,
+  logger: Logger,
+  onRun: ((run: RuleRun) => void) | undefined,
+): Side {
   const runs: RuleRun[] = [];
   const activity = new Map<string, RuleActivity>();
   for (const rule of set.rules) {
@@ -104,7 +116,17 @@ function side(set: RuleSet, startMs: number, logger: Logger): Side {
       forwards: 0,
     });
   }
-  const harness = new RuleHarness(set, { startMs, logger, record: false, onRun: (run) => runs.push(run) });
+  const harness = new RuleHarness(set, {
+    startMs,
+    logger,
+    record: false,
+    onRun: onRun
+      ? (run) => {
+          runs.push(run);
+          onRun(run);
+        }
+      : (run) => runs.push(run),
+  });
   return { harness, runs, activity };
 }
 
@@ -115,8 +137,11 @@ function side(set: RuleSet, startMs: number, logger: Logger): Side {
  */
 export async function backtest(options: BacktestOptions): Promise<BacktestResult> {
   const logger = options.logger ?? QUIET;
-  const candidate = side(options.candidate, options.sinceMs, logger);
-  const inForce = options.inForce ? side(options.inForce, options.sinceMs, logger) : null;
+  const { onRun } = options;
+  const candidate = side(options.candidate, options.sinceMs, logger, onRun && ((r) => onRun(r, 'candidate')));
+  const inForce = options.inForce
+    ? side(options.inForce, options.sinceMs, logger, onRun && ((r) => onRun(r, 'inForce')))
+    : null;
   const sides = inForce ? [candidate, inForce] : [candidate];
   const differences = inForce
     ? initialDifferences(options.candidate, options.inForce ?? options.candidate)
@@ -149,6 +174,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestResult
     if (!last) break;
     options.onProgress?.({ events, at: last.time });
     if (page.length < pageSize) break;
+    if (options.betweenPages) await options.betweenPages();
     after = { time: last.time, id: last.id };
   }
 

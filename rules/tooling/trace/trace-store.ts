@@ -7,8 +7,10 @@ import {
   errorMessage,
   type Clock,
   type Logger,
+  migrate,
   type TimerHandle,
 } from '../../../kernel/index.js';
+import { RULES_DB_SCHEMA } from '../../engine/state/rules-db-schema.js';
 import type { RuleRun, RunOutcome } from '../../engine/rule-run.js';
 import { outcomeOf, type TraceOutcome } from './run-view.js';
 
@@ -21,21 +23,8 @@ import { outcomeOf, type TraceOutcome } from './run-view.js';
 
 /** The rules database inside the hub's data directory; the engine keeps durable rule state there too. */
 export function rulesDbPath(dataDir: string): string {
-  return join(dataDir, 'rules.db');
+  return join(dataDir, RULES_DB_SCHEMA.file);
 }
-
-/** Only this table is the trace store's; other tables of the rules database belong to the engine. */
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS rule_traces (
-  id INTEGER PRIMARY KEY,
-  rule_id TEXT NOT NULL,
-  outcome TEXT NOT NULL,
-  started_at INTEGER NOT NULL,
-  finished_at INTEGER NOT NULL,
-  run TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS rule_traces_rule ON rule_traces (rule_id, outcome, id);
-`;
 
 /** One stored run. */
 export interface TraceRecord {
@@ -145,7 +134,7 @@ function toRecord(row: Row): TraceRecord {
 }
 
 export interface TraceStoreDeps {
-  /** The rules database (`rulesDbPath`), opened by the hub; the store creates only its own table. */
+  /** The rules database (`rulesDbPath`), opened by the hub; the store migrates it to this edgehub's schema if needed. */
   db: SqliteDatabase;
   clock: Clock;
   logger: Logger;
@@ -180,11 +169,11 @@ export class TraceStore implements TraceReader {
 
   constructor(private readonly deps: TraceStoreDeps) {}
 
-  /** Creates the table if needed. */
+  /** Brings the rules database to this edgehub's schema if needed. */
   start(): void {
     if (this.queries) return;
     const { db } = this.deps;
-    db.exec(SCHEMA);
+    migrate(db, RULES_DB_SCHEMA, db.name);
     this.queries = new TraceQueries(db);
     this.insert = db.prepare(
       'INSERT INTO rule_traces (rule_id, outcome, started_at, finished_at, run) VALUES (?, ?, ?, ?, ?)',

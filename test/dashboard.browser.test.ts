@@ -288,6 +288,7 @@ describe('the dashboard in Chromium against a running hub', () => {
       headers: { origin: base },
     });
     expect(refused.status()).toBe(403);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('AUTH_FORBIDDEN');
   }, 60_000);
 
   // Last, since a failed login makes the hub throttle this address for a second.

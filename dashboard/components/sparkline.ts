@@ -25,6 +25,7 @@ export function Sparkline({ values, label }: { values: readonly number[]; label:
   return html`<svg
     class="sparkline"
     viewBox="0 0 ${width} ${height}"
+    preserveAspectRatio="none"
     width=${width}
     height=${height}
     role="img"

@@ -49,6 +49,25 @@ const boundaries = CONTEXTS.flatMap((name) => [
   { files: TEST_FILES.map((t) => `${name}/${t}`), rules: forbidden(name, { tests: true }) },
 ]);
 
+/*
+ * The dashboard runs in a browser and speaks to the hub only over HTTP: it imports none of the
+ * contexts (their types included; the API's shapes are in dashboard/types.ts).
+ */
+const dashboard = {
+  files: ['dashboard/**/*.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [...CONTEXTS, 'test', 'scripts'].map((name) => ({
+          group: [`**/${name}/**`, `../${name}/**`],
+          message: 'the dashboard speaks to the hub over HTTP only (eslint.config.js: import boundaries)',
+        })),
+      },
+    ],
+  },
+};
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'schemas/', 'bin/'] },
   js.configs.recommended,
@@ -78,6 +97,7 @@ export default tseslint.config(
     },
   },
   ...boundaries,
+  dashboard,
   {
     files: ['eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,

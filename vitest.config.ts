@@ -31,6 +31,9 @@ export default defineConfig({
             'devices/**/*.test.ts',
             'rules/**/*.test.ts',
             'firmware-sim/**/*.test.ts',
+            // The dashboard's pure parts (no DOM) and the build's own helpers.
+            'dashboard/**/*.test.ts',
+            'scripts/**/*.test.ts',
           ],
         },
       },

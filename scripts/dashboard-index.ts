@@ -30,6 +30,8 @@ export function dashboardIndexHtml(assets: IndexAssets): string {
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     '<meta name="color-scheme" content="light dark">',
     '<title>edgehub</title>',
+    // No icon of its own: an empty one (allowed by `img-src data:`) saves the browser a 404 for /favicon.ico.
+    '<link rel="icon" href="data:,">',
     ...assets.styles.map((s) => `<link rel="stylesheet" href="${href(s)}">`),
     ...(assets.preload ?? []).map((p) => `<link rel="modulepreload" href="${href(p)}">`),
     `<script type="module" src="${href(assets.script)}"></script>`,

@@ -168,7 +168,8 @@ describe('the dashboard in Chromium against a running hub', () => {
     await admin.locator('[data-metric="temperature"] .chart canvas').waitFor();
     await admin.locator('table.events tbody tr').first().waitFor();
     await admin.getByRole('button', { name: '1h' }).click();
-    await admin.locator('[data-metric="temperature"] .chart canvas').waitFor();
+    // The chart of the hour asked for, not the 24 h one it replaces; its axis spans that hour.
+    await admin.locator('[data-metric="temperature"] .chart[data-span-ms="3600000"] canvas').waitFor();
     await shoot(admin, 'device');
   }, 60_000);
 

@@ -19,11 +19,16 @@ export function chartData(points: readonly HistoryPoint[]): uPlot.AlignedData {
  */
 export function HistoryChart({
   points,
+  since,
+  until,
   label,
   unit,
   onZoom,
 }: {
   points: readonly HistoryPoint[];
+  /** The range asked for, epoch ms: the x axis spans it, however few buckets hold readings. */
+  since: number;
+  until: number;
   label: string;
   unit: string | null;
   onZoom: (since: number, until: number) => void;
@@ -38,6 +43,8 @@ export function HistoryChart({
       {
         width: Math.max(280, el.clientWidth),
         height: 260,
+        // uPlot's time scale is in seconds; without a fixed range one bucket would span years.
+        scales: { x: { time: true, range: () => [since / 1000, until / 1000] } },
         series: [
           {},
           {
@@ -74,6 +81,6 @@ export function HistoryChart({
       resize.disconnect();
       plot.destroy();
     };
-  }, [points, label, unit, onZoom]);
-  return html`<div class="chart" ref=${box} data-chart=${label}></div>`;
+  }, [points, since, until, label, unit, onZoom]);
+  return html`<div class="chart" ref=${box} data-chart=${label} data-span-ms=${until - since}></div>`;
 }

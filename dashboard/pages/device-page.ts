@@ -85,6 +85,9 @@ function RangePicker({ range, onChange }: { range: Range; onChange: (r: Range) =
   </div>`;
 }
 
+/** How often a chart whose range ends now asks for it again, ms. */
+const REFRESH_MS = 10_000;
+
 function MetricChart(props: {
   device: string;
   metric: string;
@@ -101,16 +104,24 @@ function MetricChart(props: {
   useEffect(() => {
     const abort = new AbortController();
     setHistory(undefined);
-    api<History>(`/api/history${query({ device, metric, since, until, points: 1000 })}`, {
-      signal: abort.signal,
-    }).then(
-      (h) => {
-        setHistory(h);
-        setError(undefined);
-      },
-      (e: unknown) => !abort.signal.aborted && setError(messageOf(e)),
-    );
-    return () => abort.abort();
+    const load = (): void => {
+      api<History>(`/api/history${query({ device, metric, since, until, points: 1000 })}`, {
+        signal: abort.signal,
+      }).then(
+        (h) => {
+          setHistory(h);
+          setError(undefined);
+        },
+        (e: unknown) => !abort.signal.aborted && setError(messageOf(e)),
+      );
+    };
+    load();
+    // A range that ends now moves on: asked again every REFRESH_MS, the chart keeps up with new readings.
+    const timer = until === undefined ? setInterval(load, REFRESH_MS) : undefined;
+    return () => {
+      abort.abort();
+      if (timer) clearInterval(timer);
+    };
   }, [device, metric, since, until]);
   const zoom = useCallback((s: number, u: number) => onZoom({ since: s, until: u }), [onZoom]);
   return html`<article class="card metric-chart" data-metric=${metric}>
@@ -121,7 +132,7 @@ function MetricChart(props: {
     ${error && html`<${ErrorBox} message=${error} />`}
     ${!error && !history && html`<${Loading} what="the history" />`}
     ${history && history.points.length === 0 && html`<${Empty}>No numeric readings of ${metric} in this range.</${Empty}>`}
-    ${history && history.points.length > 0 && html`<${HistoryChart} points=${history.points} label=${metric} unit=${props.unit} onZoom=${zoom} />`}
+    ${history && history.points.length > 0 && html`<${HistoryChart} points=${history.points} since=${history.since} until=${history.until} label=${metric} unit=${props.unit} onZoom=${zoom} />`}
   </article>`;
 }
 

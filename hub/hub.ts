@@ -30,6 +30,7 @@ import { Connectors, OutboxRoutes, type ConnectorEvent } from './connectors/inde
 import type { HubEvents } from './events.js';
 import {
   allDevicesView,
+  DEFAULT_STREAM_LIMITS,
   feedLiveStream,
   HttpApi,
   httpOptionsFromConfig,
@@ -685,7 +686,7 @@ export class Hub {
     const { config, logger } = this.deps;
     if (config.http.port === null) return;
     const startedAt = this.clock.now();
-    const stream = new LiveStream();
+    const stream = new LiveStream(DEFAULT_STREAM_LIMITS, () => this.clock.now());
     const ports: HttpApiPorts = {
       rules: () => this.rules.stats(),
       rulesStatus: () => this.watcher?.status,
@@ -738,6 +739,7 @@ export class Hub {
       bus: this.bus,
       messages: this.broker,
       device: (id) => allDevicesView(ports, id),
+      clock: this.clock,
     });
     this.started.push({ name: 'live stream', stop: stopFeed });
     await http.start();

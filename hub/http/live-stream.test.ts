@@ -1,8 +1,10 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryLogger, VirtualClock } from '../../kernel/index.js';
+import { MemoryLogger, TypedBus, VirtualClock } from '../../kernel/index.js';
 import { HttpApi } from './http-api.js';
 import { LiveStream } from './live-stream.js';
+import { DEVICE_COALESCE_MS, feedLiveStream } from './stream-feed.js';
+import type { HubEvents } from '../events.js';
 import type { HttpApiPorts } from './ports.js';
 
 const stops: (() => Promise<void> | void)[] = [];
@@ -50,7 +52,8 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('the live stream', () => {
   it('drops a client that never reads, with a `dropped` event and the end of its stream; others keep receiving', async () => {
-    const stream = new LiveStream({ maxMessages: 50, maxBytes: 1024 * 1024 });
+    // No events-per-second cap here: the point is a client that reads nothing at all.
+    const stream = new LiveStream({ maxMessages: 50, maxBytes: 1024 * 1024, maxEventsPerSecond: Infinity });
     const address = await serve(stream);
     const abort = new AbortController();
     const fast = await fetch(`http://${address}/api/stream?types=event`, { signal: abort.signal });
@@ -108,5 +111,55 @@ describe('the live stream', () => {
     stream.publish({ type: 'rule', json: () => '4' });
     expect([all.waiting(), one.waiting()]).toEqual([3, 1]);
     expect(stream.wants('rule')).toBe(false);
+  });
+
+  it('sends a client at most maxEventsPerSecond events a second, then says how many it skipped', () => {
+    const clock = new VirtualClock(0);
+    const stream = new LiveStream({ maxMessages: 1000, maxBytes: 1 << 20, maxEventsPerSecond: 3 }, () =>
+      clock.now(),
+    );
+    const client = stream.connect({ types: new Set(['event', 'device']) });
+    let built = 0;
+    const event = () => stream.publish({ type: 'event', topic: 't', json: () => String(++built) });
+    for (let i = 0; i < 10; i++) event();
+    // Other types are not capped.
+    stream.publish({ type: 'device', device: 'a', json: () => '{}' });
+    expect(client.waiting()).toBe(4);
+    // Skipped events are never turned into text.
+    expect(built).toBe(3);
+    clock.advance(1000);
+    event();
+    expect(client.waiting()).toBe(6);
+    return client.take().then((frames) => {
+      expect(frames.slice(4)).toEqual([
+        'event: skipped\ndata: {"events":7,"since":0}\n\n',
+        'event: event\ndata: 4\n\n',
+      ]);
+    });
+  });
+});
+
+describe('the live stream feed', () => {
+  it("sends a device's changes within DEVICE_COALESCE_MS as one message of its state at the end", () => {
+    const clock = new VirtualClock(0);
+    const stream = new LiveStream(undefined, () => clock.now());
+    const bus = new TypedBus<HubEvents>(new MemoryLogger());
+    const messages = { onMessage: () => undefined, offOwner: () => undefined };
+    let state = 0;
+    const stop = feedLiveStream({ stream, bus, messages, clock, device: (id) => ({ id, state }) });
+    const client = stream.connect({ types: new Set(['device']) });
+    for (state = 1; state <= 5; state++)
+      bus.emit('device.reading', { deviceId: 'a', metric: 'm', value: state, previous: undefined, at: 0 });
+    bus.emit('device.reading', { deviceId: 'b', metric: 'm', value: 1, previous: undefined, at: 0 });
+    expect(client.waiting()).toBe(0);
+    clock.advance(DEVICE_COALESCE_MS);
+    expect(client.waiting()).toBe(2);
+    stop();
+    return client.take().then((frames) => {
+      expect(frames).toEqual([
+        'event: device\ndata: {"id":"a","state":6}\n\n',
+        'event: device\ndata: {"id":"b","state":6}\n\n',
+      ]);
+    });
   });
 });

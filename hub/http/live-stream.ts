@@ -26,9 +26,21 @@ export interface StreamLimits {
   maxMessages: number;
   /** Bytes of SSE text a client may have waiting; past it the client is dropped. */
   maxBytes: number;
+  /**
+   * `event`s a client is sent per second at most; past it they are skipped (and counted to the client
+   * in a `skipped` message when the next second starts), so a busy broker costs the hub little per
+   * client: a page shows a person some hundred events a second, not thirty thousand.
+   */
+  maxEventsPerSecond: number;
 }
 
-export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxMessages: 1_000, maxBytes: 1024 * 1024 };
+export const DEFAULT_STREAM_LIMITS: StreamLimits = {
+  maxMessages: 1_000,
+  maxBytes: 1024 * 1024,
+  maxEventsPerSecond: 200,
+};
+
+const SECOND_MS = 1000;
 
 /**
  * One connected client: SSE frames waiting to be written, bounded. The hub only ever appends;
@@ -37,6 +49,10 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxMessages: 1_000, maxByte
 export class StreamClient {
   private queue: string[] = [];
   private bytes = 0;
+  /** The second (epoch ms at its start) whose `event`s are being counted, and how many were sent and skipped in it. */
+  private second = 0;
+  private sentThisSecond = 0;
+  private skipped = 0;
   private wake: (() => void) | undefined;
   /** Set once the client is dropped or gone: nothing more is queued. */
   closed: string | undefined;
@@ -52,6 +68,27 @@ export class StreamClient {
     if (!f.types.has(m.type)) return false;
     if (f.device !== undefined && m.device !== f.device) return false;
     if (f.topic !== undefined && (m.topic === undefined || !topicMatches(f.topic, m.topic))) return false;
+    return true;
+  }
+
+  /**
+   * Whether an `event` at `now` (epoch ms) is within this client's events per second; false counts
+   * it as skipped. The first event of a new second first tells the client how many were skipped.
+   */
+  admitsEvent(now: number): boolean {
+    if (now - this.second >= SECOND_MS) {
+      if (this.skipped > 0) {
+        this.push(frame_('skipped', `{"events":${this.skipped},"since":${this.second}}`));
+        this.skipped = 0;
+      }
+      this.second = now;
+      this.sentThisSecond = 0;
+    }
+    if (this.sentThisSecond >= this.limits.maxEventsPerSecond) {
+      this.skipped++;
+      return false;
+    }
+    this.sentThisSecond++;
     return true;
   }
 
@@ -108,7 +145,11 @@ export class LiveStream {
   private readonly clients = new Set<StreamClient>();
   private readonly counters = { dropped: 0 };
 
-  constructor(private readonly limits: StreamLimits = DEFAULT_STREAM_LIMITS) {}
+  constructor(
+    private readonly limits: StreamLimits = DEFAULT_STREAM_LIMITS,
+    /** Epoch ms on the hub clock: what events per second are counted by. */
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** True when some client would take a message of `type`, so a feed can skip building it. */
   wants(type: StreamType): boolean {
@@ -118,8 +159,10 @@ export class LiveStream {
 
   publish(m: StreamMessage): void {
     let text: string | undefined;
+    const now = m.type === 'event' ? this.now() : 0;
     for (const c of this.clients) {
       if (!c.accepts(m)) continue;
+      if (m.type === 'event' && !c.admitsEvent(now)) continue;
       text ??= frame_(m.type, m.json());
       c.push(text);
     }

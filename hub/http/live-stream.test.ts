@@ -113,26 +113,27 @@ describe('the live stream', () => {
     expect(stream.wants('rule')).toBe(false);
   });
 
-  it('sends a client at most maxEventsPerSecond events a second, then says how many it skipped', () => {
+  it('sends a client at most maxEventsPerSecond events and as many rule runs a second, then says how many it skipped', () => {
     const clock = new VirtualClock(0);
     const stream = new LiveStream({ maxMessages: 1000, maxBytes: 1 << 20, maxEventsPerSecond: 3 }, () =>
       clock.now(),
     );
-    const client = stream.connect({ types: new Set(['event', 'device']) });
+    const client = stream.connect({ types: new Set(['event', 'device', 'rule']) });
     let built = 0;
     const event = () => stream.publish({ type: 'event', topic: 't', json: () => String(++built) });
     for (let i = 0; i < 10; i++) event();
+    for (let i = 0; i < 4; i++) stream.publish({ type: 'rule', json: () => `"r${i}"` });
     // Other types are not capped.
     stream.publish({ type: 'device', device: 'a', json: () => '{}' });
-    expect(client.waiting()).toBe(4);
+    expect(client.waiting()).toBe(7);
     // Skipped events are never turned into text.
     expect(built).toBe(3);
     clock.advance(1000);
     event();
-    expect(client.waiting()).toBe(6);
+    expect(client.waiting()).toBe(9);
     return client.take().then((frames) => {
-      expect(frames.slice(4)).toEqual([
-        'event: skipped\ndata: {"events":7,"since":0}\n\n',
+      expect(frames.slice(7)).toEqual([
+        'event: skipped\ndata: {"events":7,"rules":1,"since":0}\n\n',
         'event: event\ndata: 4\n\n',
       ]);
     });

@@ -4,6 +4,10 @@ export type StreamType = 'event' | 'device' | 'rule' | 'alert';
 
 export const STREAM_TYPES: readonly StreamType[] = ['event', 'device', 'rule', 'alert'];
 
+/** The types that come as fast as the broker routes messages, and are capped per client and second. */
+type CappedType = 'event' | 'rule';
+const isCapped = (type: StreamType): type is CappedType => type === 'event' || type === 'rule';
+
 /** One thing that happened, for the clients whose filter it passes. */
 export interface StreamMessage {
   readonly type: StreamType;
@@ -27,9 +31,10 @@ export interface StreamLimits {
   /** Bytes of SSE text a client may have waiting; past it the client is dropped. */
   maxBytes: number;
   /**
-   * `event`s a client is sent per second at most; past it they are skipped (and counted to the client
-   * in a `skipped` message when the next second starts), so a busy broker costs the hub little per
-   * client: a page shows a person some hundred events a second, not thirty thousand.
+   * `event`s a client is sent per second at most, and as many `rule` runs; past it they are skipped
+   * (and counted to the client in a `skipped` message when the next second starts), so a busy broker
+   * costs the hub little per client: a page shows a person some hundred events a second, not thirty
+   * thousand.
    */
   maxEventsPerSecond: number;
 }
@@ -49,10 +54,10 @@ const SECOND_MS = 1000;
 export class StreamClient {
   private queue: string[] = [];
   private bytes = 0;
-  /** The second (epoch ms at its start) whose `event`s are being counted, and how many were sent and skipped in it. */
+  /** The second (epoch ms at its start) whose `event`s and `rule` runs are being counted, and how many of each were sent and skipped in it. */
   private second = 0;
-  private sentThisSecond = 0;
-  private skipped = 0;
+  private readonly sent = { event: 0, rule: 0 };
+  private readonly skipped = { event: 0, rule: 0 };
   private wake: (() => void) | undefined;
   /** Set once the client is dropped or gone: nothing more is queued. */
   closed: string | undefined;
@@ -72,23 +77,29 @@ export class StreamClient {
   }
 
   /**
-   * Whether an `event` at `now` (epoch ms) is within this client's events per second; false counts
-   * it as skipped. The first event of a new second first tells the client how many were skipped.
+   * Whether an `event` or a `rule` run at `now` (epoch ms) is within this client's messages of that
+   * type per second; false counts it as skipped. The first one of a new second first tells the
+   * client how many were skipped in the last.
    */
-  admitsEvent(now: number): boolean {
+  admits(type: CappedType, now: number): boolean {
     if (now - this.second >= SECOND_MS) {
-      if (this.skipped > 0) {
-        this.push(frame_('skipped', `{"events":${this.skipped},"since":${this.second}}`));
-        this.skipped = 0;
+      if (this.skipped.event > 0 || this.skipped.rule > 0) {
+        this.push(
+          frame_(
+            'skipped',
+            `{"events":${this.skipped.event},"rules":${this.skipped.rule},"since":${this.second}}`,
+          ),
+        );
+        this.skipped.event = this.skipped.rule = 0;
       }
       this.second = now;
-      this.sentThisSecond = 0;
+      this.sent.event = this.sent.rule = 0;
     }
-    if (this.sentThisSecond >= this.limits.maxEventsPerSecond) {
-      this.skipped++;
+    if (this.sent[type] >= this.limits.maxEventsPerSecond) {
+      this.skipped[type]++;
       return false;
     }
-    this.sentThisSecond++;
+    this.sent[type]++;
     return true;
   }
 
@@ -159,10 +170,11 @@ export class LiveStream {
 
   publish(m: StreamMessage): void {
     let text: string | undefined;
-    const now = m.type === 'event' ? this.now() : 0;
+    const capped = isCapped(m.type) ? m.type : undefined;
+    const now = capped ? this.now() : 0;
     for (const c of this.clients) {
       if (!c.accepts(m)) continue;
-      if (m.type === 'event' && !c.admitsEvent(now)) continue;
+      if (capped && !c.admits(capped, now)) continue;
       text ??= frame_(m.type, m.json());
       c.push(text);
     }

@@ -28,6 +28,12 @@ export const errorSchema = z
   .object({ error: z.object({ code: z.string(), message: z.string() }).loose() })
   .openapi('Error');
 
+/** A documented JSON answer of a route. */
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
 /** Documented failure answers of a route, by status. */
 export function failures(...statuses: readonly number[]) {
   const out: Record<

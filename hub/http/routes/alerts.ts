@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AlertRecord } from '../../../rules/index.js';
 import { requireRole, type ApiEnv } from '../api-env.js';
 import type { HttpApiPorts } from '../ports.js';
-import { failures, HttpProblem } from '../problem.js';
+import { failures, HttpProblem, json } from '../problem.js';
 import {
   cursorParam,
   decodeCursor,
@@ -27,11 +27,6 @@ export const alertSchema = z
     acknowledgedAt: z.number().nullable(),
   })
   .openapi('Alert');
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
 
 const listAlerts = createRoute({
   method: 'get',

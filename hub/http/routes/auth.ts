@@ -4,15 +4,10 @@ import type { Context } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { ROLES, type ApiEnv } from '../api-env.js';
 import type { HttpAuth } from '../auth/http-auth.js';
-import { failures, HttpProblem } from '../problem.js';
+import { failures, HttpProblem, json } from '../problem.js';
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = 'edgehub_session';
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
 
 const role = z.enum(ROLES as ['viewer', 'operator', 'admin']);
 

@@ -3,16 +3,11 @@ import type { Context } from 'hono';
 import { EdgehubError, parseDuration } from '../../../kernel/index.js';
 import { requireRole, type ApiEnv } from '../api-env.js';
 import type { ConnectorControl, ConnectorPorts, HttpApiPorts } from '../ports.js';
-import { badRequest, failures, HttpProblem } from '../problem.js';
+import { badRequest, failures, HttpProblem, json } from '../problem.js';
 import { limitParam } from '../query-params.js';
 
 const DEFAULT_DEAD_LIMIT = 100;
 const MAX_DEAD_LIMIT = 1000;
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
 
 const connectorId = z.object({ id: z.string() });
 const status = z

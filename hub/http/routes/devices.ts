@@ -3,7 +3,7 @@ import type { DeviceDefinition } from '../../../devices/index.js';
 import { parseDuration, type DeviceView } from '../../../kernel/index.js';
 import { requireRole, type ApiEnv } from '../api-env.js';
 import type { HttpApiPorts } from '../ports.js';
-import { failures, HttpProblem } from '../problem.js';
+import { failures, HttpProblem, json } from '../problem.js';
 import {
   cursorParam,
   decodeCursor,
@@ -33,11 +33,6 @@ export const deviceSchema = z
   .openapi('Device');
 
 export type ApiDevice = z.infer<typeof deviceSchema>;
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
 
 const deviceId = z.object({ id: z.string().min(1) });
 

@@ -3,7 +3,7 @@ import { assertTopicFilter, EdgehubError } from '../../../kernel/index.js';
 import type { StoredEvent } from '../../store/index.js';
 import { requireRole, type ApiEnv } from '../api-env.js';
 import type { HttpApiPorts } from '../ports.js';
-import { badRequest, failures, HttpProblem } from '../problem.js';
+import { badRequest, failures, HttpProblem, json } from '../problem.js';
 import {
   cursorParam,
   decodeCursor,
@@ -36,11 +36,6 @@ export const eventSchema = z
   .openapi('Event');
 
 export type ApiEvent = z.infer<typeof eventSchema>;
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
 
 const postEvent = createRoute({
   method: 'post',

@@ -1,13 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { ApiEnv } from '../api-env.js';
 import type { HttpApiPorts } from '../ports.js';
-import { failures } from '../problem.js';
+import { failures, json } from '../problem.js';
 import { limitParam } from '../query-params.js';
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
 
 const health = createRoute({
   method: 'get',

@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { TraceRecord } from '../../../rules/index.js';
 import type { ApiEnv } from '../api-env.js';
 import type { HttpApiPorts } from '../ports.js';
-import { failures, HttpProblem } from '../problem.js';
+import { failures, HttpProblem, json } from '../problem.js';
 import { limitParam } from '../query-params.js';
 
 const MAX_TRACE_LIMIT = 500;
@@ -24,11 +24,6 @@ const ruleSchema = z
     lastFiredAt: z.number().nullable(),
   })
   .openapi('Rule');
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
 
 const listRules = createRoute({
   method: 'get',

@@ -1,9 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema, Hub } from '../hub/index.js';
 import { hashPassword } from '../hub/security/index.js';
 import { MemoryLogger } from '../kernel/index.js';
+import { requireOpenssl, selfSignedCert } from './support/certs.js';
 import { TempDirs } from './support/temp.js';
 
 const temp = new TempDirs();
@@ -56,5 +58,44 @@ describe('the hub with logins', () => {
     expect(local.logger.entries.some((e) => e.level === 'warn' && e.msg.includes('no logins'))).toBe(true);
     const me = await fetch(`http://127.0.0.1:${local.hub.http?.address?.port ?? 0}/api/me`);
     expect(await me.json()).toEqual({ user: null, role: 'admin', auth: 'none' });
+  });
+
+  it('serves the API over TLS with the certificate settings MQTT takes, and its session cookie is Secure', async () => {
+    requireOpenssl();
+    const certs = selfSignedCert(temp.make('edgehub-http-tls-'), 'server');
+    const { hub } = await hubWith({ tls: { cert: certs.cert, key: certs.key } });
+    await hub.start();
+    const port = hub.http?.address?.port ?? 0;
+    // Plain HTTP on the TLS port gets no answer from the API.
+    await expect(fetch(`http://127.0.0.1:${port}/api/me`)).rejects.toThrow();
+    const origin = `https://localhost:${port}`;
+    const body = JSON.stringify({ user: 'otto', password: 's3cret' });
+    const answer = await new Promise<{ status: number; cookie: string; text: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/api/login',
+          method: 'POST',
+          servername: 'localhost',
+          ca: readFileSync(certs.cert),
+          headers: { 'content-type': 'application/json', origin, host: `localhost:${port}` },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, cookie: String(res.headers['set-cookie'] ?? ''), text }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toEqual({ user: 'otto', role: 'operator' });
+    expect(answer.cookie).toMatch(/edgehub_session=[^;]+;.*Secure/i);
+    expect(answer.cookie).toMatch(/HttpOnly/i);
+    expect(answer.cookie).toMatch(/SameSite=Strict/i);
   });
 });

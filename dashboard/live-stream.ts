@@ -22,8 +22,11 @@ export interface LiveStreamDeps {
   stableMs?: number;
 }
 
-/** Message kinds /api/stream sends; `hello` and `dropped` are the stream's own. */
-const KINDS = ['hello', 'event', 'device', 'rule', 'alert', 'dropped'] as const;
+/**
+ * Message kinds /api/stream sends; `hello`, `dropped` and `skipped` (how many events and rule runs a
+ * busy second held back over the hub's per-client cap) are the stream's own.
+ */
+const KINDS = ['hello', 'event', 'device', 'rule', 'alert', 'dropped', 'skipped'] as const;
 export type StreamKind = (typeof KINDS)[number];
 
 type Listener = (data: unknown) => void;

@@ -18,6 +18,7 @@ export function EventsPage() {
   const [paused, setPaused] = useState(false);
   const held = useRef<HubEvent[]>([]);
   const [heldCount, setHeldCount] = useState(0);
+  const [skipped, setSkipped] = useState(0);
   const pausedRef = useRef(paused);
   pausedRef.current = paused;
 
@@ -46,10 +47,16 @@ export function EventsPage() {
       }
       setEvents((old) => [e, ...(old ?? [])].slice(0, KEEP));
     });
+    setSkipped(0);
+    const offSkipped = stream.on('skipped', (data) => {
+      const n = (data as { events?: unknown }).events;
+      if (typeof n === 'number' && n > 0) setSkipped((old) => old + n);
+    });
     return () => {
       window.clearTimeout(handle);
       abort.abort();
       off();
+      offSkipped();
     };
   }, [topic, device]);
 
@@ -88,6 +95,7 @@ export function EventsPage() {
           : html`<button type="button" onClick=${() => setPaused(true)}>Pause</button>`
       }
     </div>
+    ${skipped > 0 && html`<p class="muted" role="status">${skipped} events came faster than this page is sent (200 a second) and are not shown here; they are all stored.</p>`}
     ${error && html`<${ErrorBox} message=${error} />`}
     ${!error && !events && html`<${Loading} what="events" />`}
     ${events && events.length === 0 && html`<${Empty}>No events match yet; new ones appear here as they arrive.</${Empty}>`}

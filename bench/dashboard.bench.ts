@@ -141,7 +141,7 @@ async function chartData(): Promise<{ dir: string; rows: number }> {
   await first.stop();
   const db = new Database(join(dir, 'events.db'));
   const insert = db.prepare(
-    'INSERT INTO events (time, client_id, topic, device_id, metric, payload, qos, retain) VALUES (?, ?, ?, ?, ?, ?, 0, 0)',
+    'INSERT INTO events (time, client_id, topic, device_id, metric, payload, qos, retain, value) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?)',
   );
   // Inside the default 30-day retention, so the hub keeps every row at start.
   const end = Date.now();
@@ -157,8 +157,17 @@ async function chartData(): Promise<{ dir: string; rows: number }> {
         CHART_DEVICE,
         'temperature',
         `{"value":${value},"seq":${i}}`,
+        value,
       );
-      insert.run(t + 1, 'other', 'sensors/other/humidity', 'other', 'humidity', `{"value":${value + 30}}`);
+      insert.run(
+        t + 1,
+        'other',
+        'sensors/other/humidity',
+        'other',
+        'humidity',
+        `{"value":${value + 30}}`,
+        value + 30,
+      );
       rows++;
     }
   })();

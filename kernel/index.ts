@@ -65,6 +65,7 @@ export {
   filtersOverlap,
   LineFramer,
   parseDeviceTopic,
+  readingNumber,
   readingValue,
   switchWord,
   topicLevels,

@@ -87,7 +87,7 @@ describe('a hub started on a data folder made by the previous schema', () => {
     const backups = readdirSync(join(data, 'backups'));
     expect(backups).toHaveLength(1);
     expect(backups[0]).toMatch(
-      /^pre-migrate-events\.db-2-to-3-rules\.db-0-to-1-notifications\.db-0-to-1-\d{8}T\d{6}Z\.tar$/,
+      /^pre-migrate-events\.db-2-to-4-rules\.db-0-to-1-notifications\.db-0-to-1-\d{8}T\d{6}Z\.tar$/,
     );
     const archive = join(data, 'backups', backups[0]!);
     const logged = logger.entries.find((e) => e.msg.includes('backed up before migrating'));
@@ -123,6 +123,15 @@ describe('a hub started on a data folder made by the previous schema', () => {
       for (const [device, metric] of FIXTURE_SERIES) {
         const series = reader.history(device, metric, FIXTURE_T0, FIXTURE_T0 + FIXTURE_SECONDS * 1000);
         expect(series.map((e) => e.metric)).toEqual(Array(FIXTURE_SECONDS).fill(metric));
+        // Each old reading's number was filled in, so its chart counts every one.
+        const chart = reader.downsample({
+          device,
+          metric,
+          since: FIXTURE_T0,
+          until: FIXTURE_T0 + FIXTURE_SECONDS * 1000,
+          bucketMs: FIXTURE_SECONDS * 1000 + 1,
+        });
+        expect(chart.map((b) => b.n)).toEqual([FIXTURE_SECONDS]);
       }
     } finally {
       reader.close();
@@ -173,8 +182,8 @@ describe('a hub started on a data folder from a newer edgehub', () => {
     expect((err as EdgehubError).code).toBe('DATA_FOLDER_NEWER');
     const message = (err as EdgehubError).message;
     expect(message).toContain(events);
-    expect(message).toContain('99');
-    expect(message).toContain('3');
+    expect(message).toContain('schema version 99');
+    expect(message).toContain('knows only up to 4');
 
     // Reading the versions may leave an empty -wal and -shm beside a file; the databases are as they were.
     expect(files.map((f) => [f, sha256(join(data, f))])).toEqual(hashes);
@@ -194,12 +203,12 @@ describe('edgehub doctor on data folders of each kind', () => {
       ['schema.rules.db', 'WARN'],
       ['schema.notifications.db', 'WARN'],
     ]);
-    expect(schemaChecks(data)[0]?.message).toMatch(/schema version 2; this edgehub migrates it to 3/);
+    expect(schemaChecks(data)[0]?.message).toMatch(/schema version 2; this edgehub migrates it to 4/);
 
     await makeHub(data).start();
     await pool.closeAll();
     expect(verdicts(data).map(([, status]) => status)).toEqual(['OK', 'OK', 'OK', 'OK']);
-    expect(schemaChecks(data)[0]?.message).toContain('schema version 3');
+    expect(schemaChecks(data)[0]?.message).toContain('schema version 4');
 
     const db = new BetterSqlite(join(data, 'broker.db'));
     db.pragma('user_version = 7');

@@ -1,4 +1,4 @@
-import { parseDeviceTopic, readingValue } from '../../kernel/index.js';
+import { parseDeviceTopic, readingNumber, readingValue } from '../../kernel/index.js';
 import type { MqttMessage } from '../../kernel/index.js';
 import { decodeMessage } from '../../kernel/index.js';
 import type { BatchMessage } from './writer-protocol.js';
@@ -31,6 +31,7 @@ export class BatchEncoder {
   private rows = 0;
   private bytes = 0;
   private times = new Float64Array(INITIAL_ROWS);
+  private values = new Float64Array(INITIAL_ROWS);
   private flags = new Uint8Array(INITIAL_ROWS);
   private topic = new Uint32Array(INITIAL_ROWS);
   private client = new Int32Array(INITIAL_ROWS);
@@ -76,7 +77,11 @@ export class BatchEncoder {
     this.ends[row] = this.bytes;
     this.rows = row + 1;
     const key = this.info(m.topic).latestKey;
-    if (key === null) return;
+    if (key === null) {
+      this.values[row] = NaN;
+      return;
+    }
+    this.values[row] = decoded.json === null ? NaN : (readingNumber(decoded.value) ?? NaN);
     // Later events in the batch overwrite earlier ones: one upsert per (device, metric) per batch.
     const value = decoded.json === null ? undefined : readingValue(decoded.value);
     const entry = this.latest.get(key);
@@ -104,6 +109,7 @@ export class BatchEncoder {
       seq,
       count,
       times: this.times.subarray(0, count),
+      values: this.values.subarray(0, count),
       flags: this.flags.subarray(0, count),
       topic: this.topic.subarray(0, count),
       client: this.client.subarray(0, count),
@@ -120,6 +126,7 @@ export class BatchEncoder {
     };
     const transfer = [
       this.times.buffer,
+      this.values.buffer,
       this.flags.buffer,
       this.topic.buffer,
       this.client.buffer,
@@ -139,6 +146,7 @@ export class BatchEncoder {
     this.bytes = 0;
     // The sealed arrays were transferred (or are being dropped); a new batch gets its own.
     this.times = new Float64Array(INITIAL_ROWS);
+    this.values = new Float64Array(INITIAL_ROWS);
     this.flags = new Uint8Array(INITIAL_ROWS);
     this.topic = new Uint32Array(INITIAL_ROWS);
     this.client = new Int32Array(INITIAL_ROWS);
@@ -158,6 +166,7 @@ export class BatchEncoder {
   private growRows(): void {
     const rows = this.times.length * 2;
     this.times = grown(this.times, new Float64Array(rows));
+    this.values = grown(this.values, new Float64Array(rows));
     this.flags = grown(this.flags, new Uint8Array(rows));
     this.topic = grown(this.topic, new Uint32Array(rows));
     this.client = grown(this.client, new Int32Array(rows));

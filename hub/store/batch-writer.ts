@@ -50,12 +50,12 @@ export class BatchWriter {
       'INSERT INTO outbox (connector, route, event_id, time, key) VALUES (?, ?, ?, ?, ?)',
     );
     this.insert = db.prepare(
-      'INSERT INTO events (time, client_id, topic, device_id, metric, payload, qos, retain) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO events (time, client_id, topic, device_id, metric, payload, qos, retain, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     // JSON payloads are bound as their UTF-8 bytes and stored as TEXT by SQLite itself, rather than
     // decoded into a JS string that the binding then encodes back to UTF-8.
     this.insertText = db.prepare(
-      'INSERT INTO events (time, client_id, topic, device_id, metric, payload, qos, retain) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?)',
+      'INSERT INTO events (time, client_id, topic, device_id, metric, payload, qos, retain, value) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?, ?)',
     );
     this.upsert = db.prepare(
       `INSERT INTO latest (device_id, metric, value, time, event_id) VALUES (?, ?, ?, ?, ?)
@@ -143,6 +143,7 @@ export class BatchWriter {
         this.bytes(b, row),
         flags & FLAG_QOS_MASK,
         flags & FLAG_RETAIN ? 1 : 0,
+        numberOrNull(b.values[row]),
       );
       // latestRows is ascending, so one cursor finds the rows whose event id `latest` needs.
       while (latestAt < b.latestRows.length && (b.latestRows[latestAt] ?? 0) < row) latestAt++;
@@ -206,4 +207,9 @@ export class BatchWriter {
       }
     }
   }
+}
+
+/** NaN (no number) as SQL NULL. */
+function numberOrNull(value: number | undefined): number | null {
+  return value === undefined || Number.isNaN(value) ? null : value;
 }

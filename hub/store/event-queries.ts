@@ -101,15 +101,25 @@ interface LatestRow {
 }
 
 /**
- * The numeric value of each event (a bare JSON number, or an object's numeric `value`; anything else
- * is left out), grouped per bucket. Payloads are JSON text when the store wrote them (BLOBs are not
- * JSON); `->` gives the value as JSON text, so a number is text starting with a digit or a minus
- * (never `true`, which `->>` would turn into 1), and only objects are parsed at all. The
- * (device_id, metric, time) index finds the rows, none of the device's other metrics among them.
- * `LIMIT -1` keeps SQLite from flattening the inner query, which would parse each payload once per
- * aggregate (four times).
+ * Min/max/mean/count of `value` per bucket, from the (device_id, metric, time, value) index alone:
+ * named, since without statistics (no ANALYZE on a hub) SQLite may choose events_device_time and look
+ * every row of the device up. Rows without a number (value NULL) are left out.
  */
 const DOWNSAMPLE_SQL = `
+SELECT (time - CAST(@since AS INTEGER)) / CAST(@bucket AS INTEGER) AS b,
+  min(value) AS min, max(value) AS max, avg(value) AS avg, count(value) AS n
+FROM events INDEXED BY ${DEVICE_METRIC_INDEX}
+WHERE device_id = @device AND metric = @metric AND time >= @since AND time <= @until AND value IS NOT NULL
+GROUP BY b ORDER BY b`;
+
+/**
+ * The same from the payloads, for a reader of a data folder the hub has not brought to schema
+ * version 4 yet: a bare JSON number or an object's numeric `value`. `->` gives the value as JSON text,
+ * so a number is text starting with a digit or a minus, and only objects are parsed at all.
+ * `LIMIT -1` keeps SQLite from flattening the inner query, which would parse each payload once per
+ * aggregate.
+ */
+const DOWNSAMPLE_FROM_PAYLOAD_SQL = `
 SELECT b, min(v + 0) AS min, max(v + 0) AS max, avg(v + 0) AS avg, count(*) AS n FROM (
   SELECT (time - CAST(@since AS INTEGER)) / CAST(@bucket AS INTEGER) AS b,
     CASE WHEN typeof(payload) <> 'text' THEN NULL
@@ -133,10 +143,15 @@ export class EventQueries implements EventHistory {
    */
   private readonly deviceMetricIndex: boolean;
 
+  /** Whether events carry schema version 4's `value` column (see {@link deviceMetricIndex}). */
+  private readonly valueColumn: boolean;
+
   constructor(private readonly db: Database) {
     this.deviceMetricIndex =
       db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?").get(DEVICE_METRIC_INDEX) !==
       undefined;
+    this.valueColumn =
+      db.prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = 'value'").get() !== undefined;
   }
 
   query(query: EventQuery = {}): StoredEvent[] {
@@ -220,7 +235,8 @@ export class EventQueries implements EventHistory {
   }
 
   downsample(q: DownsampleQuery): Bucket[] {
-    const rows = this.statement(DOWNSAMPLE_SQL).all({
+    const sql = this.valueColumn && this.deviceMetricIndex ? DOWNSAMPLE_SQL : DOWNSAMPLE_FROM_PAYLOAD_SQL;
+    const rows = this.statement(sql).all({
       device: q.device,
       metric: q.metric,
       since: q.since,

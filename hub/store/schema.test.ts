@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrate } from '../../kernel/index.js';
+import { migrate, readingNumber } from '../../kernel/index.js';
 import { EventQueries } from './event-queries.js';
 import {
   createSchema,
@@ -47,13 +47,30 @@ function plan(db: BetterSqlite.Database, sql: string): string {
     .join('; ');
 }
 
-describe('events.db schema version 3', () => {
+describe('events.db schema versions 3 and 4', () => {
   it('adds the (device, metric, time) index to a version 2 file, and one metric is read through it', () => {
     const db = versionTwo();
     const before = new EventQueries(db).history('m', 'power', 0, 10_000);
+    const chartBefore = new EventQueries(db).downsample({
+      device: 'm',
+      metric: 'power',
+      since: 0,
+      until: 19_999,
+      bucketMs: 5_000,
+    });
     createSchema(db);
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(3);
+    expect(SCHEMA_VERSION).toBe(4);
+    // The chart read from the filled-in `value` column is the one the payloads gave.
+    const chartAfter = new EventQueries(db).downsample({
+      device: 'm',
+      metric: 'power',
+      since: 0,
+      until: 19_999,
+      bucketMs: 5_000,
+    });
+    expect(chartAfter).toEqual(chartBefore);
+    expect(chartAfter.map((b) => b.n)).toEqual([5, 5, 5, 5]);
     const after = new EventQueries(db).history('m', 'power', 0, 10_000);
     // A reader on a file not yet migrated answers the same, without the index.
     expect(after).toEqual(before);
@@ -75,4 +92,51 @@ describe('events.db schema version 3', () => {
     );
     db.close();
   });
+
+  it('fills `value` of the events already stored as the writer fills new ones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgehub-schema-'));
+    dirs.push(dir);
+    const db = new BetterSqlite(join(dir, 'events.db'));
+    migrate(db, { ...EVENTS_DB_SCHEMA, migrations: EVENTS_DB_SCHEMA.migrations.slice(0, 3) });
+    const payloads: (string | Buffer)[] = [
+      '{"value": 21.5}',
+      '{"value": -3, "unit": "C"}',
+      '17',
+      '-0.25',
+      'true',
+      '{"on": true}',
+      '{"on": false, "value": 4}',
+      '{"value": "warm"}',
+      '{"value": null, "on": 1}',
+      '{"other": 5}',
+      '"12"',
+      '[1, 2]',
+      'not json',
+      Buffer.from([0xff, 0x00]),
+    ];
+    const insert = db.prepare(
+      'INSERT INTO events (time, topic, device_id, metric, payload, qos, retain) VALUES (?, ?, ?, ?, ?, 0, 0)',
+    );
+    payloads.forEach((payload, i) => insert.run(i, 'sensors/d/t', 'd', 't', payload));
+    // An actuator's state is charted; the command that asked for it is not.
+    insert.run(100, 'actuators/d/fan/state', 'd', 'fan', '{"on": true}');
+    insert.run(101, 'actuators/d/fan', 'd', 'fan', '{"on": false}');
+    createSchema(db);
+    const values = (
+      db.prepare('SELECT value FROM events ORDER BY time').all() as { value: number | null }[]
+    ).map((r) => r.value);
+    const expected = payloads.map((p) => (typeof p === 'string' ? jsonNumber(p) : null));
+    expect(values).toEqual([...expected, 1, null]);
+    expect(values.slice(0, 10)).toEqual([21.5, -3, 17, -0.25, 1, 1, 4, null, null, null]);
+    db.close();
+  });
 });
+
+/** What the writer stores as `value` for a reading's payload. */
+function jsonNumber(text: string): number | null {
+  try {
+    return readingNumber(JSON.parse(text));
+  } catch {
+    return null;
+  }
+}

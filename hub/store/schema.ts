@@ -2,8 +2,15 @@ import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { migrate, schemaVersionOf, topicMatches, type DatabaseSchema } from '../../kernel/index.js';
 
-/** The index one device's one metric over time is read through (schema version 3). */
+/**
+ * The index one device's one metric over time is read through: (device_id, metric, time) since
+ * schema version 3, with `value` appended since version 4 so a chart's aggregates read the index alone.
+ */
 export const DEVICE_METRIC_INDEX = 'events_device_metric_time';
+
+/** SQL for a JSON path's number as the kernel's `readingNumber` gives it: booleans as 1 and 0, the rest NULL. */
+const jsonNumber = (path: string) =>
+  `CASE WHEN json_type(payload, '${path}') IN ('integer', 'real', 'true', 'false') THEN json_extract(payload, '${path}') END`;
 
 export { configureReader, configureWriter } from './pragmas.js';
 
@@ -28,6 +35,12 @@ export { configureReader, configureWriter } from './pragmas.js';
  * `edgehub events --device D --metric M`): through `events_device_time` SQLite reads every event of
  * the device in the range and looks each row up to compare its metric, six rows for one with six
  * metrics; this index reads only the matching ones.
+ *
+ * `value` is a reading's or an actuator state's number (the kernel's `readingNumber`: `{"value": 21.5}`,
+ * `21.5`, `{"on": true}` as 1), NULL for anything else (commands included), filled by the writer as it
+ * stores the event. A chart aggregates it straight from `events_device_metric_time`, which ends with
+ * it: no row is looked up and no payload parsed, so 30 days at one reading per 10 s answer in tens of
+ * milliseconds where parsing each payload took hundreds.
  */
 export const EVENTS_DB_SCHEMA: DatabaseSchema = {
   file: 'events.db',
@@ -93,6 +106,21 @@ CREATE INDEX IF NOT EXISTS outbox_dead_connector ON outbox_dead (connector, id);
       why: 'one metric of one device over a time range without reading the other metrics',
       sql: `
 CREATE INDEX IF NOT EXISTS ${DEVICE_METRIC_INDEX} ON events (device_id, metric, time) WHERE device_id IS NOT NULL;`,
+    },
+    {
+      to: 4,
+      why: "each reading's number beside it, so a chart over months reads one index and parses nothing",
+      sql: `
+ALTER TABLE events ADD COLUMN value REAL;
+UPDATE events SET value = CASE json_type(payload)
+    WHEN 'object' THEN CASE
+      WHEN json_type(payload, '$.value') IS NOT NULL THEN ${jsonNumber('$.value')}
+      WHEN json_type(payload, '$.on') IS NOT NULL THEN ${jsonNumber('$.on')} END
+    ELSE ${jsonNumber('$')} END
+  WHERE device_id IS NOT NULL AND metric IS NOT NULL AND typeof(payload) = 'text' AND json_valid(payload)
+    AND (topic GLOB 'sensors/*' OR topic GLOB 'actuators/*/state');
+DROP INDEX IF EXISTS ${DEVICE_METRIC_INDEX};
+CREATE INDEX ${DEVICE_METRIC_INDEX} ON events (device_id, metric, time, value) WHERE device_id IS NOT NULL;`,
     },
   ],
 };

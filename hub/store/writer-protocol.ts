@@ -18,6 +18,8 @@ export interface BatchMessage {
   count: number;
   /** Epoch ms per row. */
   times: Float64Array;
+  /** Per row: the reading or state as a number (`events.value`), NaN for none. */
+  values: Float64Array;
   flags: Uint8Array;
   /** Per row: index into `topics`. */
   topic: Uint32Array;

@@ -22,6 +22,7 @@ export {
 export {
   HUB_TOPICS,
   parseDeviceTopic,
+  readingNumber,
   readingValue,
   TOPICS,
   type DeviceTopic,

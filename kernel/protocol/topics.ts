@@ -54,6 +54,18 @@ export function readingValue(payload: unknown): unknown {
 }
 
 /**
+ * The reading as a number for charts and aggregates: a finite number as it is, a boolean as 1 or 0
+ * (a fan's on/off over a day is a chart too), anything else null. The SQL that fills older rows
+ * (`events.value`, schema version 4) follows the same rules.
+ */
+export function readingNumber(payload: unknown): number | null {
+  const value = readingValue(payload);
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return null;
+}
+
+/**
  * What the hub itself publishes:
  *
  * - `edgehub/status` (retained): `online` while the hub runs, `offline` once it stopped;

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import Database from 'better-sqlite3';
+import { MemoryLogger, SystemClock } from '../kernel/index.js';
+import { EventStore, eventsDbPath } from '../hub/store/index.js';
 import { BrokerProcess } from './broker-process.js';
 import { SHAPES, Subject, type Shape } from './pipeline.bench.js';
 import type { BenchResult } from './result.js';
@@ -139,39 +140,39 @@ async function chartData(): Promise<{ dir: string; rows: number }> {
   // A hub starts on it once, so the events database has this edgehub's schema.
   const first = await withHttp('0', () => BrokerProcess.start('edgehub-server'));
   await first.stop();
-  const db = new Database(join(dir, 'events.db'));
-  const insert = db.prepare(
-    'INSERT INTO events (time, client_id, topic, device_id, metric, payload, qos, retain, value) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?)',
-  );
+  // Written through the event store, as the hub writes them: payload, number and per-minute rollups.
+  const store = new EventStore({
+    file: eventsDbPath(dir),
+    clock: new SystemClock(),
+    logger: new MemoryLogger(),
+    options: {
+      flushIntervalMs: 100,
+      batchSize: 2_000,
+      retention: { maxAgeMs: 365 * DAY_MS, maxSizeBytes: 1e12, checkEveryMs: DAY_MS },
+    },
+  });
+  store.start();
+  const append = (receivedAt: number, topic: string, payload: string) =>
+    store.append({
+      topic,
+      payload: Buffer.from(payload),
+      qos: 0,
+      retain: false,
+      clientId: 'bench',
+      receivedAt,
+    });
   // Inside the default 30-day retention, so the hub keeps every row at start.
   const end = Date.now();
   const start = end - 30 * DAY_MS + 3_600_000;
   let rows = 0;
-  db.transaction(() => {
-    for (let t = start, i = 0; t < end; t += CHART_EVERY_MS, i++) {
-      const value = round(20 + 5 * Math.sin(i / 500) + Math.random(), 2);
-      insert.run(
-        t,
-        CHART_DEVICE,
-        `sensors/${CHART_DEVICE}/temperature`,
-        CHART_DEVICE,
-        'temperature',
-        `{"value":${value},"seq":${i}}`,
-        value,
-      );
-      insert.run(
-        t + 1,
-        'other',
-        'sensors/other/humidity',
-        'other',
-        'humidity',
-        `{"value":${value + 30}}`,
-        value + 30,
-      );
-      rows++;
-    }
-  })();
-  db.close();
+  for (let t = start, i = 0; t < end; t += CHART_EVERY_MS, i++) {
+    const value = round(20 + 5 * Math.sin(i / 500) + Math.random(), 2);
+    append(t, `sensors/${CHART_DEVICE}/temperature`, `{"value":${value},"seq":${i}}`);
+    append(t + 1, 'sensors/other/humidity', `{"value":${value + 30}}`);
+    rows++;
+    if (rows % 10_000 === 0) await store.flushed();
+  }
+  await store.stop();
   return { dir, rows };
 }
 

@@ -1,6 +1,16 @@
 import type { Database, Statement, Transaction } from 'better-sqlite3';
 import type { BatchMessage, OutboxRouteInit } from './writer-protocol.js';
 import { FLAG_JSON, FLAG_QOS_MASK, FLAG_RETAIN } from './writer-protocol.js';
+import { ROLLUP_MS } from './schema.js';
+
+/** One topic's numbers within one minute of a batch, added to `rollups` as one upsert. */
+interface MinuteSums {
+  minute: number;
+  min: number;
+  max: number;
+  sum: number;
+  n: number;
+}
 
 /** A batch the writer holds until it is committed; `next` rows before it were dropped or written. */
 interface Held {
@@ -33,6 +43,7 @@ export class BatchWriter {
   private readonly insertText: Statement;
   private readonly upsert: Statement;
   private readonly outbox: Statement;
+  private readonly rollup: Statement;
   /** Outbox rows committed since the last {@link takeOutboxed}, per route index. */
   private outboxed: number[];
   /** Outbox rows of the transaction being written, counted once it commits. */
@@ -60,6 +71,11 @@ export class BatchWriter {
     this.upsert = db.prepare(
       `INSERT INTO latest (device_id, metric, value, time, event_id) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (device_id, metric) DO UPDATE SET value = excluded.value, time = excluded.time, event_id = excluded.event_id`,
+    );
+    this.rollup = db.prepare(
+      `INSERT INTO rollups (device_id, metric, minute, min, max, sum, n) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (device_id, metric, minute) DO UPDATE SET min = min(min, excluded.min),
+         max = max(max, excluded.max), sum = sum + excluded.sum, n = n + excluded.n`,
     );
     this.writeRows = db.transaction((held: readonly Held[]) => {
       for (const h of held) this.writeBatch(h);
@@ -126,6 +142,8 @@ export class BatchWriter {
   private writeBatch(h: Held): void {
     const b = h.batch;
     const eventIds = new Map<number, number>();
+    // Per topic slot: the minute being summed; a batch spans a minute or two, so few upserts.
+    const minutes = new Map<number, MinuteSums>();
     let latestAt = 0;
     let outAt = 0;
     // Rows the cap dropped before they were written take their outbox entries with them.
@@ -145,6 +163,9 @@ export class BatchWriter {
         flags & FLAG_RETAIN ? 1 : 0,
         numberOrNull(b.values[row]),
       );
+      const value = b.values[row] ?? NaN;
+      if (!Number.isNaN(value))
+        this.addToMinute(b, minutes, t, Math.floor((b.times[row] ?? 0) / ROLLUP_MS), value);
       // latestRows is ascending, so one cursor finds the rows whose event id `latest` needs.
       while (latestAt < b.latestRows.length && (b.latestRows[latestAt] ?? 0) < row) latestAt++;
       if (b.latestRows[latestAt] === row) eventIds.set(row, Number(result.lastInsertRowid));
@@ -153,6 +174,7 @@ export class BatchWriter {
         outAt++;
       }
     }
+    for (const [t, sums] of minutes) this.writeMinute(b, t, sums);
     for (let j = 0; j < b.latestRows.length; j++) {
       const row = b.latestRows[j] ?? 0;
       const eventId = eventIds.get(row);
@@ -167,6 +189,35 @@ export class BatchWriter {
         eventId,
       );
     }
+  }
+
+  private addToMinute(
+    b: BatchMessage,
+    minutes: Map<number, MinuteSums>,
+    t: number,
+    minute: number,
+    value: number,
+  ): void {
+    const sums = minutes.get(t);
+    if (sums === undefined) {
+      minutes.set(t, { minute, min: value, max: value, sum: value, n: 1 });
+      return;
+    }
+    if (sums.minute !== minute) {
+      this.writeMinute(b, t, sums);
+      sums.minute = minute;
+      sums.min = sums.max = sums.sum = value;
+      sums.n = 1;
+      return;
+    }
+    if (value < sums.min) sums.min = value;
+    if (value > sums.max) sums.max = value;
+    sums.sum += value;
+    sums.n++;
+  }
+
+  private writeMinute(b: BatchMessage, t: number, sums: MinuteSums): void {
+    this.rollup.run(b.devices[t], b.metrics[t], sums.minute, sums.min, sums.max, sums.sum, sums.n);
   }
 
   private addOutbox(b: BatchMessage, row: number, index: number, eventId: number | bigint): void {

@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { QoS } from '../../kernel/index.js';
 import { EdgehubError } from '../../kernel/index.js';
 import { decodeStored } from './payload.js';
-import { DEVICE_METRIC_INDEX } from './schema.js';
+import { DEVICE_METRIC_INDEX, ROLLUP_MS } from './schema.js';
 import { assertTopicFilter } from '../../kernel/index.js';
 
 /** One stored MQTT message. */
@@ -111,6 +111,21 @@ SELECT (time - CAST(@since AS INTEGER)) / CAST(@bucket AS INTEGER) AS b,
 FROM events INDEXED BY ${DEVICE_METRIC_INDEX}
 WHERE device_id = @device AND metric = @metric AND time >= @since AND time <= @until AND value IS NOT NULL
 GROUP BY b ORDER BY b`;
+
+/**
+ * The same from the per-minute `rollups`, for buckets of {@link ROLLUP_BUCKETS_FROM} minutes or more:
+ * a minute goes whole to the bucket its start falls in, so a bucket's edges are exact to the minute.
+ */
+const DOWNSAMPLE_ROLLUPS_SQL = `
+SELECT max(0, (minute * ${ROLLUP_MS} - CAST(@since AS INTEGER)) / CAST(@bucket AS INTEGER)) AS b,
+  min(min) AS min, max(max) AS max, sum(sum) / sum(n) AS avg, sum(n) AS n
+FROM rollups
+WHERE device_id = @device AND metric = @metric
+  AND minute >= CAST(@since AS INTEGER) / ${ROLLUP_MS} AND minute <= CAST(@until AS INTEGER) / ${ROLLUP_MS}
+GROUP BY b ORDER BY b`;
+
+/** Buckets this many rollup minutes wide or wider are read from `rollups`. */
+export const ROLLUP_BUCKETS_FROM = 10;
 
 /**
  * The same from the payloads, for a reader of a data folder the hub has not brought to schema
@@ -235,13 +250,19 @@ export class EventQueries implements EventHistory {
   }
 
   downsample(q: DownsampleQuery): Bucket[] {
-    const sql = this.valueColumn && this.deviceMetricIndex ? DOWNSAMPLE_SQL : DOWNSAMPLE_FROM_PAYLOAD_SQL;
+    const bucket = Math.max(1, Math.trunc(q.bucketMs));
+    // Schema version 4 brought the value column, its index and the rollups together.
+    const sql = !(this.valueColumn && this.deviceMetricIndex)
+      ? DOWNSAMPLE_FROM_PAYLOAD_SQL
+      : bucket >= ROLLUP_BUCKETS_FROM * ROLLUP_MS
+        ? DOWNSAMPLE_ROLLUPS_SQL
+        : DOWNSAMPLE_SQL;
     const rows = this.statement(sql).all({
       device: q.device,
       metric: q.metric,
       since: q.since,
       until: q.until,
-      bucket: Math.max(1, Math.trunc(q.bucketMs)),
+      bucket,
     }) as { b: number; min: number; max: number; avg: number; n: number }[];
     return rows.map((r) => ({ t: q.since + r.b * q.bucketMs, min: r.min, max: r.max, avg: r.avg, n: r.n }));
   }

@@ -126,10 +126,11 @@ describe('retention by size', () => {
 
     const left = store.query({ order: 'asc' });
     const values = left.map((e) => (e.payload as { value: number }).value);
-    // What is left is the newest run of events, and the budget is used, not emptied (the three
-    // indexes of the events take their share of it).
+    // What is left is the newest run of events, and the budget is used, not emptied (the four
+    // indexes of the events and, 200 devices each reporting less than once a minute, a rollup row
+    // per reading take their share of it).
     expect(values).toEqual(Array.from({ length: left.length }, (_, i) => 20_000 - left.length + i));
-    expect(left.length).toBeGreaterThan(20_000 * 0.25);
+    expect(left.length).toBeGreaterThan(20_000 * 0.2);
   });
 
   it('runs on the check timer too', async () => {

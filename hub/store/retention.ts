@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { ROLLUP_MS } from './schema.js';
 
 export interface RetentionLimits {
   /** Events older than this (ms before now) are deleted. */
@@ -25,6 +26,9 @@ export class Retention {
   private readonly minId: Statement<[], number | null>;
   private readonly maxId: Statement<[], number | null>;
   private readonly pruneLatestStmt: Statement;
+  private readonly nextSeries: Statement<[string, string], { device_id: string; metric: string } | undefined>;
+  private readonly oldestTime: Statement<[], number | null>;
+  private readonly pruneSeries: Statement<[string, string, number]>;
 
   constructor(
     private readonly db: Database,
@@ -44,6 +48,12 @@ export class Retention {
     this.pruneLatestStmt = db.prepare(
       'DELETE FROM latest WHERE NOT EXISTS (SELECT 1 FROM events WHERE events.id = latest.event_id)',
     );
+    // One series after another by the primary key, each found by a seek rather than a scan of all.
+    this.nextSeries = db.prepare(
+      'SELECT device_id, metric FROM rollups WHERE (device_id, metric) > (?, ?) ORDER BY device_id, metric LIMIT 1',
+    );
+    this.oldestTime = db.prepare<[], number | null>('SELECT min(time) FROM events').pluck();
+    this.pruneSeries = db.prepare('DELETE FROM rollups WHERE device_id = ? AND metric = ? AND minute < ?');
   }
 
   /**
@@ -72,6 +82,22 @@ export class Retention {
   /** Drops `latest` entries whose event retention deleted, so `latest` never points at a missing event. */
   pruneLatest(): number {
     return this.pruneLatestStmt.run().changes;
+  }
+
+  /**
+   * Drops the per-minute rollups older than the oldest event left, so a chart never shows minutes
+   * whose events are gone. Returns the rows deleted.
+   */
+  pruneRollups(): number {
+    const oldest = this.oldestTime.get() ?? null;
+    const before = oldest === null ? Number.MAX_SAFE_INTEGER : Math.floor(oldest / ROLLUP_MS);
+    let deleted = 0;
+    let series = this.nextSeries.get('', '');
+    while (series) {
+      deleted += this.pruneSeries.run(series.device_id, series.metric, before).changes;
+      series = this.nextSeries.get(series.device_id, series.metric);
+    }
+    return deleted;
   }
 
   /** Events to delete to free about `excessBytes`, from the average live bytes per event. */

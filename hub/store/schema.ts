@@ -8,6 +8,9 @@ import { migrate, schemaVersionOf, topicMatches, type DatabaseSchema } from '../
  */
 export const DEVICE_METRIC_INDEX = 'events_device_metric_time';
 
+/** The span of one `rollups` row, ms: a chart's bucket of ten or more of these is read from them. */
+export const ROLLUP_MS = 60_000;
+
 /** SQL for a JSON path's number as the kernel's `readingNumber` gives it: booleans as 1 and 0, the rest NULL. */
 const jsonNumber = (path: string) =>
   `CASE WHEN json_type(payload, '${path}') IN ('integer', 'real', 'true', 'false') THEN json_extract(payload, '${path}') END`;
@@ -41,6 +44,11 @@ export { configureReader, configureWriter } from './pragmas.js';
  * stores the event. A chart aggregates it straight from `events_device_metric_time`, which ends with
  * it: no row is looked up and no payload parsed, so 30 days at one reading per 10 s answer in tens of
  * milliseconds where parsing each payload took hundreds.
+ *
+ * `rollups` holds, per device, metric and minute, the min, max, sum and count of `value`, added to by
+ * the writer in the transaction that stores the events, so a chart over a month reads 43,200 rows per
+ * metric instead of 259,200 (at one reading per 10 s) or 2.6 million (at one a second). Retention
+ * deletes a series' minutes older than the oldest event left.
  */
 export const EVENTS_DB_SCHEMA: DatabaseSchema = {
   file: 'events.db',
@@ -109,7 +117,7 @@ CREATE INDEX IF NOT EXISTS ${DEVICE_METRIC_INDEX} ON events (device_id, metric, 
     },
     {
       to: 4,
-      why: "each reading's number beside it, so a chart over months reads one index and parses nothing",
+      why: "each reading's number beside it and per-minute rollups, so a chart over months parses nothing and reads a few rows per bucket",
       sql: `
 ALTER TABLE events ADD COLUMN value REAL;
 UPDATE events SET value = CASE json_type(payload)
@@ -120,7 +128,21 @@ UPDATE events SET value = CASE json_type(payload)
   WHERE device_id IS NOT NULL AND metric IS NOT NULL AND typeof(payload) = 'text' AND json_valid(payload)
     AND (topic GLOB 'sensors/*' OR topic GLOB 'actuators/*/state');
 DROP INDEX IF EXISTS ${DEVICE_METRIC_INDEX};
-CREATE INDEX ${DEVICE_METRIC_INDEX} ON events (device_id, metric, time, value) WHERE device_id IS NOT NULL;`,
+CREATE INDEX ${DEVICE_METRIC_INDEX} ON events (device_id, metric, time, value) WHERE device_id IS NOT NULL;
+CREATE TABLE rollups (
+  device_id TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  minute INTEGER NOT NULL,
+  min REAL NOT NULL,
+  max REAL NOT NULL,
+  sum REAL NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (device_id, metric, minute)
+) WITHOUT ROWID;
+INSERT INTO rollups (device_id, metric, minute, min, max, sum, n)
+  SELECT device_id, metric, time / ${ROLLUP_MS}, min(value), max(value), sum(value), count(value)
+  FROM events INDEXED BY ${DEVICE_METRIC_INDEX}
+  WHERE device_id IS NOT NULL AND value IS NOT NULL GROUP BY device_id, metric, time / ${ROLLUP_MS};`,
     },
   ],
 };

@@ -214,7 +214,10 @@ async function runRetention(id: number, nowMs: number, chunkRows: number, untilD
         if (!untilDone) await new Promise<void>((resolve) => setImmediate(resolve));
         if (!db?.open) return;
       }
-      if (total.deletedByAge + total.deletedBySize > 0) r.pruneLatest();
+      if (total.deletedByAge + total.deletedBySize > 0) {
+        r.pruneLatest();
+        r.pruneRollups();
+      }
     } catch (err) {
       error = describeError(err);
     }

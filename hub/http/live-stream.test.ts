@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryLogger, TypedBus, VirtualClock } from '../../kernel/index.js';
 import { HttpApi } from './http-api.js';
-import { LiveStream } from './live-stream.js';
+import { DEFAULT_STREAM_LIMITS, LiveStream } from './live-stream.js';
 import { DEVICE_COALESCE_MS, feedLiveStream } from './stream-feed.js';
 import type { HubEvents } from '../events.js';
 import type { HttpApiPorts } from './ports.js';
@@ -53,7 +53,12 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 describe('the live stream', () => {
   it('drops a client that never reads, with a `dropped` event and the end of its stream; others keep receiving', async () => {
     // No events-per-second cap here: the point is a client that reads nothing at all.
-    const stream = new LiveStream({ maxMessages: 50, maxBytes: 1024 * 1024, maxEventsPerSecond: Infinity });
+    const stream = new LiveStream({
+      maxMessages: 50,
+      maxBytes: 1024 * 1024,
+      maxEventsPerSecond: Infinity,
+      flushDelayMs: 0,
+    });
     const address = await serve(stream);
     const abort = new AbortController();
     const fast = await fetch(`http://${address}/api/stream?types=event`, { signal: abort.signal });
@@ -101,6 +106,18 @@ describe('the live stream', () => {
     expect(slowText.endsWith('\r\n0\r\n\r\n')).toBe(true);
   });
 
+  it('gathers what a client is sent for flushDelayMs and hands it to the writer in one piece', async () => {
+    const stream = new LiveStream({ ...DEFAULT_STREAM_LIMITS, flushDelayMs: 50 });
+    const client = stream.connect({ types: new Set(['device']) });
+    // The writer waits; three messages come a loop turn apart, as packets the broker reads do.
+    const taken = client.take();
+    for (let i = 0; i < 3; i++) {
+      stream.publish({ type: 'device', device: 'a', json: () => String(i) });
+      await tick();
+    }
+    expect(await taken).toEqual([0, 1, 2].map((i) => `event: device\ndata: ${i}\n\n`));
+  });
+
   it('filters by type, topic and device', () => {
     const stream = new LiveStream();
     const all = stream.connect({ types: new Set(['event', 'device']) });
@@ -115,8 +132,9 @@ describe('the live stream', () => {
 
   it('sends a client at most maxEventsPerSecond events and as many rule runs a second, then says how many it skipped', () => {
     const clock = new VirtualClock(0);
-    const stream = new LiveStream({ maxMessages: 1000, maxBytes: 1 << 20, maxEventsPerSecond: 3 }, () =>
-      clock.now(),
+    const stream = new LiveStream(
+      { maxMessages: 1000, maxBytes: 1 << 20, maxEventsPerSecond: 3, flushDelayMs: 0 },
+      () => clock.now(),
     );
     const client = stream.connect({ types: new Set(['event', 'device', 'rule']) });
     let built = 0;

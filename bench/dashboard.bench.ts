@@ -1,12 +1,14 @@
 /**
  * What the dashboard costs the hub, side by side in one run:
  * - the pipeline's gateway shape with 10 live-stream clients attached against the same hub with
- *   none, closed loop (throughput) and paced at 2,000 events/s (p99), turns alternating;
+ *   none, closed loop (throughput) and paced at 2,000 events/s (p99), turns alternating; the
+ *   clients read in a process of their own, as browsers would;
  * - the chart query: 30 days of one metric at one reading per 10 s (~260k rows) downsampled to
  *   1,000 points through `GET /api/history`;
  * - RSS of the hub with the dashboard served and 3 clients against a hub without HTTP;
  * - the page weight of the built dashboard, gzipped, with the rule editor's chunks apart.
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,42 +29,37 @@ const CHART_EVERY_MS = 10_000;
 const CHART_QUERIES = 20;
 const DASHBOARD_DIR = fileURLToPath(new URL('../dist/dashboard/', import.meta.url));
 
-/** Clients holding `GET /api/stream` open and reading everything it sends, as open dashboards do. */
+/** Clients holding `GET /api/stream` open and reading everything, in their own process (bench/stream-readers.ts). */
 class StreamClients {
   received = 0;
-  private readonly aborts: AbortController[] = [];
-  private readonly reads: Promise<void>[] = [];
+
+  private constructor(private readonly child: ChildProcess) {}
 
   static async open(port: number, count: number): Promise<StreamClients> {
-    const clients = new StreamClients();
-    await Promise.all(Array.from({ length: count }, () => clients.openOne(port)));
-    return clients;
-  }
-
-  private async openOne(port: number): Promise<void> {
-    const abort = new AbortController();
-    this.aborts.push(abort);
-    const res = await fetch(`http://127.0.0.1:${port}/api/stream`, { signal: abort.signal });
-    if (!res.ok || !res.body) throw new Error(`GET /api/stream answered ${res.status}`);
-    const reader = res.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
-    const decoder = new TextDecoder();
-    const first = await reader.read();
-    if (first.done) throw new Error('the live stream closed at once');
-    this.reads.push(
-      (async () => {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return;
-          // One SSE message per `data:` line the hub sends.
-          this.received += decoder.decode(value).split('\ndata:').length - 1;
-        }
-      })().catch(() => undefined),
+    const child = fork(
+      fileURLToPath(new URL('./stream-readers.ts', import.meta.url)),
+      [String(port), String(count)],
+      {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
     );
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`the stream readers exited with ${code}`)));
+      child.once('message', (m: { ready?: boolean; error?: string }) =>
+        m.ready ? resolve() : reject(new Error(`the stream readers failed: ${m.error}`)),
+      );
+    });
+    child.removeAllListeners('exit');
+    return new StreamClients(child);
   }
 
   async close(): Promise<void> {
-    for (const a of this.aborts) a.abort();
-    await Promise.all(this.reads);
+    const done = new Promise<number>((resolve) =>
+      this.child.once('message', (m: { received: number }) => resolve(m.received)),
+    );
+    this.child.send('close');
+    this.received = await done;
   }
 }
 
@@ -80,7 +77,7 @@ function httpPortOf(s: Subject): number {
   return s.httpPort;
 }
 
-async function liveStreamCost(): Promise<BenchResult[]> {
+export async function liveStreamCost(): Promise<BenchResult[]> {
   const gateway = SHAPES.find((s) => s.key === 'b0') as Shape;
   const streamed: Shape = { ...gateway, key: 'b0-streams' };
   const hub = await withHttp('1', () => Subject.start('edgehub-server'));

@@ -4,14 +4,19 @@ import { Backoff } from './backoff.js';
 import { LiveStream, type StreamStatus } from './live-stream.js';
 import type { Device } from './types.js';
 
+/** A stream of `url` (`/api/stream?…`), not started. */
+export function openStream(url: string): LiveStream {
+  return new LiveStream(url, {
+    open: (u) => new EventSource(u, { withCredentials: true }),
+    setTimer: (fn, ms) => window.setTimeout(fn, ms),
+    clearTimer: (handle) => window.clearTimeout(handle as number),
+    now: () => Date.now(),
+    backoff: new Backoff({ initialMs: 1000, maxMs: 30_000, random: Math.random }),
+  });
+}
+
 /** The one stream of the app; started after login, stopped at logout. */
-export const stream = new LiveStream('/api/stream?types=event,device,rule,alert', {
-  open: (url) => new EventSource(url, { withCredentials: true }),
-  setTimer: (fn, ms) => window.setTimeout(fn, ms),
-  clearTimer: (handle) => window.clearTimeout(handle as number),
-  now: () => Date.now(),
-  backoff: new Backoff({ initialMs: 1000, maxMs: 30_000, random: Math.random }),
-});
+export const stream = openStream('/api/stream?types=event,device,rule,alert');
 
 export const streamStatus = signal<StreamStatus>(stream.status);
 stream.onStatus((s) => (streamStatus.value = s));

@@ -236,8 +236,23 @@ describe('the dashboard in Chromium against a running hub', () => {
   it('shows events live and acknowledges an alert', async () => {
     await admin.getByRole('link', { name: 'Events' }).click();
     await admin.locator('table.events tbody tr').first().waitFor();
+    // A filter opens a stream of the page's own, filtered by the hub, once the hub accepted it.
+    const filtered = admin.waitForRequest((r) =>
+      r.url().includes('/api/stream?types=event&topic=sensors%2F%2B%2Ftemperature'),
+    );
     await admin.getByLabel('topic filter').fill('sensors/+/temperature');
-    await admin.locator('table.events tbody tr', { hasText: 'sensors/gh-' }).first().waitFor();
+    await filtered;
+    const rows = admin.locator('table.events tbody tr');
+    await rows.filter({ hasText: 'sensors/gh-' }).first().waitFor();
+    // New readings arrive on it, and nothing but the filter's topics is shown.
+    const newest = await rows.first().textContent();
+    await rows
+      .first()
+      .filter({ hasNotText: newest ?? '' })
+      .waitFor({ timeout: 20_000 });
+    const shown = await rows.allTextContents();
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.filter((row) => !/sensors\/[^/\s]+\/temperature/.test(row))).toEqual([]);
     await shoot(admin, 'events');
 
     await admin.getByRole('link', { name: 'Alerts' }).click();

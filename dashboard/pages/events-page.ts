@@ -3,8 +3,7 @@ import { api, messageOf, query } from '../api.js';
 import { EventsTable } from '../components/events-table.js';
 import { Empty, ErrorBox, Loading } from '../components/states.js';
 import { html } from '../html.js';
-import { stream } from '../live.js';
-import { topicMatches } from '../topic-filter.js';
+import { openStream, stream } from '../live.js';
 import type { HubEvent } from '../types.js';
 
 /** Rows kept on screen; older ones scroll off (the store keeps them, the device page pages them). */
@@ -25,6 +24,13 @@ export function EventsPage() {
   useEffect(() => {
     const abort = new AbortController();
     setEvents(undefined);
+    // Filtered, the page has a stream of its own that the hub filters: the shared one is capped at
+    // 200 events a second of all topics, of which a busy hub's one device would get a sliver.
+    const own =
+      topic !== '' || device !== ''
+        ? openStream(`/api/stream${query({ types: 'event', topic, device })}`)
+        : undefined;
+    const source = own ?? stream;
     const handle = window.setTimeout(() => {
       api<{ events: HubEvent[] }>(`/api/events${query({ topic, device, limit: 100 })}`, {
         signal: abort.signal,
@@ -32,14 +38,14 @@ export function EventsPage() {
         (answer) => {
           setEvents(answer.events);
           setError(undefined);
+          // Only a filter the hub accepted is streamed; a bad one is shown, not retried.
+          if (!abort.signal.aborted) own?.start();
         },
         (e: unknown) => !abort.signal.aborted && setError(messageOf(e)),
       );
     }, 250);
-    const off = stream.on('event', (data) => {
+    const off = source.on('event', (data) => {
       const e = data as HubEvent;
-      if (topic !== '' && !topicMatches(topic, e.topic)) return;
-      if (device !== '' && e.device !== device) return;
       if (pausedRef.current) {
         held.current.push(e);
         setHeldCount(held.current.length);
@@ -48,7 +54,7 @@ export function EventsPage() {
       setEvents((old) => [e, ...(old ?? [])].slice(0, KEEP));
     });
     setSkipped(0);
-    const offSkipped = stream.on('skipped', (data) => {
+    const offSkipped = source.on('skipped', (data) => {
       const n = (data as { events?: unknown }).events;
       if (typeof n === 'number' && n > 0) setSkipped((old) => old + n);
     });
@@ -57,6 +63,7 @@ export function EventsPage() {
       abort.abort();
       off();
       offSkipped();
+      own?.stop();
     };
   }, [topic, device]);
 

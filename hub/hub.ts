@@ -399,13 +399,15 @@ export class Hub {
   }
 
   /**
-   * What SIGHUP does: re-reads the password file, the ACL file and the TLS certificate. Each keeps
+   * What SIGHUP does: re-reads the password file (for MQTT and for the HTTP API's logins), the ACL
+   * file and the TLS certificate (the broker's and the HTTP API's). Each keeps
    * its running version if the new one is invalid (logged); resolves to whether all were taken.
    */
   async reload(): Promise<boolean> {
     const security = await this.security.reload();
     const tls = await this.broker.reloadTls();
-    return security && tls;
+    const http = (await this.http?.reload()) ?? true;
+    return security && tls && http;
   }
 
   /** Stops every component in reverse order, flushing the event store last; idempotent. */

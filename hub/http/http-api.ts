@@ -1,8 +1,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import { createAdaptorServer } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { EdgehubError, SystemClock, type Clock, type Logger } from '../../kernel/index.js';
+import { EdgehubError, errorMessage, SystemClock, type Clock, type Logger } from '../../kernel/index.js';
 import { isLoopback, loadTlsOptions, type TlsFiles } from '../broker/index.js';
 import { createApiApp, type ApiExtensions } from './api-app.js';
 import type { ApiEnv } from './api-env.js';
@@ -43,6 +44,7 @@ export class HttpApi {
   private server: Server | undefined;
   private closing: Promise<void> | undefined;
   private built: OpenAPIHono<ApiEnv> | undefined;
+  private auth: HttpAuth | undefined;
   address: { host: string; port: number } | undefined;
 
   constructor(private readonly deps: HttpApiDeps) {}
@@ -51,6 +53,39 @@ export class HttpApi {
   get app(): OpenAPIHono<ApiEnv> {
     this.built ??= this.build(undefined);
     return this.built;
+  }
+
+  /**
+   * What SIGHUP does to the HTTP API: reads the password file again (users added log in; the
+   * sessions of users removed or given another role end) and the TLS certificate (new connections
+   * get the renewed one). A file that cannot be read or used is logged and the running one stays.
+   * Resolves to whether everything new is in force.
+   */
+  async reload(): Promise<boolean> {
+    let ok = true;
+    if (this.auth) {
+      try {
+        await this.auth.load();
+      } catch (err) {
+        ok = false;
+        this.deps.logger.error('HTTP logins not reloaded; the running ones stay in force', {
+          error: errorMessage(err),
+        });
+      }
+    }
+    const server = this.server;
+    if (this.deps.tls && server && 'setSecureContext' in server) {
+      try {
+        (server as unknown as TlsServer).setSecureContext(await loadTlsOptions(this.deps.tls));
+        this.deps.logger.info('HTTP TLS certificate reloaded');
+      } catch (err) {
+        ok = false;
+        this.deps.logger.error('HTTP TLS certificate not reloaded; the running one stays in force', {
+          error: errorMessage(err),
+        });
+      }
+    }
+    return ok;
   }
 
   /**
@@ -75,6 +110,7 @@ export class HttpApi {
         `the HTTP API has no logins (no http.password_file or mqtt.security.password_file): it listens on ${host} only, and anyone on this machine may use it as admin`,
       );
     }
+    this.auth = auth;
     this.built = this.build(auth);
     const tls = this.deps.tls ? await loadTlsOptions(this.deps.tls) : undefined;
     const app = this.built;

@@ -1,4 +1,6 @@
 import { deviceDefinitionSchema, type DeviceDefinition } from '../devices/index.js';
+import type { Logger } from '../kernel/index.js';
+import type { HubBus } from './events.js';
 
 /** Greenhouse nodes the demo fleet simulates (`gh-1` …), as `edgehub sim` starts them by default. */
 const DEMO_NODES = 2;
@@ -28,4 +30,19 @@ export function withDemoDevices(defined: readonly DeviceDefinition[]): DeviceDef
     );
   }
   return [...defined, ...demo];
+}
+
+/**
+ * With `demo`, readings and actuator states go to the log, so a newcomer sees the rules work.
+ * Returns the function that stops it.
+ */
+export function reportDemoReadings(bus: HubBus, logger: Logger): () => void {
+  const owner = { name: 'demo reporter' };
+  bus.on(owner, 'device.reading', (r) => {
+    // Numbers are readings, worth seeing each time; states (a fan's on/off) only when they change.
+    if (typeof r.value !== 'number' && r.value === r.previous) return;
+    const shown = typeof r.value === 'number' ? r.value.toFixed(1) : JSON.stringify(r.value);
+    logger.info(`${r.deviceId} ${r.metric} = ${shown}`);
+  });
+  return () => bus.offOwner(owner);
 }

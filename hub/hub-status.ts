@@ -8,6 +8,7 @@ import {
   type TimerHandle,
 } from '../kernel/index.js';
 import type { HubBus } from './events.js';
+import type { Hub } from './hub.js';
 
 /** The hub's figures on `edgehub/stats`. */
 export interface HubFigures {
@@ -104,4 +105,22 @@ export class HubStatus {
         this.deps.logger.warn('publishing hub status failed', { topic, error: errorMessage(err) });
     });
   }
+}
+
+/** The status of `hub`, its figures read from its parts each time they are published. */
+export function hubStatusOf(hub: Hub, logger: Logger): HubStatus {
+  const startedAt = hub.clock.now();
+  return new HubStatus({
+    clock: hub.clock,
+    logger,
+    publisher: hub.broker,
+    bus: hub.bus,
+    devices: () => hub.registry.list(),
+    figures: () => ({
+      uptime_s: Math.round((hub.clock.now() - startedAt) / 1000),
+      devices_online: hub.registry.list().filter((d) => d.status === 'online').length,
+      clients: hub.broker.stats().clients,
+      ...(hub.store && { events_stored: hub.store.stats().stored }),
+    }),
+  });
 }

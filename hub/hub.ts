@@ -1,13 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Database as SqliteDatabase } from 'better-sqlite3';
-import { DeviceRuntime, type DeviceDefinition } from '../devices/index.js';
+import { DeviceRuntime } from '../devices/index.js';
 import {
-  DirWatch,
   EdgehubError,
-  EdgehubErrors,
   errorMessage,
-  parseDuration,
   SystemClock,
   TypedBus,
   type Clock,
@@ -16,17 +12,16 @@ import {
 import {
   EXAMPLE_RULES_DIR,
   openRulesDb,
-  readerPages,
   RuleDirWatcher,
-  RuleEngine,
+  type RuleEngine,
   rulesDbPath,
   SqliteRuleStateStore,
-  TraceStore,
+  type TraceStore,
   type RulesStatus,
 } from '../rules/index.js';
 import { Broker, brokerOptionsFromConfig } from './broker/index.js';
 import type { HubConfig } from './config/schema.js';
-import { Connectors, OutboxRoutes, type ConnectorEvent } from './connectors/index.js';
+import { Connectors, OutboxRoutes } from './connectors/index.js';
 import type { HubEvents } from './events.js';
 import {
   allDevicesView,
@@ -36,19 +31,26 @@ import {
   httpOptionsFromConfig,
   LiveStream,
   type ApiExtensions,
-  type HttpApiPorts,
 } from './http/index.js';
-import { HubMetrics } from './metrics/index.js';
+import type { HubMetrics } from './metrics/index.js';
+import { metricsOfHub } from './metrics-of-hub.js';
 import { hubApiExtensions } from './api-extensions.js';
+import { onConnectorEvent } from './connector-events.js';
+import { createRuleEngine } from './hub-rule-engine.js';
+import { hubHttpPorts } from './hub-http-ports.js';
 import { startHubNotifiers, type HubNotifiers } from './notifiers/index.js';
 import { brokerDbPath, SqlitePersistence } from './persistence/index.js';
-import { withDemoDevices } from './demo-devices.js';
-import { HubStatus } from './hub-status.js';
+import { reportDemoReadings, withDemoDevices } from './demo-devices.js';
+import { SensorUnits } from './sensor-units.js';
+import { hubRuleFiles } from './hub-rule-files.js';
+import { openTraceStore } from './trace-store-file.js';
+import { DeviceReload } from './device-reload.js';
+import { hubStatusOf, type HubStatus } from './hub-status.js';
 import { ruleLoadOptions } from './rule-checks.js';
-import { DEFAULT_KEPT_VERSIONS, RuleFiles, RuleFileVersions } from './rule-files/index.js';
-import { DeviceRegistry, isDeviceFileName } from './registry/index.js';
+import type { RuleFiles } from './rule-files/index.js';
+import { DeviceRegistry } from './registry/index.js';
 import { Security, securityOptionsFromConfig } from './security/index.js';
-import { durableAckHook, EventStore, eventsDbPath } from './store/index.js';
+import { durableAckHook, EventStore, eventsDbPath, storeOptionsFromConfig } from './store/index.js';
 import { upgradeDataFolder } from './upgrade/index.js';
 import { EDGEHUB_VERSION } from './version.js';
 
@@ -93,10 +95,8 @@ export class Hub {
   http: HttpApi | undefined;
   /** The configured connectors, once started; undefined when none is configured. */
   connectors: Connectors | undefined;
-  /** The units the connectors' envelopes name, and the definitions they were read from. */
-  private unitsOf:
-    | { definitions: readonly DeviceDefinition[]; units: ReadonlyMap<string, ReadonlyMap<string, string>> }
-    | undefined;
+  /** The units the connectors' envelopes name. */
+  private readonly units = new SensorUnits();
   /** The configured notifiers and the alert routing, once started; undefined when none is configured. */
   notifiers: HubNotifiers | undefined;
   /** The hub's figures for Prometheus, read from the components at each scrape (`metricsRoutes`). */
@@ -107,8 +107,8 @@ export class Hub {
   private readonly ruleState: SqliteRuleStateStore;
   private watcher: RuleDirWatcher | undefined;
   private hubStatus: HubStatus | undefined;
-  /** The device reload in progress; reloads never overlap. */
-  private deviceReload: Promise<boolean> = Promise.resolve(true);
+  /** Reloads of the devices directory, one at a time. */
+  private readonly deviceReload: DeviceReload;
   private readonly started: Stoppable[] = [];
   private stopping: Promise<void> | undefined;
 
@@ -157,17 +157,7 @@ export class Hub {
           file: eventsDbPath(resolve(config.hub.data_dir)),
           clock: this.clock,
           logger: logger.child('store'),
-          options: {
-            flushIntervalMs: parseDuration(config.store.flush_interval),
-            batchSize: config.store.batch_size,
-            ackTimeoutMs: parseDuration(config.store.ack_timeout),
-            maxBufferedEvents: config.store.max_buffered_events,
-            retention: {
-              maxAgeMs: parseDuration(config.store.retention.max_age),
-              maxSizeBytes: config.store.retention.max_size_mb * 1024 * 1024,
-              checkEveryMs: parseDuration(config.store.retention.check_every),
-            },
-          },
+          options: storeOptionsFromConfig(config.store),
           ...(this.outboxRoutes.routes.length > 0 && { outbox: this.outboxRoutes }),
         })
       : undefined;
@@ -189,118 +179,42 @@ export class Hub {
       hubName: config.hub.name,
       version: EDGEHUB_VERSION,
     });
+    this.deviceReload = new DeviceReload({
+      registry: this.registry,
+      devices: this.devices,
+      bus: this.bus,
+      clock: this.clock,
+      logger: logger.child('devices'),
+      hubStatus: () => this.hubStatus,
+      rules: () => this.watcher,
+      stopping: () => this.stopping !== undefined,
+    });
     const rulesLogger = logger.child('rules');
     const dataDir = resolve(config.hub.data_dir);
-    const loopBreaker = config.rules.loop_breaker;
     // Opened when the engine first loads rules (in start), not here.
     this.ruleState = new SqliteRuleStateStore(() => {
       mkdirSync(dataDir, { recursive: true });
       return openRulesDb(rulesDbPath(dataDir));
     }, true);
-    this.rules = new RuleEngine({
+    this.rules = createRuleEngine({
+      config,
       clock: this.clock,
-      publisher: this.broker,
       logger: rulesLogger,
-      devices: this.registry,
-      actuators: this.devices,
-      // A rule's `forward:` goes into the connector's outbox; connectors start after the rules load.
-      ...(config.connectors.some((c) => c.enabled) && {
-        forwarder: {
-          forward: (connector, message) =>
-            this.connectors
-              ? this.connectors.forward(connector, message)
-              : Promise.reject(new Error('the connectors are not running')),
-        },
-      }),
-      // A rule's `notify:` is queued with the notifiers; they start before the rules load.
-      ...(Object.keys(config.notifiers).length > 0 && {
-        notifier: {
-          notify: (via, notification) =>
-            this.notifiers
-              ? this.notifiers.notifiers.notify(via, notification)
-              : Promise.reject(new Error('the notifiers are not running')),
-        },
-      }),
-      // Pending `for`s, delays, waits, cooldowns, variables and alerts survive restarts here.
+      broker: this.broker,
+      registry: this.registry,
+      devices: this.devices,
       state: this.ruleState,
-      ...(config.hub.timezone !== undefined && { timezone: config.hub.timezone }),
-      location:
-        config.hub.latitude !== undefined && config.hub.longitude !== undefined
-          ? { latitude: config.hub.latitude, longitude: config.hub.longitude }
-          : null,
-      loopBreaker: loopBreaker.enabled
-        ? {
-            maxDepth: loopBreaker.max_depth,
-            maxRuns: loopBreaker.max_runs,
-            windowMs: parseDuration(loopBreaker.window),
-            suspendForMs: parseDuration(loopBreaker.suspend_for),
-          }
-        : null,
-      http: {
-        timeoutMs: parseDuration(config.rules.http.timeout),
-        retries: config.rules.http.retries,
-        backoffMs: parseDuration(config.rules.http.backoff),
-      },
-      onRun: (run) => {
-        // Every firing is in the stored traces; the log shows them only in the demo (or at debug),
-        // since a busy rule would otherwise write a line per message.
-        if (run.outcome === 'fired') {
-          if (config.demo) rulesLogger.info(`rule ${run.ruleId} fired`, { key: run.key });
-          else rulesLogger.debug(`rule ${run.ruleId} fired`, { key: run.key });
-        }
-        this.traces?.record(run);
-        this.bus.emit('rule.run', {
-          ruleId: run.ruleId,
-          outcome: run.outcome,
-          time: run.startedAt,
-          ...(run.reason !== null && { reason: run.reason }),
-          ...(run.error !== null && { reason: run.error }),
-        });
-      },
-      onEvent: (name, data) => {
-        this.notifiers?.router.onEvent(name, data);
-        if (name === 'rule.suspended')
-          rulesLogger.warn('rule suspended by the loop breaker', { event: data });
-        else rulesLogger.info(name, { event: data });
-      },
+      bus: this.bus,
+      connectors: () => this.connectors,
+      notifiers: () => this.notifiers,
+      traces: () => this.traces,
     });
-    this.metrics = new HubMetrics({
-      sources: {
-        broker: () => this.broker.stats(),
-        subscriptions: () => this.broker.subscriptionCount(),
-        sessions: () => this.persistence?.stats().sessions,
-        store: () => this.store && { stats: this.store.stats(), lagMs: this.store.lagMs() },
-        rules: () => this.rules.stats(),
-        actuators: () => this.devices.stats(),
-        devices: () => this.registry.list(),
-        connectors: () => this.connectors?.list(),
-        notifiers: () => this.notifiers?.notifiers.stats(),
-      },
-    });
-    // Only a configured directory is edited: the demo's examples are part of the installed package.
-    const editable = config.hub.rules_dir !== undefined ? resolve(config.hub.rules_dir) : undefined;
-    this.ruleFiles = new RuleFiles({
-      dir: editable,
-      clock: this.clock,
+    this.metrics = metricsOfHub(this);
+    this.ruleFiles = hubRuleFiles(this, {
+      config,
+      dataDir,
       logger: logger.child('rule-files'),
-      // Beside the traces in `<data_dir>/rules.db`: the data folder is what the service may write and what backups copy.
-      versions: new RuleFileVersions({
-        open: () => {
-          mkdirSync(dataDir, { recursive: true });
-          return openRulesDb(rulesDbPath(dataDir));
-        },
-        keep: DEFAULT_KEPT_VERSIONS,
-      }),
-      loadOptions: () => ruleLoadOptions(config, this.registry.definitions),
-      inForce: () => this.rules.ruleSet,
-      events: () => (this.store ? readerPages(this.store) : undefined),
-      // At once rather than after the watcher's debounce, so a save answers with the load it caused.
-      reload: async () => {
-        await this.watcher?.reload();
-        return this.watcher?.status;
-      },
-      // A preview replays on the hub's thread: between pages of events the broker gets its turn.
-      betweenPages: () => new Promise<void>((resolve) => setImmediate(resolve)),
+      watcher: () => this.watcher,
     });
   }
 
@@ -359,7 +273,8 @@ export class Hub {
       await this.startHttp();
       for (const warning of this.security.exposureWarnings(this.broker.listenHosts())) logger.warn(warning);
       if (config.demo) {
-        this.reportDemoReadings();
+        const stopReporting = reportDemoReadings(this.bus, logger.child('demo'));
+        this.started.push({ name: 'demo reporter', stop: stopReporting });
         const address = this.broker.mqttAddress;
         // Loaded only for the demo: a hub serving real devices never loads the simulators or mqtt.js.
         const { runSimCommand } = await import('../firmware-sim/index.js');
@@ -394,8 +309,7 @@ export class Hub {
    * file:line:col and the running set stays. Resolves to whether the new set was taken.
    */
   reloadDevices(): Promise<boolean> {
-    this.deviceReload = this.deviceReload.then(() => this.reloadDevicesNow());
-    return this.deviceReload;
+    return this.deviceReload.reload();
   }
 
   /**
@@ -419,90 +333,13 @@ export class Hub {
   private watchDevicesDir(): void {
     const dir = this.deps.config.hub.devices_dir;
     if (dir === undefined) return;
-    const watch = new DirWatch({
-      dir: resolve(dir),
-      clock: this.clock,
-      logger: this.deps.logger.child('devices'),
-      what: 'device definitions',
-      accepts: isDeviceFileName,
-      onChange: () => void this.reloadDevices(),
-      timerName: 'devices.reload-debounce',
-    });
-    watch.start();
-    this.started.push({
-      name: 'devices watcher',
-      stop: async () => {
-        watch.stop();
-        await this.deviceReload;
-      },
-    });
-  }
-
-  private async reloadDevicesNow(): Promise<boolean> {
-    if (this.stopping) return false;
-    const logger = this.deps.logger.child('devices');
-    let changes;
-    try {
-      changes = this.registry.reload();
-    } catch (err) {
-      const errors = err instanceof EdgehubErrors ? err.errors : [err];
-      const lines = errors.map(errorMessage);
-      logger.error('devices not reloaded; the running definitions stay in force', { errors: lines });
-      this.bus.emit('devices.rejected', { errors: lines, at: this.clock.now() });
-      return false;
-    }
-    const { added, removed, changed } = changes;
-    if (added.length + removed.length + changed.length === 0) return true;
-    const definitions = this.registry.definitions;
-    try {
-      await this.devices.update(definitions);
-      await this.hubStatus?.devicesChanged(added, removed);
-    } catch (err) {
-      // The definitions are in force; devices of an adapter that failed to start are refused commands.
-      logger.error('applying the reloaded devices failed', { error: errorMessage(err) });
-    }
-    logger.info('devices reloaded', { devices: definitions.length, added, removed, changed });
-    this.bus.emit('devices.loaded', {
-      count: definitions.length,
-      added,
-      removed,
-      changed,
-      at: this.clock.now(),
-    });
-    // Rules naming a removed device, or fitting a new one, are checked again as the hub checks them.
-    await this.watcher?.reload();
-    return true;
-  }
-
-  /** With `demo`, readings and actuator states go to the log, so a newcomer sees the rules work. */
-  private reportDemoReadings(): void {
-    const demoLogger = this.deps.logger.child('demo');
-    const owner = { name: 'demo reporter' };
-    this.bus.on(owner, 'device.reading', (r) => {
-      // Numbers are readings, worth seeing each time; states (a fan's on/off) only when they change.
-      if (typeof r.value !== 'number' && r.value === r.previous) return;
-      const shown = typeof r.value === 'number' ? r.value.toFixed(1) : JSON.stringify(r.value);
-      demoLogger.info(`${r.deviceId} ${r.metric} = ${shown}`);
-    });
-    this.started.push({ name: 'demo reporter', stop: () => this.bus.offOwner(owner) });
+    this.deviceReload.watch(resolve(dir));
+    this.started.push({ name: 'devices watcher', stop: () => this.deviceReload.stop() });
   }
 
   /** `edgehub/status`, `edgehub/stats` and the defined devices' availability, retained. */
   private async startHubStatus(): Promise<void> {
-    const startedAt = this.clock.now();
-    const status = new HubStatus({
-      clock: this.clock,
-      logger: this.deps.logger.child('status'),
-      publisher: this.broker,
-      bus: this.bus,
-      devices: () => this.registry.list(),
-      figures: () => ({
-        uptime_s: Math.round((this.clock.now() - startedAt) / 1000),
-        devices_online: this.registry.list().filter((d) => d.status === 'online').length,
-        clients: this.broker.stats().clients,
-        ...(this.store && { events_stored: this.store.stats().stored }),
-      }),
-    });
+    const status = hubStatusOf(this, this.deps.logger.child('status'));
     await status.start();
     this.hubStatus = status;
     this.started.push({ name: 'hub status', stop: () => status.stop() });
@@ -573,38 +410,21 @@ export class Hub {
     }
   }
 
-  /**
-   * The trace store on `<data_dir>/rules.db`, on a connection of its own: the engine's state store
-   * keeps its tables in the same file on another; both are in WAL mode, so neither waits long.
-   */
+  /** The rule traces, stored in `<data_dir>/rules.db`. */
   private startTraces(): void {
     const { config, logger } = this.deps;
-    const dataDir = resolve(config.hub.data_dir);
-    let db: SqliteDatabase;
-    try {
-      mkdirSync(dataDir, { recursive: true });
-      db = openRulesDb(rulesDbPath(dataDir));
-    } catch (err) {
-      throw new EdgehubError(
-        'DATA_DIR_UNWRITABLE',
-        `cannot open the rules database in ${dataDir}: ${errorMessage(err)} (hub.data_dir)`,
-        { cause: err },
-      );
-    }
-    const traces = new TraceStore({
-      db,
+    const opened = openTraceStore({
+      dataDir: resolve(config.hub.data_dir),
       clock: this.clock,
       logger: logger.child('traces'),
       keep: config.traces.keep,
     });
-    traces.start();
-    this.traces = traces;
+    this.traces = opened.traces;
     this.started.push({
       name: 'rule traces',
       stop: () => {
-        traces.stop();
+        opened.close();
         this.traces = undefined;
-        db.close();
       },
     });
   }
@@ -621,19 +441,6 @@ export class Hub {
       });
   }
 
-  /** Each sensor's unit by device and metric, made again only when the definitions change. */
-  private units(): ReadonlyMap<string, ReadonlyMap<string, string>> {
-    const definitions = this.registry.definitions;
-    if (this.unitsOf?.definitions === definitions) return this.unitsOf.units;
-    const units = new Map<string, Map<string, string>>();
-    for (const d of definitions)
-      for (const s of d.sensors)
-        if (s.unit !== undefined)
-          units.set(d.id, (units.get(d.id) ?? new Map<string, string>()).set(s.metric, s.unit));
-    this.unitsOf = { definitions, units };
-    return units;
-  }
-
   /** After the broker, which their `in` routes publish through; stopped before it. */
   private async startConnectors(): Promise<void> {
     const { config, logger } = this.deps;
@@ -648,40 +455,12 @@ export class Hub {
       store,
       publisher: this.broker,
       guard: (topic, payload, origin) => this.devices.guard(topic, payload, origin),
-      units: () => this.units(),
-      onEvent: (event) => this.connectorEvent(event),
+      units: () => this.units.of(this.registry.definitions),
+      onEvent: (event) => onConnectorEvent(event, this.bus, this.rules, logger.child('connectors')),
     });
     this.connectors = connectors;
     this.started.push({ name: 'connectors', stop: () => connectors.stop() });
     await connectors.start();
-  }
-
-  /** On the bus and to the rules (`event: connector.down`); a dropped backlog also raises an alert. */
-  private connectorEvent(event: ConnectorEvent): void {
-    this.bus.emit(event.name, event.data);
-    this.rules.handleEvent(event.name, event.data);
-    const { id } = event.data;
-    const raise = (key: string, severity: 'major' | 'minor', message: string): void => {
-      this.rules.alerts
-        .raise({ key, severity, message, source: `connector:${id}` })
-        .catch((err: unknown) =>
-          this.deps.logger.warn('raising an alert failed', { error: errorMessage(err) }),
-        );
-    };
-    if (event.name === 'connector.backlog')
-      raise(
-        `connectors/${id}/backlog`,
-        'major',
-        `connector ${id} dropped ${event.data.dropped} messages at its backlog bound`,
-      );
-    else if (event.name === 'connector.down')
-      raise(`connectors/${id}/down`, 'minor', `connector ${id} is down: ${event.data.error ?? 'unknown'}`);
-    else
-      this.rules.alerts
-        .clear(`connectors/${id}/down`)
-        .catch((err: unknown) =>
-          this.deps.logger.warn('clearing an alert failed', { error: errorMessage(err) }),
-        );
   }
 
   private async startHttp(): Promise<void> {
@@ -689,40 +468,12 @@ export class Hub {
     if (config.http.port === null) return;
     const startedAt = this.clock.now();
     const stream = new LiveStream(DEFAULT_STREAM_LIMITS, () => this.clock.now());
-    const ports: HttpApiPorts = {
-      rules: () => this.rules.stats(),
+    const ports = hubHttpPorts(this, {
+      name: config.hub.name,
+      stream,
+      startedAt,
       rulesStatus: () => this.watcher?.status,
-      traces: this.traces,
-      memoryTrace: (id) => this.rules.trace(id),
-      devices: this.registry,
-      definitions: () => this.registry.definitions,
-      command: (id, set, origin) => this.devices.command(id, set, origin),
-      ...(this.store && { events: this.store }),
-      now: () => this.clock.now(),
-      postEvent: (name, data) => this.rules.handleEvent(name, data),
-      alerts: {
-        list: () => this.rules.alerts.list(),
-        acknowledge: (key) => this.rules.acknowledgeAlert(key),
-        clear: (key) => this.rules.alerts.clear(key),
-      },
-      ...(this.notifiers && { notifications: this.notifiers.notifiers }),
-      connectors: {
-        running: () => this.connectors,
-        dead: (id, limit) => this.store?.outbox.dead(id, limit) ?? [],
-        now: () => this.clock.now(),
-      },
-      health: () => ({
-        name: config.hub.name,
-        uptimeMs: this.clock.now() - startedAt,
-        broker: this.broker.stats(),
-        store: this.store?.stats() ?? null,
-        brokerState: this.persistence?.stats() ?? null,
-        rules: { loaded: this.rules.ruleSet.rules.length, ok: this.watcher?.status.ok ?? true },
-        traces: this.traces?.stats() ?? null,
-        connectors: this.connectors?.list() ?? [],
-        stream: stream.stats(),
-      }),
-    };
+    });
     const http = new HttpApi({
       ...httpOptionsFromConfig(config),
       logger: logger.child('http'),

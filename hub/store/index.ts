@@ -29,3 +29,4 @@ export {
   type OutboxRow,
 } from './outbox.js';
 export type { OutboxEntry, OutboxLimit, OutboxRouteInit, ReplayRow } from './writer-protocol.js';
+export { storeOptionsFromConfig } from './config.js';

@@ -153,7 +153,7 @@ describe('the hub with logins', () => {
     const before = await served();
     selfSignedCert(certDir, 'server');
     expect(await hub.reload()).toBe(true);
-    expect(logger.entries.some((e) => e.msg === 'HTTP TLS certificate reloaded')).toBe(true);
+    expect(logger.entries.some((e) => e.scope === 'http' && e.msg === 'TLS certificate reloaded')).toBe(true);
     expect(await served()).not.toBe(before);
   });
 });

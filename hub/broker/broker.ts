@@ -12,7 +12,6 @@ import { Aedes, type AedesOptions, type AedesPublishPacket, type Client, type Pu
 import { writeToStream } from 'mqtt-packet';
 import type { WebSocketServer } from 'ws';
 import {
-  errorMessage,
   type Cause,
   type Clock,
   type Logger,
@@ -35,7 +34,14 @@ import {
   type CommandGuard,
   type GuardCounters,
 } from './guard.js';
-import { closeServer, listen, loadTlsOptions, type ListenAddress, type TlsFiles } from './listeners.js';
+import {
+  closeServer,
+  listen,
+  loadTlsOptions,
+  reloadCertificate,
+  type ListenAddress,
+  type TlsFiles,
+} from './listeners.js';
 import { Mqtt5Layer, withMqtt5Hooks, type Mqtt5Stats } from './mqtt5/index.js';
 import { isSharedTopic, readMemberFilter } from './mqtt5/shared-topics.js';
 import { SharedSubscriptions, type SharedSubscriptionStats } from './shared-subscriptions.js';
@@ -285,17 +291,7 @@ export class Broker implements MessageSource, Publisher, RetainedReader {
   async reloadTls(): Promise<boolean> {
     const tls = this.deps.options.tls;
     if (!tls || this.tlsServers.length === 0) return true;
-    try {
-      const secure = await loadTlsOptions(tls);
-      for (const server of this.tlsServers) server.setSecureContext(secure);
-      this.deps.logger.info('TLS certificate reloaded', { cert: tls.certFile });
-      return true;
-    } catch (err) {
-      this.deps.logger.error('TLS certificate not reloaded; the running one stays in use', {
-        error: errorMessage(err),
-      });
-      return false;
-    }
+    return reloadCertificate(tls, this.tlsServers, this.deps.logger);
   }
 
   /** What the broker knows about a connected client's connection. */

@@ -16,5 +16,5 @@ export type {
 } from './auth-port.js';
 export { isLoopback, type ConnectionInfo, type ListenerKind } from './connection-info.js';
 export { DEFAULT_LIMITS, type BrokerLimits, type GuardCounters } from './guard.js';
-export { loadTlsOptions, type ListenAddress, type TlsFiles } from './listeners.js';
+export { loadTlsOptions, reloadCertificate, type ListenAddress, type TlsFiles } from './listeners.js';
 export { brokerOptionsFromConfig } from './config.js';

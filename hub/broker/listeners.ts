@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import { EdgehubError } from '../../kernel/index.js';
+import { EdgehubError, errorMessage, type Logger } from '../../kernel/index.js';
 
 export interface ListenAddress {
   host: string;
@@ -50,6 +50,27 @@ export async function loadTlsOptions(files: TlsFiles): Promise<SecureContextOpti
     );
   }
   return options;
+}
+
+/**
+ * Reads the certificate files again and gives `servers` the new context, so new connections get
+ * the renewed certificate; a file that cannot be read or used is logged and the running one stays.
+ * Resolves to whether the new one is in use.
+ */
+export async function reloadCertificate(
+  files: TlsFiles,
+  servers: readonly { setSecureContext(options: SecureContextOptions): void }[],
+  logger: Logger,
+): Promise<boolean> {
+  try {
+    const secure = await loadTlsOptions(files);
+    for (const server of servers) server.setSecureContext(secure);
+    logger.info('TLS certificate reloaded', { cert: files.certFile });
+    return true;
+  } catch (err) {
+    logger.error('TLS certificate not reloaded; the running one stays in use', { error: errorMessage(err) });
+    return false;
+  }
 }
 
 export function listen(

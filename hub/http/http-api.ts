@@ -1,10 +1,10 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Server as TlsServer } from 'node:tls';
+import type { Server as HttpsServer } from 'node:https';
 import { createAdaptorServer } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { EdgehubError, errorMessage, SystemClock, type Clock, type Logger } from '../../kernel/index.js';
-import { isLoopback, loadTlsOptions, type TlsFiles } from '../broker/index.js';
+import { isLoopback, loadTlsOptions, reloadCertificate, type TlsFiles } from '../broker/index.js';
 import { createApiApp, type ApiExtensions } from './api-app.js';
 import type { ApiEnv } from './api-env.js';
 import { HttpAuth, type HttpAuthOptions } from './auth/http-auth.js';
@@ -45,6 +45,8 @@ export class HttpApi {
   private closing: Promise<void> | undefined;
   private built: OpenAPIHono<ApiEnv> | undefined;
   private auth: HttpAuth | undefined;
+  /** The server when it serves TLS: what a reload gives the renewed certificate. */
+  private tlsServer: HttpsServer | undefined;
   address: { host: string; port: number } | undefined;
 
   constructor(private readonly deps: HttpApiDeps) {}
@@ -57,9 +59,9 @@ export class HttpApi {
 
   /**
    * What SIGHUP does to the HTTP API: reads the password file again (users added log in; the
-   * sessions of users removed or given another role end) and the TLS certificate (new connections
-   * get the renewed one). A file that cannot be read or used is logged and the running one stays.
-   * Resolves to whether everything new is in force.
+   * sessions of users removed end) and the TLS certificate (new connections get the renewed one). A
+   * file that cannot be read or used is logged and the running one stays. Resolves to whether
+   * everything new is in force.
    */
   async reload(): Promise<boolean> {
     let ok = true;
@@ -73,18 +75,8 @@ export class HttpApi {
         });
       }
     }
-    const server = this.server;
-    if (this.deps.tls && server && 'setSecureContext' in server) {
-      try {
-        (server as unknown as TlsServer).setSecureContext(await loadTlsOptions(this.deps.tls));
-        this.deps.logger.info('HTTP TLS certificate reloaded');
-      } catch (err) {
-        ok = false;
-        this.deps.logger.error('HTTP TLS certificate not reloaded; the running one stays in force', {
-          error: errorMessage(err),
-        });
-      }
-    }
+    if (this.deps.tls && this.tlsServer)
+      ok = (await reloadCertificate(this.deps.tls, [this.tlsServer], this.deps.logger)) && ok;
     return ok;
   }
 
@@ -152,6 +144,7 @@ export class HttpApi {
     server.on('error', (err) => logger.error('HTTP server error', { error: err.message }));
     server.on('clientError', (_err, socket) => socket.destroy());
     this.server = server;
+    if (tls) this.tlsServer = server as unknown as HttpsServer;
     const a = server.address() as AddressInfo;
     this.address = { host: a.address, port: a.port };
     logger.info('HTTP API listening', { http: `${tls ? 'https' : 'http'}://${a.address}:${a.port}` });

@@ -65,7 +65,7 @@ export {
   filtersOverlap,
   LineFramer,
   parseDeviceTopic,
-  readingNumber,
+  numberOfReading,
   readingValue,
   switchWord,
   topicLevels,

@@ -1,4 +1,4 @@
-import { parseDeviceTopic, readingNumber, readingValue } from '../../kernel/index.js';
+import { numberOfReading, parseDeviceTopic, readingValue } from '../../kernel/index.js';
 import type { MqttMessage } from '../../kernel/index.js';
 import { decodeMessage } from '../../kernel/index.js';
 import type { BatchMessage } from './writer-protocol.js';
@@ -81,9 +81,9 @@ export class BatchEncoder {
       this.values[row] = NaN;
       return;
     }
-    this.values[row] = decoded.json === null ? NaN : (readingNumber(decoded.value) ?? NaN);
-    // Later events in the batch overwrite earlier ones: one upsert per (device, metric) per batch.
     const value = decoded.json === null ? undefined : readingValue(decoded.value);
+    this.values[row] = numberOfReading(value) ?? NaN;
+    // Later events in the batch overwrite earlier ones: one upsert per (device, metric) per batch.
     const entry = this.latest.get(key);
     if (entry) {
       entry.row = row;

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { QoS } from '../../kernel/index.js';
-import { EdgehubError } from '../../kernel/index.js';
+import { EdgehubError, readSchemaVersion } from '../../kernel/index.js';
 import { decodeStored } from './payload.js';
 import { DEVICE_METRIC_INDEX, ROLLUP_MS } from './schema.js';
 import { assertTopicFilter } from '../../kernel/index.js';
@@ -125,7 +125,7 @@ WHERE device_id = @device AND metric = @metric
 GROUP BY b ORDER BY b`;
 
 /** Buckets this many rollup minutes wide or wider are read from `rollups`. */
-export const ROLLUP_BUCKETS_FROM = 10;
+const ROLLUP_BUCKETS_FROM = 10;
 
 /**
  * The same from the payloads, for a reader of a data folder the hub has not brought to schema
@@ -153,20 +153,13 @@ export class EventQueries implements EventHistory {
   private readonly statements = new Map<string, Statement>();
 
   /**
-   * Whether the file has schema version 3's (device, metric, time) index; a reader may open an older
-   * data folder that the hub has not upgraded yet.
+   * The file's schema version: a reader may open an older data folder that the hub has not upgraded
+   * yet. Version 3 brought the (device, metric, time) index; version 4 its `value`, and `rollups`.
    */
-  private readonly deviceMetricIndex: boolean;
-
-  /** Whether events carry schema version 4's `value` column (see {@link deviceMetricIndex}). */
-  private readonly valueColumn: boolean;
+  private readonly version: number;
 
   constructor(private readonly db: Database) {
-    this.deviceMetricIndex =
-      db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?").get(DEVICE_METRIC_INDEX) !==
-      undefined;
-    this.valueColumn =
-      db.prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = 'value'").get() !== undefined;
+    this.version = readSchemaVersion(db);
   }
 
   query(query: EventQuery = {}): StoredEvent[] {
@@ -205,7 +198,7 @@ export class EventQueries implements EventHistory {
     // Without statistics (no ANALYZE on a hub) SQLite prefers events_device_time for an ordered range
     // and then reads every metric of the device; named, the index reads only this metric's rows.
     const indexed =
-      this.deviceMetricIndex && query.device !== undefined && query.metric !== undefined
+      this.version >= 3 && query.device !== undefined && query.metric !== undefined
         ? ` INDEXED BY ${DEVICE_METRIC_INDEX}`
         : '';
     const sql =
@@ -251,12 +244,12 @@ export class EventQueries implements EventHistory {
 
   downsample(q: DownsampleQuery): Bucket[] {
     const bucket = Math.max(1, Math.trunc(q.bucketMs));
-    // Schema version 4 brought the value column, its index and the rollups together.
-    const sql = !(this.valueColumn && this.deviceMetricIndex)
-      ? DOWNSAMPLE_FROM_PAYLOAD_SQL
-      : bucket >= ROLLUP_BUCKETS_FROM * ROLLUP_MS
-        ? DOWNSAMPLE_ROLLUPS_SQL
-        : DOWNSAMPLE_SQL;
+    const sql =
+      this.version < 4
+        ? DOWNSAMPLE_FROM_PAYLOAD_SQL
+        : bucket >= ROLLUP_BUCKETS_FROM * ROLLUP_MS
+          ? DOWNSAMPLE_ROLLUPS_SQL
+          : DOWNSAMPLE_SQL;
     const rows = this.statement(sql).all({
       device: q.device,
       metric: q.metric,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrate, readingNumber } from '../../kernel/index.js';
+import { migrate, numberOfReading, readingValue } from '../../kernel/index.js';
 import { EventQueries } from './event-queries.js';
 import {
   createSchema,
@@ -135,7 +135,7 @@ describe('events.db schema versions 3 and 4', () => {
 /** What the writer stores as `value` for a reading's payload. */
 function jsonNumber(text: string): number | null {
   try {
-    return readingNumber(JSON.parse(text));
+    return numberOfReading(readingValue(JSON.parse(text)));
   } catch {
     return null;
   }

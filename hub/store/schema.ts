@@ -11,7 +11,7 @@ export const DEVICE_METRIC_INDEX = 'events_device_metric_time';
 /** The span of one `rollups` row, ms: a chart's bucket of ten or more of these is read from them. */
 export const ROLLUP_MS = 60_000;
 
-/** SQL for a JSON path's number as the kernel's `readingNumber` gives it: booleans as 1 and 0, the rest NULL. */
+/** SQL for a JSON path's number as the kernel's `numberOfReading` gives it: booleans as 1 and 0, the rest NULL. */
 const jsonNumber = (path: string) =>
   `CASE WHEN json_type(payload, '${path}') IN ('integer', 'real', 'true', 'false') THEN json_extract(payload, '${path}') END`;
 
@@ -39,7 +39,7 @@ export { configureReader, configureWriter } from './pragmas.js';
  * the device in the range and looks each row up to compare its metric, six rows for one with six
  * metrics; this index reads only the matching ones.
  *
- * `value` is a reading's or an actuator state's number (the kernel's `readingNumber`: `{"value": 21.5}`,
+ * `value` is a reading's or an actuator state's number (the kernel's `numberOfReading`: `{"value": 21.5}`,
  * `21.5`, `{"on": true}` as 1), NULL for anything else (commands included), filled by the writer as it
  * stores the event. A chart aggregates it straight from `events_device_metric_time`, which ends with
  * it: no row is looked up and no payload parsed, so 30 days at one reading per 10 s answer in tens of

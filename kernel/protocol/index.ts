@@ -22,7 +22,7 @@ export {
 export {
   HUB_TOPICS,
   parseDeviceTopic,
-  readingNumber,
+  numberOfReading,
   readingValue,
   TOPICS,
   type DeviceTopic,

@@ -54,12 +54,11 @@ export function readingValue(payload: unknown): unknown {
 }
 
 /**
- * The reading as a number for charts and aggregates: a finite number as it is, a boolean as 1 or 0
- * (a fan's on/off over a day is a chart too), anything else null. The SQL that fills older rows
- * (`events.value`, schema version 4) follows the same rules.
+ * A reading's value ({@link readingValue}) as a number for charts and aggregates: a finite number as
+ * it is, a boolean as 1 or 0 (a fan's on/off over a day is a chart too), anything else null. The SQL
+ * that fills older rows (`events.value`, schema version 4) follows the same rules.
  */
-export function readingNumber(payload: unknown): number | null {
-  const value = readingValue(payload);
+export function numberOfReading(value: unknown): number | null {
   if (typeof value === 'number') return Number.isFinite(value) ? value : null;
   if (typeof value === 'boolean') return value ? 1 : 0;
   return null;

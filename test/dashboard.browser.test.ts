@@ -255,6 +255,15 @@ describe('the dashboard in Chromium against a running hub', () => {
     expect(shown.filter((row) => !/sensors\/[^/\s]+\/temperature/.test(row))).toEqual([]);
     await shoot(admin, 'events');
 
+    // A filter the hub refuses is said, and no stream is opened (or retried) for it.
+    const streamed: string[] = [];
+    admin.on('request', (r) => r.url().includes('/api/stream?') && streamed.push(r.url()));
+    await admin.getByLabel('topic filter').fill('sensors/#/temperature');
+    await admin.getByRole('alert').filter({ hasText: 'topic' }).waitFor();
+    await admin.getByLabel('topic filter').fill('');
+    await rows.first().waitFor();
+    expect(streamed.filter((url) => url.includes('topic='))).toEqual([]);
+
     await admin.getByRole('link', { name: 'Alerts' }).click();
     const alert = admin.locator('[data-alert="seen/gh-1"]');
     await alert.getByRole('button', { name: 'Acknowledge' }).click();

@@ -8,7 +8,7 @@ import {
   type OutMessage,
   type SendOutcome,
 } from '../transport.js';
-import { sendIsolating } from './isolate.js';
+import { partlyTaken, sendIsolating } from './isolate.js';
 
 type AmqpConnector = Extract<ConnectorConfig, { type: 'amqp' }>;
 
@@ -135,13 +135,20 @@ export class AmqpTransport implements ConnectorTransport {
         }),
     );
     const results = await Promise.allSettled(confirms);
+    // Confirmed and routed: not sent again while the rest of the part is tried one by one.
+    const taken = results.map(
+      (r, i) => r.status === 'fulfilled' && !this.returned.has(part[i]?.eventId ?? ''),
+    );
     const failed = results.find((r) => r.status === 'rejected');
-    if (failed) throw this.channelErrors.get(channel) ?? failed.reason;
+    if (failed) throw partlyTaken(this.channelErrors.get(channel) ?? failed.reason, taken);
     const unroutable = part.find((m) => this.returned.has(m.eventId));
     if (unroutable)
-      throw Object.assign(new Error(`no queue is bound for routing key ${unroutable.destination}`), {
-        unroutable: true,
-      });
+      throw partlyTaken(
+        Object.assign(new Error(`no queue is bound for routing key ${unroutable.destination}`), {
+          unroutable: true,
+        }),
+        taken,
+      );
   }
 
   private receive(

@@ -17,10 +17,15 @@ export class BrokerProcess {
    * and environment, so the two brokers compared differ only in their code.
    */
   static async start(name: string): Promise<BrokerProcess> {
-    // EDGEHUB_BENCH_PROFILE=DIR writes a CPU profile of each broker process there.
+    // EDGEHUB_BENCH_PROFILE=DIR writes a CPU profile of each broker process there;
+    // EDGEHUB_BENCH_NODE_FLAGS adds node flags to them (`--trace-gc`, say).
     const profile = process.env.EDGEHUB_BENCH_PROFILE;
     const child = fork(compiledServer(name), [], {
-      execArgv: [...productNodeFlags(), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
+      execArgv: [
+        ...productNodeFlags(),
+        ...(process.env.EDGEHUB_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+        ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
+      ],
       env: { ...process.env, ...productNodeEnv() },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -46,7 +46,7 @@ export type ErrorCode =
   /** No connector of that id is configured, or it cannot do what was asked. */
   | 'CONNECTOR_UNKNOWN'
   /** The thread that reads and formats connectors' batches ended or was stopped. */
-  | 'CONNECTOR_PREPARE_THREAD'
+  | 'CONNECTOR_THREAD'
   /** No notifier of that name is configured. */
   | 'NOTIFIER_UNKNOWN'
   /** A notifier's token, password or secret cannot be read (file, environment variable). */

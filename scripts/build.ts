@@ -47,11 +47,11 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * The hub's worker threads, entries of every bundle that runs a hub: the store's writer and the
- * connectors' prepare thread.
+ * connectors' thread.
  */
 export const WORKER_ENTRIES: Record<string, string> = {
   'writer-worker': 'hub/store/writer-worker.ts',
-  'prepare-worker': 'hub/connectors/prepare-worker.ts',
+  'connectors-worker': 'hub/connectors/connectors-worker.ts',
 };
 
 /**

@@ -85,18 +85,23 @@ function collect(client: MqttClient): { topic: string; payload: Buffer; props: R
 
 const route = { key: 'device', format: 'event', topic_prefix: 'site1/', qos: 1, retain: false };
 
+/** An upstream with a client on `site1/#`, and a site whose connector to it is connected. */
+async function connectedSite(): Promise<{ cloud: MqttClient; got: ReturnType<typeof collect>; site: Site }> {
+  const port = await freePort();
+  await startUpstream(port).start();
+  const cloud = await kit.pool.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5 });
+  await cloud.subscribeAsync('site1/#', { qos: 1 });
+  const got = collect(cloud);
+  const site = await startSite(port, { out: [{ ...route, topics: ['sensors/#'] }] });
+  await until(() => site.hub.connectors?.status('up')?.state === 'connected', 'the connector to connect', [
+    [site.ticks, 'tick'],
+  ]);
+  return { cloud, got, site };
+}
+
 describe('an mqtt connector to an upstream broker', () => {
   it('sends stored events upstream in order per device, each with its event id', async () => {
-    const port = await freePort();
-    const upstream = startUpstream(port);
-    await upstream.start();
-    const cloud = await kit.pool.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5 });
-    await cloud.subscribeAsync('site1/#', { qos: 1 });
-    const got = collect(cloud);
-    const site = await startSite(port, { out: [{ ...route, topics: ['sensors/#'] }] });
-    await until(() => site.hub.connectors?.status('up')?.state === 'connected', 'the connector to connect', [
-      [site.ticks, 'tick'],
-    ]);
+    const { cloud, got, site } = await connectedSite();
     const sensor = await kit.pool.connect(siteUrl(site));
     for (let i = 0; i < 20; i++)
       await sensor.publishAsync(`sensors/t${i % 2}/temperature`, JSON.stringify({ value: 20 + i }), {
@@ -136,6 +141,53 @@ describe('an mqtt connector to an upstream broker', () => {
     expect(site.hub.store?.outbox.backlog('up').count).toBe(0);
   });
 
+  it("goes on from the main thread when the connectors' thread ends mid-drain, losing nothing", async () => {
+    const { cloud, got, site } = await connectedSite();
+    const sensor = await kit.pool.connect(siteUrl(site));
+    const publish = async (from: number, to: number): Promise<void> => {
+      for (let i = from; i < to; i++)
+        await sensor.publishAsync(`sensors/t${i % 3}/temperature`, JSON.stringify({ value: i }), { qos: 1 });
+    };
+    await publish(0, 60);
+    await until(() => got.length >= 10, 'the first events upstream', [[cloud, 'message']]);
+
+    // The thread dies as a crash would end it: whatever it held is sent again from the outbox.
+    const retrying = site.clock.nextTimer('connector:up:retry');
+    const thread = (
+      site.hub.connectors as unknown as { thread: { worker?: { terminate(): Promise<number> } } }
+    ).thread;
+    await thread.worker?.terminate();
+    await retrying;
+    expect(
+      site.logger.entries.some((e) => e.level === 'warn' && /connectors' thread ended/.test(e.msg)),
+    ).toBe(true);
+    site.clock.advance(60_000);
+    await until(() => site.hub.connectors?.status('up')?.state === 'connected', 'the connector back', [
+      [site.ticks, 'tick'],
+    ]);
+    await publish(60, 90);
+
+    const values = (): number[] =>
+      got.map((m) => (JSON.parse(m.payload.toString()) as { value: number }).value);
+    await until(() => new Set(values()).size >= 90, 'every event upstream', [[cloud, 'message']]);
+    expect([...new Set(values())].sort((a, b) => a - b)).toEqual(Array.from({ length: 90 }, (_, i) => i));
+    for (const device of ['t0', 't1', 't2']) {
+      // Each device's events first arrive in the order they were stored; a resent one comes again later.
+      const firsts = [
+        ...new Set(
+          got
+            .filter((m) => m.topic === `site1/sensors/${device}/temperature`)
+            .map((m) => (JSON.parse(m.payload.toString()) as { value: number }).value),
+        ),
+      ];
+      expect(firsts).toEqual([...firsts].sort((a, b) => a - b));
+    }
+    await vi.waitFor(() =>
+      expect(site.hub.connectors?.status('up')).toMatchObject({ matched: 90, delivered: 90, backlog: 0 }),
+    );
+    expect(got.length - 90).toBe(site.hub.connectors?.status('up')?.resent);
+  });
+
   it('keeps what the upstream missed while it was down and sends it when it is back', async () => {
     const port = await freePort();
     let upstream = startUpstream(port);
@@ -168,12 +220,15 @@ describe('an mqtt connector to an upstream broker', () => {
     expect(got.map((m) => (JSON.parse(m.payload.toString()) as { value: number }).value)).toEqual([
       0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
     ]);
-    await vi.waitFor(() => expect(site.hub.connectors?.status('up')?.backlog).toBe(0));
-    expect(site.hub.connectors?.status('up')).toMatchObject({
-      state: 'connected',
-      matched: 10,
-      delivered: 10,
-    });
+    // The upstream's PUBACKs reach the connector after the messages reach `cloud`.
+    await vi.waitFor(() =>
+      expect(site.hub.connectors?.status('up')).toMatchObject({
+        state: 'connected',
+        matched: 10,
+        delivered: 10,
+        backlog: 0,
+      }),
+    );
     expect(site.hub.rules.alerts.get('connectors/up/down')?.active).toBe(false);
   });
 

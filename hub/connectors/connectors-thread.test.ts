@@ -8,7 +8,7 @@ import { connectorSchema } from './config-schema.js';
 import { destinationOf } from './destinations.js';
 import { OutFormatter } from './format.js';
 import { prepareBatch } from './prepared-batch.js';
-import { PrepareThread } from './prepare-thread.js';
+import { ConnectorsThread } from './connectors-thread.js';
 
 const config = connectorSchema.parse({
   id: 'up',
@@ -23,10 +23,10 @@ let dir: string;
 let clock: VirtualClock;
 let logger: MemoryLogger;
 let store: EventStore;
-let threads: PrepareThread[];
+let threads: ConnectorsThread[];
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'edgehub-prepare-'));
+  dir = mkdtempSync(join(tmpdir(), 'edgehub-connectors-thread-'));
   clock = new VirtualClock(Date.UTC(2026, 0, 1));
   logger = new MemoryLogger();
   threads = [];
@@ -55,8 +55,8 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function thread(file = store.file): PrepareThread {
-  const t = new PrepareThread({ file, hub: 'site', configs: [config], units: () => units, clock, logger });
+function thread(file = store.file): ConnectorsThread {
+  const t = new ConnectorsThread({ file, hub: 'site', configs: [config], units: () => units, clock, logger });
   threads.push(t);
   return t;
 }
@@ -72,7 +72,7 @@ function reading(device: string, payload: string | Buffer): MqttMessage {
   };
 }
 
-describe('the connectors prepare thread', () => {
+describe("the connectors' thread", () => {
   it('prepares the batch the main thread would: same rows, addresses, units and bytes', async () => {
     store.append(reading('gh-1', '{"value":21.5}'));
     store.append(reading('gh-2', 'not json'));
@@ -141,8 +141,10 @@ describe('the connectors prepare thread', () => {
     const t = thread(join(dir, 'missing.db'));
     const failed = await t.prepare(config, 0).catch((err: unknown) => err);
     expect(failed).toBeInstanceOf(EdgehubError);
-    expect((failed as EdgehubError).code).toBe('CONNECTOR_PREPARE_THREAD');
+    expect((failed as EdgehubError).code).toBe('CONNECTOR_THREAD');
     expect(t.usable).toBe(false);
-    expect(logger.entries.some((e) => e.level === 'warn' && /prepare thread ended/.test(e.msg))).toBe(true);
+    expect(logger.entries.some((e) => e.level === 'warn' && /connectors' thread ended/.test(e.msg))).toBe(
+      true,
+    );
   });
 });

@@ -12,13 +12,14 @@ import type { ConnectorConfig, ConnectorType, InRouteConfig } from './config-sch
 import { ConnectorRunner, type ConnectorRunnerStatus, type ConnectorState } from './connector-runner.js';
 import { OutFormatter } from './format.js';
 import { prepareBatch, type BatchPreparer, type PreparedBatch } from './prepared-batch.js';
-import { PrepareThread } from './prepare-thread.js';
+import { ConnectorsThread } from './connectors-thread.js';
+import { ThreadedConnector } from './threaded-connector.js';
 import { CONNECTOR_STATUS_ROOT, type OutboxRoutes } from './outbox-routes.js';
 import { destinationOf } from './destinations.js';
-import { fillTemplate, type InMessage } from './transport.js';
+import { fillTemplate, type ConnectorTransport, type InMessage } from './transport.js';
 import { makeTransport } from './transports.js';
 
-/** Rows waiting from which a connector's batches are prepared on the prepare thread. */
+/** Rows waiting from which a connector with `in` routes prepares its batches on the connectors' thread. */
 const THREAD_AFTER_ROWS = 200;
 /** Replay rows written per transaction. */
 const REPLAY_CHUNK = 5000;
@@ -94,10 +95,10 @@ export class Connectors {
   private readonly running = new Map<string, Running>();
   private tick: TimerHandle | undefined;
   private stopped = false;
-  private readonly thread: PrepareThread;
+  private readonly thread: ConnectorsThread;
 
   constructor(private readonly deps: ConnectorsDeps) {
-    this.thread = new PrepareThread({
+    this.thread = new ConnectorsThread({
       file: deps.store.file,
       hub: deps.hubName,
       configs: deps.configs,
@@ -112,7 +113,7 @@ export class Connectors {
       if (!config.enabled) continue;
       if (config.tls?.verify === false)
         this.deps.logger.warn('TLS certificate checks are off for this connector', { connector: config.id });
-      const transport = await makeTransport(config, this.deps);
+      const { transport, preparer } = await this.client(config);
       const entry: Running = {
         config,
         received: 0,
@@ -123,7 +124,7 @@ export class Connectors {
           config,
           transport,
           outbox: this.deps.store.outbox,
-          preparer: this.preparer(config),
+          preparer,
           clock: this.deps.clock,
           logger: this.deps.logger,
           inbound: (route, message) => void this.receive(entry, route, message),
@@ -209,11 +210,14 @@ export class Connectors {
   }
 
   /**
-   * A connector's batches: read and formatted on the main thread while little waits, on the prepare
-   * thread once a backlog builds up (and while that thread runs), so a busy hub's broker and rules
-   * do not wait on a connector's formatting.
+   * A connector's client and batches. One that only sends runs both on the connectors' thread, so
+   * the broker and the rules never wait on a client library's encoding or its garbage. One with
+   * `in` routes keeps its client here, where what comes in is published; its batches are read and
+   * formatted here while little waits, on the connectors' thread once a backlog builds up.
    */
-  private preparer(config: ConnectorConfig): BatchPreparer {
+  private async client(
+    config: ConnectorConfig,
+  ): Promise<{ transport: ConnectorTransport; preparer: BatchPreparer }> {
     const formatter = new OutFormatter(
       {
         hub: this.deps.hubName,
@@ -224,9 +228,13 @@ export class Connectors {
     );
     const here = (afterId: number): PreparedBatch =>
       prepareBatch(this.deps.store.outbox, formatter, config.id, afterId, config.batch_size);
-    return {
+    const thread = this.thread;
+    if (!('in' in config) || config.in.length === 0) {
+      const threaded = new ThreadedConnector(config, thread, here, () => makeTransport(config, this.deps));
+      return { transport: threaded, preparer: threaded };
+    }
+    const preparer: BatchPreparer = {
       prepare: async (afterId, waiting) => {
-        const thread = this.thread;
         if (!thread.usable || (!thread.running && waiting < THREAD_AFTER_ROWS)) return here(afterId);
         try {
           return await thread.prepare(config, afterId);
@@ -236,6 +244,7 @@ export class Connectors {
         }
       },
     };
+    return { transport: await makeTransport(config, this.deps), preparer };
   }
 
   private require(id: string): Running {

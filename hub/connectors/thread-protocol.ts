@@ -1,26 +1,50 @@
 /**
- * What the main thread and the connectors' prepare thread say to each other. A prepared batch
- * travels as column arrays and one packed payload buffer, transferred rather than copied: a
- * Buffer of a few hundred bytes is a view of Node's 8 KiB pool, which a structured clone would
- * copy whole.
+ * What the main thread and the connectors' thread say to each other. A prepared batch travels as
+ * column arrays and one packed payload buffer, transferred rather than copied: a Buffer of a few
+ * hundred bytes is a view of Node's 8 KiB pool, which a structured clone would copy whole. A batch
+ * the thread also sends (`hold`) does not travel at all: only its rows come back.
  */
-import type { ConnectorType, OutRouteConfig } from './config-schema.js';
+import type { LogLevel } from '../../kernel/index.js';
+import type { ConnectorConfig, OutRouteConfig } from './config-schema.js';
 import type { PreparedBatch } from './prepared-batch.js';
+import type { SendOutcome } from './transport.js';
 
-export interface PrepareInit {
+export interface ThreadInit {
   /** The event database. */
   file: string;
   hub: string;
-  connectors: { id: string; type: ConnectorType; out: OutRouteConfig[]; batchSize: number }[];
+  connectors: ConnectorConfig[];
 }
 
-export type PrepareRequest =
+export type ThreadRequest =
   /** Each metric's unit, by {@link unitKey}; sent again whenever the device definitions change. */
   | { t: 'units'; units: [string, string][] }
-  | { t: 'prepare'; id: number; connector: string; afterId: number };
+  /** The batch after `afterId`; kept on the thread for a `send` when `hold`, else handed over. */
+  | { t: 'prepare'; id: number; connector: string; afterId: number; hold: boolean }
+  /** Connects the connector's client on the thread (made on first use, kept across reconnects). */
+  | { t: 'connect'; id: number; connector: string }
+  /** Sends the held batch whose first message is row `first`, of `count` messages. */
+  | { t: 'send'; id: number; connector: string; first: number; count: number }
+  | { t: 'close'; id: number; connector: string };
 
-export type PrepareReply =
-  { t: 'prepared'; id: number; batch: PackedBatch } | { t: 'failed'; id: number; message: string };
+export type ThreadReply =
+  | { t: 'prepared'; id: number; batch: PackedBatch }
+  | { t: 'held'; id: number; batch: HeldBatch }
+  | { t: 'sent'; id: number; outcomes: SendOutcome[] }
+  | { t: 'done'; id: number }
+  | { t: 'failed'; id: number; message: string }
+  /** A connection the thread holds was lost. */
+  | { t: 'lost'; connector: string; message: string }
+  /** A line for the hub's log, from a client library on the thread. */
+  | { t: 'log'; level: LogLevel; msg: string; fields: Record<string, unknown> };
+
+/** A batch held on the thread: its rows, and each message's row. */
+export interface HeldBatch {
+  rowIds: number[];
+  gone: number[];
+  last: number;
+  messageRows: number[];
+}
 
 /** A {@link PreparedBatch}, one entry per message in each column. */
 export interface PackedBatch {
@@ -105,4 +129,37 @@ export function unpackBatch(packed: PackedBatch, routes: readonly OutRouteConfig
     from = to;
   }
   return { rowIds: packed.rowIds, messages, gone: packed.gone, last: packed.last };
+}
+
+/** What the thread keeps of a held batch, and what comes back: the batch's rows. */
+export function heldOf(batch: PreparedBatch): HeldBatch {
+  return {
+    rowIds: batch.rowIds,
+    gone: batch.gone,
+    last: batch.last,
+    messageRows: batch.messages.map((m) => m.rowId),
+  };
+}
+
+const NO_PAYLOAD = Buffer.alloc(0);
+
+/**
+ * A held batch as the connector's runner sees it: every message's row, in order. The rest of each
+ * message (its address, key and bytes) stays on the thread, which sends it.
+ */
+export function unheldBatch(held: HeldBatch): PreparedBatch {
+  return {
+    rowIds: held.rowIds,
+    gone: held.gone,
+    last: held.last,
+    messages: held.messageRows.map((rowId) => ({
+      rowId,
+      eventId: '',
+      key: null,
+      destination: '',
+      route: null,
+      payload: NO_PAYLOAD,
+      contentType: undefined,
+    })),
+  };
 }

@@ -13,7 +13,7 @@ import {
 } from './thread-protocol.js';
 import type { OutMessage, SendOutcome } from './transport.js';
 
-/** A thread that holds no connection and was not asked for a batch this long is ended, ms. */
+/** With no connector's client on it, a thread not asked for a batch this long is ended, ms. */
 const IDLE_MS = 60_000;
 
 export interface ConnectorsThreadDeps {
@@ -38,9 +38,9 @@ interface Waiting {
  * The main thread's handle on the connectors' thread (connectors-worker.ts), started on the first
  * request. It prepares batches, and for connectors that only send it also holds their client and
  * sends (`connect`, `send`, `close`). When no connector's client lives on it, it ends after a
- * minute without a batch to prepare, so idle connectors with `in` routes cost no thread. A thread that fails is not
- * started again: `usable` turns false, every connection it held is reported lost, and the
- * connectors go on from the main thread, as before it existed.
+ * minute without a batch to prepare, so idle connectors with `in` routes cost no thread. A thread
+ * that fails is not started again: `usable` turns false, every connection it held is reported
+ * lost, and the connectors go on from the main thread, as before it existed.
  */
 export class ConnectorsThread {
   private worker: Worker | undefined;

@@ -47,11 +47,7 @@ export interface HeldBatch {
 }
 
 /** A {@link PreparedBatch}, one entry per message in each column. */
-export interface PackedBatch {
-  rowIds: number[];
-  gone: number[];
-  last: number;
-  messageRows: number[];
+export interface PackedBatch extends HeldBatch {
   eventIds: string[];
   keys: (string | null)[];
   destinations: string[];

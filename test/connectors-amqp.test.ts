@@ -93,7 +93,7 @@ describe('an amqp connector against a real RabbitMQ', { timeout: 60_000 }, () =>
 `,
       },
     );
-    await vi.waitFor(() => expect(s.status()?.state).toBe('connected'));
+    await s.connected();
     channel.sendToQueue('a2.orders', Buffer.from(JSON.stringify({ order: 9 })), { persistent: true });
     await vi.waitFor(() => expect(s.seen.some((m) => m.topic === 'site/light')).toBe(true));
     expect(s.hub.store?.query({ topicFilter: 'remote/orders' })).toHaveLength(1);
@@ -153,7 +153,7 @@ describe('an amqp connector against a real RabbitMQ', { timeout: 60_000 }, () =>
       retry: { initial: '50ms', max: '200ms' },
       out: [{ topics: ['sensors/#'], routing_key: 'a5.q' }],
     });
-    await vi.waitFor(() => expect(s.status()?.state).toBe('connected'));
+    await s.connected();
     const sensor = await kit.pool.connect(s.url);
     const acked: number[] = [];
     let next = 0;

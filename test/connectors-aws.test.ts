@@ -168,7 +168,7 @@ describe('sqs and sns connectors against moto', { timeout: 60_000 }, () => {
 `,
       },
     );
-    await vi.waitFor(() => expect(s.status()?.state).toBe('connected'));
+    await s.connected();
     await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify({ order: 5 }) }));
     await vi.waitFor(() => expect(s.seen.some((m) => m.topic === 'site/light')).toBe(true), {
       timeout: 15_000,

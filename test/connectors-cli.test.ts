@@ -285,7 +285,7 @@ describe('edgehub connectors', () => {
         }),
       );
       const status = (): ConnectorStatus | undefined => site.hub.connectors?.status('cloud');
-      await vi.waitFor(() => expect(status()?.state).toBe('connected'));
+      await vi.waitFor(() => expect(status()?.state).toBe('connected'), { timeout: 20_000 });
       await publish(site, 1, 42);
       await vi.waitFor(() => expect(status()).toMatchObject({ deadLettered: 1, dead: 1, backlog: 0 }));
 

@@ -124,7 +124,7 @@ describe('a kafka connector against a real Kafka broker', { timeout: 60_000 }, (
         },
       },
     );
-    await vi.waitFor(() => expect(s.status()?.state).toBe('connected'));
+    await s.connected();
     const producer = client.producer();
     await producer.connect();
     // The group may still be joining: the message waits in the topic and is read once it has.
@@ -168,7 +168,7 @@ describe('a kafka connector against a real Kafka broker', { timeout: 60_000 }, (
   it('keeps every acknowledged event while the broker is down under load, and sends them when it is back', async () => {
     await kafka.createTopic('k4', 3);
     const s = await site({ out: [{ topics: ['sensors/#'], topic: 'k4' }] });
-    await vi.waitFor(() => expect(s.status()?.state).toBe('connected'));
+    await s.connected();
     const sensor = await kit.pool.connect(s.url);
     const acked: number[] = [];
     let next = 0;

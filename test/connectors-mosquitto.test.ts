@@ -73,7 +73,7 @@ describe('an mqtt connector to a real Mosquitto', { timeout: 60_000 }, () => {
   it('keeps every acknowledged event while Mosquitto restarts under load, in order per device', async () => {
     const { client, got } = await cloud('cloud-2', 'm2/#');
     const s = await site({ out: [{ topics: ['sensors/#'], topic_prefix: 'm2/' }] });
-    await vi.waitFor(() => expect(s.status()?.state).toBe('connected'));
+    await s.connected();
     const sensor = await kit.pool.connect(s.url);
     const acked: number[] = [];
     let next = 0;

@@ -29,7 +29,7 @@ describe('the network to the remote cut, then back', { timeout: 60_000 }, () => 
       out: [{ topics: ['sensors/#'], stream: 'cut.{device}' }],
     });
     kit.keep(s.hub);
-    await vi.waitFor(() => expect(s.status()?.state).toBe('connected'));
+    await s.connected();
     const sensor = await kit.pool.connect(s.url);
     const publish = async (from: number, to: number): Promise<void> => {
       for (let v = from; v < to; v++)

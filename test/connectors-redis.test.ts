@@ -50,7 +50,7 @@ async function publish(s: Site, topic: string, values: readonly number[]): Promi
 describe('a redis-stream connector against a real Redis', () => {
   it('appends each event to its stream in order per device, with the event id and the key', async () => {
     const s = await site({ out: [{ topics: ['sensors/#'], stream: 'r1.{device}' }] });
-    await vi.waitFor(() => expect(s.status()?.state).toBe('connected'));
+    await s.connected();
     await publish(s, 'sensors/d1/temperature', [1, 2, 3]);
     await publish(s, 'sensors/d2/temperature', [4, 5]);
     await vi.waitFor(async () => expect(await client.xLen('r1.d2')).toBe(2));
@@ -76,7 +76,7 @@ describe('a redis-stream connector against a real Redis', () => {
 `,
       },
     );
-    await vi.waitFor(() => expect(s.status()?.state).toBe('connected'));
+    await s.connected();
     await client.xAdd('r2.orders', '*', { payload: JSON.stringify({ order: 42 }) });
     await vi.waitFor(() => expect(s.seen.some((m) => m.topic === 'site/light')).toBe(true));
     expect(JSON.parse(s.seen.find((m) => m.topic === 'site/light')?.payload.toString() ?? '{}')).toEqual({
@@ -120,7 +120,7 @@ describe('a redis-stream connector against a real Redis', () => {
   it('dead-letters an entry Redis refuses for good and sends the rest', async () => {
     await client.set('r4.bad', 'not a stream');
     const s = await site({ out: [{ topics: ['sensors/#'], stream: 'r4.{device}' }] });
-    await vi.waitFor(() => expect(s.status()?.state).toBe('connected'));
+    await s.connected();
     const sensor = await kit.pool.connect(s.url);
     await sensor.publishAsync('sensors/ok/temperature', '1', { qos: 1 });
     await sensor.publishAsync('sensors/bad/temperature', '2', { qos: 1 });
@@ -136,7 +136,7 @@ describe('a redis-stream connector against a real Redis', () => {
 
   it('keeps every acknowledged event while Redis is down under load, and sends them when it is back', async () => {
     const s = await site({ out: [{ topics: ['sensors/#'], stream: 'r5.{device}' }] });
-    await vi.waitFor(() => expect(s.status()?.state).toBe('connected'));
+    await s.connected();
     const sensor = await kit.pool.connect(s.url);
     let next = 0;
     const acked: number[] = [];
@@ -196,7 +196,7 @@ describe('a redis-stream connector against a real Redis', () => {
 `,
       },
     );
-    await vi.waitFor(() => expect(s.status()?.state).toBe('connected'));
+    await s.connected();
     await publish(s, 'sensors/gh-1/temperature', [25, 31, 35]);
     await vi.waitFor(async () => expect(await client.xLen('r6.alerts')).toBe(2));
     const found = (await client.xRange('r6.alerts', '-', '+')) ?? [];

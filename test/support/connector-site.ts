@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { expect, vi } from 'vitest';
 import {
   connectorSchema,
   Hub,
@@ -23,6 +24,11 @@ export interface Site {
   events: EventEmitter;
   url: string;
   status(): ConnectorStatus | undefined;
+  /**
+   * Resolves once the connector reports `connected`. Its first connection may start the connectors'
+   * thread and load a client library there, which takes seconds on a loaded machine.
+   */
+  connected(): Promise<void>;
   /** Resolves once the connector's retry timer is set (it failed and waits to try again). */
   retrying(): Promise<void>;
   /** Moves the virtual clock past the connector's pending retry. */
@@ -71,6 +77,7 @@ export async function startSite(
   });
   await hub.start();
   const timer = `connector:${parsed.id}:retry`;
+  const status = (): ConnectorStatus | undefined => hub.connectors?.status(parsed.id);
   return {
     hub,
     clock,
@@ -78,7 +85,8 @@ export async function startSite(
     seen,
     events,
     url: `mqtt://127.0.0.1:${hub.broker.mqttAddress?.port}`,
-    status: () => hub.connectors?.status(parsed.id),
+    status,
+    connected: () => vi.waitFor(() => expect(status()?.state).toBe('connected'), { timeout: 20_000 }),
     retrying: () => (clock.pending().includes(timer) ? Promise.resolve() : clock.nextTimer(timer)),
     retryNow: () => clock.advance(10 * 60_000),
   };

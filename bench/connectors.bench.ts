@@ -321,9 +321,25 @@ async function idleMemory(): Promise<BenchResult> {
   };
 }
 
+/**
+ * `EDGEHUB_BENCH_PARTS=idle,kafka` runs only those parts: `pipeline`, `idle`, or a drain by its
+ * connector type (`kafka`, `redis-stream`, `mqtt`, `amqp`); all of them when unset.
+ */
+const PARTS = process.env.EDGEHUB_BENCH_PARTS?.split(',').map((p) => p.trim());
+const wanted = (part: string): boolean => PARTS === undefined || PARTS.includes(part);
+
 export async function connectorsBench(): Promise<BenchResult[]> {
-  const results: BenchResult[] = [await pipelineWithKafka(), await idleMemory()];
-  for (const make of [kafkaTarget, redisTarget, mosquittoTarget, rabbitTarget]) {
+  const results: BenchResult[] = [];
+  if (wanted('pipeline')) results.push(await pipelineWithKafka());
+  if (wanted('idle')) results.push(await idleMemory());
+  const drains = {
+    kafka: kafkaTarget,
+    'redis-stream': redisTarget,
+    mqtt: mosquittoTarget,
+    amqp: rabbitTarget,
+  };
+  for (const [type, make] of Object.entries(drains)) {
+    if (!wanted(type)) continue;
     const target = await make();
     try {
       const directRate = await direct(target);

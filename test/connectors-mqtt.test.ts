@@ -185,7 +185,9 @@ describe('an mqtt connector to an upstream broker', () => {
     await vi.waitFor(() =>
       expect(site.hub.connectors?.status('up')).toMatchObject({ matched: 90, delivered: 90, backlog: 0 }),
     );
-    expect(got.length - 90).toBe(site.hub.connectors?.status('up')?.resent);
+    // What the thread held is counted as resent whether or not its bytes left before it ended, so
+    // every duplicate is counted and a counted one may never have arrived twice.
+    expect(site.hub.connectors?.status('up')?.resent).toBeGreaterThanOrEqual(got.length - 90);
   });
 
   it('keeps what the upstream missed while it was down and sends it when it is back', async () => {

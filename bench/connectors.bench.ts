@@ -326,19 +326,18 @@ async function idleMemory(): Promise<BenchResult> {
  * connector type (`kafka`, `redis-stream`, `mqtt`, `amqp`); all of them when unset.
  */
 const PARTS = process.env.EDGEHUB_BENCH_PARTS?.split(',').map((p) => p.trim());
+const DRAINS = { kafka: kafkaTarget, 'redis-stream': redisTarget, mqtt: mosquittoTarget, amqp: rabbitTarget };
 const wanted = (part: string): boolean => PARTS === undefined || PARTS.includes(part);
 
 export async function connectorsBench(): Promise<BenchResult[]> {
+  const known = ['pipeline', 'idle', ...Object.keys(DRAINS)];
+  const unknown = PARTS?.filter((p) => !known.includes(p)) ?? [];
+  if (unknown.length > 0)
+    throw new Error(`EDGEHUB_BENCH_PARTS: no part ${unknown.join(', ')}; the parts are ${known.join(', ')}`);
   const results: BenchResult[] = [];
   if (wanted('pipeline')) results.push(await pipelineWithKafka());
   if (wanted('idle')) results.push(await idleMemory());
-  const drains = {
-    kafka: kafkaTarget,
-    'redis-stream': redisTarget,
-    mqtt: mosquittoTarget,
-    amqp: rabbitTarget,
-  };
-  for (const [type, make] of Object.entries(drains)) {
+  for (const [type, make] of Object.entries(DRAINS)) {
     if (!wanted(type)) continue;
     const target = await make();
     try {

@@ -13,6 +13,7 @@ import {
 } from '../hub/index.js';
 import { MemoryLogger } from '../kernel/index.js';
 import { runCli } from './support/hub-process.js';
+import { untilConnected } from './support/connector-site.js';
 import { useHubKit } from './support/hub-kit.js';
 import { SignallingClock } from './support/signalling-clock.js';
 import { until } from './support/until.js';
@@ -285,7 +286,7 @@ describe('edgehub connectors', () => {
         }),
       );
       const status = (): ConnectorStatus | undefined => site.hub.connectors?.status('cloud');
-      await vi.waitFor(() => expect(status()?.state).toBe('connected'), { timeout: 20_000 });
+      await untilConnected(status);
       await publish(site, 1, 42);
       await vi.waitFor(() => expect(status()).toMatchObject({ deadLettered: 1, dead: 1, backlog: 0 }));
 

@@ -24,10 +24,7 @@ export interface Site {
   events: EventEmitter;
   url: string;
   status(): ConnectorStatus | undefined;
-  /**
-   * Resolves once the connector reports `connected`. Its first connection may start the connectors'
-   * thread and load a client library there, which takes seconds on a loaded machine.
-   */
+  /** Resolves once the connector reports `connected` ({@link untilConnected}). */
   connected(): Promise<void>;
   /** Resolves once the connector's retry timer is set (it failed and waits to try again). */
   retrying(): Promise<void>;
@@ -86,8 +83,16 @@ export async function startSite(
     events,
     url: `mqtt://127.0.0.1:${hub.broker.mqttAddress?.port}`,
     status,
-    connected: () => vi.waitFor(() => expect(status()?.state).toBe('connected'), { timeout: 20_000 }),
+    connected: () => untilConnected(status),
     retrying: () => (clock.pending().includes(timer) ? Promise.resolve() : clock.nextTimer(timer)),
     retryNow: () => clock.advance(10 * 60_000),
   };
+}
+
+/**
+ * Resolves once `status` reports `connected`. A connector's first connection may start the
+ * connectors' thread and load its client library there, which takes seconds on a loaded machine.
+ */
+export function untilConnected(status: () => ConnectorStatus | undefined): Promise<void> {
+  return vi.waitFor(() => expect(status()?.state).toBe('connected'), { timeout: 20_000 });
 }

@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import amqp from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
 import mqtt from 'mqtt';
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 import { connectorSchema, Hub, loadConfig, type HubConfig } from '../hub/index.js';
 import { ConsoleLogger } from '../kernel/index.js';
 import { startKafka } from '../test/support/servers/kafka.js';
@@ -246,6 +246,19 @@ async function hubSubject(connectors: unknown[]): Promise<Subject> {
   }
 }
 
+/** Waits, up to a minute, until the hub's HTTP API reports `count` connectors, all connected. */
+async function allConnected(subject: Subject, count: number): Promise<void> {
+  const url = `http://127.0.0.1:${subject.httpPort ?? 0}/api/connectors`;
+  let states: string[] = [];
+  for (let i = 0; i < 600; i++) {
+    const { connectors } = (await (await fetch(url)).json()) as { connectors: { state: string }[] };
+    states = connectors.map((c) => c.state);
+    if (states.length === count && states.every((s) => s === 'connected')) return;
+    await sleep(100);
+  }
+  throw new Error(`the connectors did not all connect within a minute: ${states.join(', ')}`);
+}
+
 /** The closed loop with one Kafka `out` route covering every event, beside the same loop without. */
 async function pipelineWithKafka(): Promise<BenchResult> {
   const kafka = await startKafka({ partitions: 6 });
@@ -305,7 +318,11 @@ async function idleMemory(): Promise<BenchResult> {
   process.env.EDGEHUB_BENCH_AWS_SECRET = 'test';
   const without = await hubSubject([]);
   const withFive = await hubSubject(five);
-  const figures = { without: without.idleRssMiB, withFive: withFive.idleRssMiB };
+  // Both are asked for their connectors (the API's first request costs the same on each), and RSS
+  // is read once all five are connected, their clients loaded.
+  await allConnected(without, 0);
+  await allConnected(withFive, five.length);
+  const figures = { without: await without.rssMiB(), withFive: await withFive.rssMiB() };
   await Promise.all([without.stop(), withFive.stop()]);
   await Promise.all([kafka.stop(), redis.stop(), mosquitto.stop(), rabbit.stop(), moto.stop()]);
   const over = Math.round((figures.withFive - figures.without) * 10) / 10;

@@ -10,7 +10,7 @@ import {
 import amqp from 'amqplib';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Cleanups } from './support/cleanups.js';
 import { startKafka, type KafkaHandle } from './support/servers/kafka.js';

@@ -24,11 +24,11 @@ export async function makeTransport(
       return new AmqpTransport(config);
     }
     case 'sqs': {
-      const { SqsTransport } = await import('./transports/aws-transport.js');
+      const { SqsTransport } = await import('./transports/sqs-transport.js');
       return new SqsTransport(config);
     }
     case 'sns': {
-      const { SnsTransport } = await import('./transports/aws-transport.js');
+      const { SnsTransport } = await import('./transports/sns-transport.js');
       return new SnsTransport(config);
     }
     case 'redis-stream': {

@@ -1,4 +1,4 @@
-import { createClient, RESP_TYPES } from 'redis';
+import { createClient, RESP_TYPES } from '@redis/client';
 import { errorMessage } from '../../../kernel/index.js';
 import type { ConnectorConfig } from '../config-schema.js';
 import { connectorSecret, connectorTls } from '../secrets.js';

@@ -71,6 +71,15 @@ async function startSite(upstreamPort: number, connector: Record<string, unknown
   return { hub, clock, logger, ticks };
 }
 
+/** The site's handle on its connectors' thread. */
+function threadOf(site: Site): { running: boolean; worker?: { terminate(): Promise<number> } } {
+  return (
+    site.hub.connectors as unknown as {
+      thread: { running: boolean; worker?: { terminate(): Promise<number> } };
+    }
+  ).thread;
+}
+
 function siteUrl(site: Site): string {
   return `mqtt://127.0.0.1:${site.hub.broker.mqttAddress?.port}`;
 }
@@ -139,23 +148,31 @@ describe('an mqtt connector to an upstream broker', () => {
       dead: 0,
     });
     expect(site.hub.store?.outbox.backlog('up').count).toBe(0);
+    // So little waiting was sent from the main thread: no second isolate for an idle connector.
+    expect(threadOf(site).running).toBe(false);
   });
 
-  it("goes on from the main thread when the connectors' thread ends mid-drain, losing nothing", async () => {
-    const { cloud, got, site } = await connectedSite();
+  it("moves to the connectors' thread once a backlog builds, and goes on from the main thread when that thread ends mid-drain, losing nothing", async () => {
+    // The upstream is down while 250 events are stored: the connector starts with a backlog.
+    const port = await freePort();
+    const site = await startSite(port, { out: [{ ...route, topics: ['sensors/#'] }] });
     const sensor = await kit.pool.connect(siteUrl(site));
     const publish = async (from: number, to: number): Promise<void> => {
       for (let i = from; i < to; i++)
         await sensor.publishAsync(`sensors/t${i % 3}/temperature`, JSON.stringify({ value: i }), { qos: 1 });
     };
-    await publish(0, 60);
+    await publish(0, 250);
+    await startUpstream(port).start();
+    const cloud = await kit.pool.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5 });
+    await cloud.subscribeAsync('site1/#', { qos: 1 });
+    const got = collect(cloud);
+    site.clock.advance(60_000);
     await until(() => got.length >= 10, 'the first events upstream', [[cloud, 'message']]);
+    const thread = threadOf(site);
+    expect(thread.running).toBe(true);
 
     // The thread dies as a crash would end it: whatever it held is sent again from the outbox.
     const retrying = site.clock.nextTimer('connector:up:retry');
-    const thread = (
-      site.hub.connectors as unknown as { thread: { worker?: { terminate(): Promise<number> } } }
-    ).thread;
     await thread.worker?.terminate();
     await retrying;
     expect(
@@ -165,12 +182,12 @@ describe('an mqtt connector to an upstream broker', () => {
     await until(() => site.hub.connectors?.status('up')?.state === 'connected', 'the connector back', [
       [site.ticks, 'tick'],
     ]);
-    await publish(60, 90);
+    await publish(250, 280);
 
     const values = (): number[] =>
       got.map((m) => (JSON.parse(m.payload.toString()) as { value: number }).value);
-    await until(() => new Set(values()).size >= 90, 'every event upstream', [[cloud, 'message']]);
-    expect([...new Set(values())].sort((a, b) => a - b)).toEqual(Array.from({ length: 90 }, (_, i) => i));
+    await until(() => new Set(values()).size >= 280, 'every event upstream', [[cloud, 'message']]);
+    expect([...new Set(values())].sort((a, b) => a - b)).toEqual(Array.from({ length: 280 }, (_, i) => i));
     for (const device of ['t0', 't1', 't2']) {
       // Each device's events first arrive in the order they were stored; a resent one comes again later.
       const firsts = [
@@ -183,11 +200,11 @@ describe('an mqtt connector to an upstream broker', () => {
       expect(firsts).toEqual([...firsts].sort((a, b) => a - b));
     }
     await vi.waitFor(() =>
-      expect(site.hub.connectors?.status('up')).toMatchObject({ matched: 90, delivered: 90, backlog: 0 }),
+      expect(site.hub.connectors?.status('up')).toMatchObject({ matched: 280, delivered: 280, backlog: 0 }),
     );
     // What the thread held is counted as resent whether or not its bytes left before it ended, so
     // every duplicate is counted and a counted one may never have arrived twice.
-    expect(site.hub.connectors?.status('up')?.resent).toBeGreaterThanOrEqual(got.length - 90);
+    expect(site.hub.connectors?.status('up')?.resent).toBeGreaterThanOrEqual(got.length - 280);
   });
 
   it('keeps what the upstream missed while it was down and sends it when it is back', async () => {

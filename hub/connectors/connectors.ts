@@ -13,14 +13,12 @@ import { ConnectorRunner, type ConnectorRunnerStatus, type ConnectorState } from
 import { OutFormatter } from './format.js';
 import { prepareBatch, type BatchPreparer, type PreparedBatch } from './prepared-batch.js';
 import { ConnectorsThread } from './connectors-thread.js';
-import { ThreadedConnector } from './threaded-connector.js';
+import { THREAD_AFTER_ROWS, ThreadedConnector } from './threaded-connector.js';
 import { CONNECTOR_STATUS_ROOT, type OutboxRoutes } from './outbox-routes.js';
 import { destinationOf } from './destinations.js';
 import { fillTemplate, type ConnectorTransport, type InMessage } from './transport.js';
 import { makeTransport } from './transports.js';
 
-/** Rows waiting from which a connector with `in` routes prepares its batches on the connectors' thread. */
-const THREAD_AFTER_ROWS = 200;
 /** Replay rows written per transaction. */
 const REPLAY_CHUNK = 5000;
 /** How often backlog bounds are checked and the delivery rate sampled, ms. */
@@ -210,10 +208,11 @@ export class Connectors {
   }
 
   /**
-   * A connector's client and batches. One that only sends runs both on the connectors' thread, so
-   * the broker and the rules never wait on a client library's encoding or its garbage. One with
-   * `in` routes keeps its client here, where what comes in is published; its batches are read and
-   * formatted here while little waits, on the connectors' thread once a backlog builds up.
+   * A connector's client and batches, here while little waits (an idle connector costs no second
+   * V8 isolate), on the connectors' thread once a backlog builds up, so the broker and the rules
+   * do not wait on a client library's encoding or its garbage. One that only sends moves its client
+   * there too (threaded-connector.ts); one with `in` routes keeps its client here, where what comes
+   * in is published, and only its batches are read and formatted on the thread.
    */
   private async client(
     config: ConnectorConfig,

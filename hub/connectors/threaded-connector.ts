@@ -3,17 +3,28 @@ import type { ConnectorsThread } from './connectors-thread.js';
 import type { BatchPreparer, PreparedBatch } from './prepared-batch.js';
 import type { ConnectorTransport, InboundHandler, OutMessage, SendOutcome } from './transport.js';
 
+/** Rows waiting from which a connector's batches are prepared (and, if it only sends, sent) on the connectors' thread. */
+export const THREAD_AFTER_ROWS = 200;
+
 /**
- * A connector that only sends, run on the connectors' thread: its batches are prepared and sent
- * there, and the runner on the main thread hears which rows the remote confirmed. It is both the
- * runner's transport and its preparer, since a batch held on the thread is sent from there. When
- * the thread cannot be used (it failed), the next connection is made on the main thread instead,
- * with the client and the preparing done here.
+ * A connector that only sends. While little waits, its client lives on the main thread, where an
+ * idle connector costs no second V8 isolate. Once more than {@link THREAD_AFTER_ROWS} rows wait,
+ * its client moves to the connectors' thread, once, between two batches: there its batches are
+ * prepared and sent, so the broker and the rules never wait on a client library's encoding or its
+ * garbage, and the runner on the main thread only hears which rows the remote confirmed. When the
+ * thread cannot be used (it failed), the next connection is made on the main thread again.
  */
 export class ThreadedConnector implements ConnectorTransport, BatchPreparer {
   private local: ConnectorTransport | undefined;
   /** Where the current connection lives; batches are prepared to match. */
-  private onThread = true;
+  private onThread = false;
+  /** Set once the backlog called for the thread: every later connection is made there. */
+  private wantThread = false;
+  /** Settles when the main thread's client has sent its batch in flight, or was closed. */
+  private sending: Promise<void> = Promise.resolve();
+  private sent: (() => void) | undefined;
+  /** Bumped by every close, so a move the runner overtook (a failure, a stop) connects nothing. */
+  private closes = 0;
   private lost: ((err: Error) => void) | undefined;
 
   constructor(
@@ -21,19 +32,16 @@ export class ThreadedConnector implements ConnectorTransport, BatchPreparer {
     private readonly thread: ConnectorsThread,
     private readonly here: (afterId: number) => PreparedBatch,
     private readonly makeLocal: () => Promise<ConnectorTransport>,
-  ) {
-    thread.attach(config);
-  }
+  ) {}
 
   onLost(listener: (err: Error) => void): void {
     this.lost = listener;
   }
 
   async connect(inbound: InboundHandler): Promise<void> {
-    if (this.thread.usable) {
-      this.onThread = true;
+    if (this.wantThread && this.thread.usable) {
       try {
-        await this.thread.connect(this.config, (err) => this.lost?.(err));
+        await this.connectOnThread();
         return;
       } catch (err) {
         // The remote refused: the runner retries. The thread itself ended: connect here instead.
@@ -41,25 +49,65 @@ export class ThreadedConnector implements ConnectorTransport, BatchPreparer {
       }
     }
     this.onThread = false;
-    if (!this.local) {
-      this.local = await this.makeLocal();
-      this.local.onLost((err) => this.lost?.(err));
+    let local = this.local;
+    if (!local) {
+      const made = await this.makeLocal();
+      made.onLost((err) => {
+        if (this.local === made) this.lost?.(err);
+      });
+      this.local = local = made;
     }
-    await this.local.connect(inbound);
+    await local.connect(inbound);
   }
 
-  prepare(afterId: number): Promise<PreparedBatch> {
+  async prepare(afterId: number, waiting: number): Promise<PreparedBatch> {
+    if (!this.onThread && waiting >= THREAD_AFTER_ROWS && this.thread.usable) await this.moveToThread();
     if (this.onThread) return this.thread.prepare(this.config, afterId, true);
-    return Promise.resolve(this.here(afterId));
+    return this.here(afterId);
   }
 
   send(batch: readonly OutMessage[]): Promise<SendOutcome[]> {
     if (this.onThread) return this.thread.send(this.config, batch);
     if (!this.local) return Promise.reject(new Error('not connected'));
-    return this.local.send(batch);
+    const sending = this.local.send(batch);
+    this.sending = new Promise<void>((resolve) => {
+      this.sent = resolve;
+      sending.then(
+        () => resolve(),
+        () => resolve(),
+      );
+    });
+    return sending;
   }
 
   async close(): Promise<void> {
+    this.closes++;
+    // A client closed mid-send may never settle that send (the runner abandoned it already).
+    this.sent?.();
     await Promise.all([this.onThread ? this.thread.close(this.config) : undefined, this.local?.close()]);
+  }
+
+  /**
+   * Ends the main thread's connection once its batch in flight is settled, and connects on the
+   * thread. A failure there is the runner's like any other: it retries, on the thread.
+   */
+  private async moveToThread(): Promise<void> {
+    this.wantThread = true;
+    const closes = this.closes;
+    await this.sending;
+    if (this.closes !== closes) return;
+    const local = this.local;
+    // Dropped first, so the end of its connection is not reported as a loss.
+    this.local = undefined;
+    // Closed before the thread connects: an upstream MQTT broker would end the older of two
+    // connections with one client id, a persistent session's.
+    await local?.close();
+    await this.connectOnThread();
+  }
+
+  private async connectOnThread(): Promise<void> {
+    this.onThread = true;
+    this.thread.attach(this.config);
+    await this.thread.connect(this.config, (err) => this.lost?.(err));
   }
 }

@@ -152,6 +152,27 @@ describe('an mqtt connector to an upstream broker', () => {
     expect(threadOf(site).running).toBe(false);
   });
 
+  it("moves to the connectors' thread once it sent 1,000 messages within 10 s, in order, losing none", async () => {
+    const { cloud, got, site } = await connectedSite();
+    const sensor = await kit.pool.connect(siteUrl(site));
+    // Each event is acknowledged before the next is sent: the remote keeps up, batches stay small.
+    for (let i = 0; i < 999; i++)
+      await sensor.publishAsync(`sensors/t${i % 2}/temperature`, JSON.stringify({ value: i }), { qos: 1 });
+    await until(() => got.length >= 999, 'the first 999 upstream', [[cloud, 'message']]);
+    expect(threadOf(site).running).toBe(false);
+    for (let i = 999; i < 1100; i++)
+      await sensor.publishAsync(`sensors/t${i % 2}/temperature`, JSON.stringify({ value: i }), { qos: 1 });
+    await until(() => got.length >= 1100, 'every event upstream', [[cloud, 'message']]);
+    await vi.waitFor(() => expect(site.hub.connectors?.status('up')?.delivered).toBe(1100));
+    expect(threadOf(site).running).toBe(true);
+    for (const device of ['t0', 't1']) {
+      const values = got
+        .filter((m) => m.topic === `site1/sensors/${device}/temperature`)
+        .map((m) => (JSON.parse(m.payload.toString()) as { value: number }).value);
+      expect(values).toEqual(Array.from({ length: 550 }, (_, k) => 2 * k + (device === 't1' ? 1 : 0)));
+    }
+  });
+
   it("moves to the connectors' thread once a backlog builds, and goes on from the main thread when that thread ends mid-drain, losing nothing", async () => {
     // The upstream is down while 250 events are stored: the connector starts with a backlog.
     const port = await freePort();

@@ -1,3 +1,4 @@
+import type { Clock } from '../../kernel/index.js';
 import type { ConnectorConfig } from './config-schema.js';
 import type { ConnectorsThread } from './connectors-thread.js';
 import type { BatchPreparer, PreparedBatch } from './prepared-batch.js';
@@ -5,11 +6,16 @@ import type { ConnectorTransport, InboundHandler, OutMessage, SendOutcome } from
 
 /** Rows waiting from which a connector's batches are prepared (and, if it only sends, sent) on the connectors' thread. */
 export const THREAD_AFTER_ROWS = 200;
+/** A connector that only sends and sent this many messages within {@link BUSY_WINDOW_MS} moves to the thread. */
+const BUSY_MESSAGES = 1000;
+const BUSY_WINDOW_MS = 10_000;
 
 /**
  * A connector that only sends. While little waits, its client lives on the main thread, where an
- * idle connector costs no second V8 isolate. Once more than {@link THREAD_AFTER_ROWS} rows wait,
- * its client moves to the connectors' thread, once, between two batches: there its batches are
+ * idle connector costs no second V8 isolate. Once {@link THREAD_AFTER_ROWS} rows wait (a backlog),
+ * or it sent {@link BUSY_MESSAGES} within {@link BUSY_WINDOW_MS} (a busy site, whose batches stay
+ * small as the remote keeps up), its client moves to the connectors' thread, once, between two
+ * batches: there its batches are
  * prepared and sent, so the broker and the rules never wait on a client library's encoding or its
  * garbage, and the runner on the main thread only hears which rows the remote confirmed. When the
  * thread cannot be used (it failed), the next connection is made on the main thread again.
@@ -26,9 +32,13 @@ export class ThreadedConnector implements ConnectorTransport, BatchPreparer {
   /** Bumped by every close, so a move the runner overtook (a failure, a stop) connects nothing. */
   private closes = 0;
   private lost: ((err: Error) => void) | undefined;
+  /** Messages the main thread's client sent since `windowStart` (epoch ms, the hub's clock). */
+  private windowSent = 0;
+  private windowStart = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly config: ConnectorConfig,
+    private readonly clock: Clock,
     private readonly thread: ConnectorsThread,
     private readonly here: (afterId: number) => PreparedBatch,
     private readonly makeLocal: () => Promise<ConnectorTransport>,
@@ -61,7 +71,10 @@ export class ThreadedConnector implements ConnectorTransport, BatchPreparer {
   }
 
   async prepare(afterId: number, waiting: number): Promise<PreparedBatch> {
-    if (!this.onThread && waiting >= THREAD_AFTER_ROWS && this.thread.usable) await this.moveToThread();
+    const busy =
+      waiting >= THREAD_AFTER_ROWS ||
+      (this.windowSent >= BUSY_MESSAGES && this.clock.now() - this.windowStart < BUSY_WINDOW_MS);
+    if (!this.onThread && busy && this.thread.usable) await this.moveToThread();
     if (this.onThread) return this.thread.prepare(this.config, afterId, true);
     return this.here(afterId);
   }
@@ -69,6 +82,12 @@ export class ThreadedConnector implements ConnectorTransport, BatchPreparer {
   send(batch: readonly OutMessage[]): Promise<SendOutcome[]> {
     if (this.onThread) return this.thread.send(this.config, batch);
     if (!this.local) return Promise.reject(new Error('not connected'));
+    const now = this.clock.now();
+    if (now - this.windowStart >= BUSY_WINDOW_MS) {
+      this.windowStart = now;
+      this.windowSent = 0;
+    }
+    this.windowSent += batch.length;
     const sending = this.local.send(batch);
     this.sending = new Promise<void>((resolve) => {
       this.sent = resolve;

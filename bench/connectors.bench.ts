@@ -39,14 +39,24 @@ interface Target {
   /** The connector's settings (type, where, one `out` route for every sensor event). */
   connector: Record<string, unknown>;
   /** The same client library sending `count` messages like the connector's, batch by batch. */
-  direct(messages: { key: string; payload: Buffer }[]): Promise<void>;
+  direct(messages: DirectMessage[]): Promise<void>;
   close(): Promise<void>;
 }
 
-/** A message like the connector's `event` format, ~250 bytes. */
-function envelope(i: number): { key: string; payload: Buffer } {
+/** A message as the connector sends one: its event id, key and `event`-format payload (~250 bytes). */
+interface DirectMessage {
+  id: string;
+  key: string;
+  payload: Buffer;
+}
+
+/** The JSON payload's content type, which the connector sends with each message, as does the direct client. */
+const JSON_TYPE = 'application/json';
+
+function envelope(i: number): DirectMessage {
   const device = `d${i % DEVICES}`;
   return {
+    id: `bench:${i}`,
     key: device,
     payload: Buffer.from(
       JSON.stringify({
@@ -92,7 +102,7 @@ async function kafkaTarget(): Promise<Target> {
               messages: messages.slice(i, i + BATCH).map((m) => ({
                 key: m.key,
                 value: m.payload,
-                headers: { 'edgehub-id': 'x' },
+                headers: { 'edgehub-id': m.id, 'content-type': JSON_TYPE },
               })),
             },
           ],
@@ -119,9 +129,14 @@ async function redisTarget(): Promise<Target> {
     direct: async (messages) => {
       for (let i = 0; i < messages.length; i += BATCH)
         await Promise.all(
-          messages
-            .slice(i, i + BATCH)
-            .map((m) => client.xAdd('bench.direct', '*', { id: 'x', key: m.key, payload: m.payload })),
+          messages.slice(i, i + BATCH).map((m) =>
+            client.xAdd('bench.direct', '*', {
+              id: m.id,
+              key: m.key,
+              payload: m.payload,
+              content_type: JSON_TYPE,
+            }),
+          ),
         );
     },
     close: () => client.close(),
@@ -142,7 +157,7 @@ async function mosquittoTarget(): Promise<Target> {
           messages.slice(i, i + BATCH).map((m) =>
             client.publishAsync(`direct/${m.key}`, m.payload, {
               qos: 1,
-              properties: { userProperties: { 'edgehub-id': 'x' } },
+              properties: { userProperties: { 'edgehub-id': m.id }, contentType: JSON_TYPE },
             }),
           ),
         );
@@ -169,7 +184,9 @@ async function rabbitTarget(): Promise<Target> {
           channel.publish('bench', `direct.${m.key}`, m.payload, {
             persistent: true,
             mandatory: true,
-            messageId: 'x',
+            messageId: m.id,
+            contentType: JSON_TYPE,
+            headers: { 'edgehub-key': m.key },
           });
         await channel.waitForConfirms();
       }

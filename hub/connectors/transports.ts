@@ -25,11 +25,11 @@ export async function makeTransport(
     }
     case 'sqs': {
       const { SqsTransport } = await import('./transports/sqs-transport.js');
-      return new SqsTransport(config);
+      return new SqsTransport(config, deps.logger);
     }
     case 'sns': {
       const { SnsTransport } = await import('./transports/sns-transport.js');
-      return new SnsTransport(config);
+      return new SnsTransport(config, deps.logger);
     }
     case 'redis-stream': {
       const { RedisTransport } = await import('./transports/redis-transport.js');

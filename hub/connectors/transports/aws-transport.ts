@@ -2,7 +2,7 @@
  * What the SQS and SNS transports (sqs-transport.ts, sns-transport.ts) share. Each of those loads its
  * own AWS SDK client, so a hub with only SQS connectors never loads SNS's.
  */
-import { errorMessage } from '../../../kernel/index.js';
+import { errorMessage, type Logger } from '../../../kernel/index.js';
 import type { ConnectorConfig } from '../config-schema.js';
 import { connectorSecret } from '../secrets.js';
 import type { OutMessage, SendOutcome } from '../transport.js';
@@ -17,8 +17,30 @@ const BATCH_ENTRIES = 10;
 /** Seconds one ReceiveMessage waits for messages (long polling). */
 export const RECEIVE_WAIT_S = 5;
 
+/** The AWS SDK's own switch for its warning about the Node versions its later releases need. */
+const SDK_WARNING_OFF = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
+/** The Node major version the SDK's releases after the first week of January 2027 require. */
+const SDK_NODE_MAJOR = 22;
+
+/**
+ * On an older Node the SDK prints a warning of nine lines at its first client, outside the hub's
+ * log. It is said once instead, as one line of the hub's log, and the SDK's own is turned off (in
+ * the environment the connectors' thread shares). One who turned it off already hears nothing.
+ */
+function sayNodeSupportOnce(logger: Logger, connector: string): void {
+  if (process.env[SDK_WARNING_OFF] === 'true') return;
+  process.env[SDK_WARNING_OFF] = 'true';
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < SDK_NODE_MAJOR)
+    logger.warn(
+      `the AWS SDK's releases after January 2027 need Node ${SDK_NODE_MAJOR}; this hub runs Node ${process.versions.node} and keeps the SDK release it was installed with`,
+      { connector },
+    );
+}
+
 /** Client settings both services share: region, endpoint, the access key from the connector. */
-export function clientConfig(c: SqsConnector | SnsConnector): Record<string, unknown> {
+export function clientConfig(c: SqsConnector | SnsConnector, logger: Logger): Record<string, unknown> {
+  sayNodeSupportOnce(logger, c.id);
   const secret = connectorSecret(c);
   return {
     region: c.region,

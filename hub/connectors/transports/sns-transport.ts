@@ -1,4 +1,5 @@
 import { GetTopicAttributesCommand, PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { Logger } from '../../../kernel/index.js';
 import type { ConnectorTransport, OutMessage, SendOutcome } from '../transport.js';
 import {
   batchEntry,
@@ -13,7 +14,10 @@ import {
 export class SnsTransport implements ConnectorTransport {
   private client: SNSClient | undefined;
 
-  constructor(private readonly config: SnsConnector) {}
+  constructor(
+    private readonly config: SnsConnector,
+    private readonly logger: Logger,
+  ) {}
 
   onLost(): void {
     // Every call is a request of its own: there is no connection to lose.
@@ -21,7 +25,7 @@ export class SnsTransport implements ConnectorTransport {
 
   async connect(): Promise<void> {
     await this.close();
-    const client = new SNSClient(clientConfig(this.config));
+    const client = new SNSClient(clientConfig(this.config, this.logger));
     this.client = client;
     for (const arn of new Set(this.config.out.map((r) => r.topic_arn)))
       await client.send(new GetTopicAttributesCommand({ TopicArn: arn })).catch(refused);

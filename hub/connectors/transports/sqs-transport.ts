@@ -7,7 +7,7 @@ import {
   SQSClient,
   type Message as SqsMessage,
 } from '@aws-sdk/client-sqs';
-import { errorMessage } from '../../../kernel/index.js';
+import { errorMessage, type Logger } from '../../../kernel/index.js';
 import type { ConnectorTransport, InboundHandler, OutMessage, SendOutcome } from '../transport.js';
 import {
   batchEntry,
@@ -29,7 +29,10 @@ export class SqsTransport implements ConnectorTransport {
   private abort: AbortController | undefined;
   private lost: ((err: Error) => void) | undefined;
 
-  constructor(private readonly config: SqsConnector) {}
+  constructor(
+    private readonly config: SqsConnector,
+    private readonly logger: Logger,
+  ) {}
 
   onLost(listener: (err: Error) => void): void {
     this.lost = listener;
@@ -37,7 +40,7 @@ export class SqsTransport implements ConnectorTransport {
 
   async connect(inbound: InboundHandler): Promise<void> {
     await this.close();
-    const client = new SQSClient(clientConfig(this.config));
+    const client = new SQSClient(clientConfig(this.config, this.logger));
     this.client = client;
     // A cheap call that proves the endpoint and the key, so a wrong one fails here, not per batch.
     const urls = [

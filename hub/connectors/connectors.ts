@@ -229,8 +229,13 @@ export class Connectors {
       prepareBatch(this.deps.store.outbox, formatter, config.id, afterId, config.batch_size);
     const thread = this.thread;
     if (!('in' in config) || config.in.length === 0) {
-      const threaded = new ThreadedConnector(config, this.deps.clock, thread, here, () =>
-        makeTransport(config, this.deps),
+      const threaded = new ThreadedConnector(
+        config,
+        this.deps.clock,
+        thread,
+        here,
+        () => makeTransport(config, this.deps),
+        () => this.running.get(config.id)?.runner.status().counters.backlog ?? 0,
       );
       return { transport: threaded, preparer: threaded };
     }

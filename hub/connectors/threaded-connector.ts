@@ -15,10 +15,10 @@ const BUSY_WINDOW_MS = 10_000;
  * idle connector costs no second V8 isolate. Once {@link THREAD_AFTER_ROWS} rows wait (a backlog),
  * or it sent {@link BUSY_MESSAGES} within {@link BUSY_WINDOW_MS} (a busy site, whose batches stay
  * small as the remote keeps up), its client moves to the connectors' thread, once, between two
- * batches: there its batches are
- * prepared and sent, so the broker and the rules never wait on a client library's encoding or its
- * garbage, and the runner on the main thread only hears which rows the remote confirmed. When the
- * thread cannot be used (it failed), the next connection is made on the main thread again.
+ * batches; one that connects with a backlog connects there at once. There its batches are prepared
+ * and sent, so the broker and the rules never wait on a client library's encoding or its garbage,
+ * and the runner on the main thread only hears which rows the remote confirmed. When the thread
+ * cannot be used (it failed), the next connection is made on the main thread again.
  */
 export class ThreadedConnector implements ConnectorTransport, BatchPreparer {
   private local: ConnectorTransport | undefined;
@@ -42,6 +42,8 @@ export class ThreadedConnector implements ConnectorTransport, BatchPreparer {
     private readonly thread: ConnectorsThread,
     private readonly here: (afterId: number) => PreparedBatch,
     private readonly makeLocal: () => Promise<ConnectorTransport>,
+    /** How many rows wait now: a connector that (re)connects with a backlog connects on the thread at once. */
+    private readonly waiting: () => number,
   ) {}
 
   onLost(listener: (err: Error) => void): void {
@@ -49,6 +51,7 @@ export class ThreadedConnector implements ConnectorTransport, BatchPreparer {
   }
 
   async connect(inbound: InboundHandler): Promise<void> {
+    if (!this.wantThread && this.waiting() >= THREAD_AFTER_ROWS) this.wantThread = true;
     if (this.wantThread && this.thread.usable) {
       try {
         await this.connectOnThread();

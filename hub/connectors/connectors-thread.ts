@@ -39,9 +39,8 @@ interface Waiting {
  * request. It prepares batches, and a connector that only sends moves its client onto it once a
  * backlog builds up, to send from there (`connect`, `send`, `close`). When no connector's client
  * lives on it, it ends after a minute without a batch to prepare, so idle connectors cost no
- * thread. A thread
- * that fails is not started again: `usable` turns false, every connection it held is reported
- * lost, and the connectors go on from the main thread, as before it existed.
+ * thread. A thread that fails is not started again: `usable` turns false, every connection it held
+ * is reported lost, and the connectors go on from the main thread, as before it existed.
  */
 export class ConnectorsThread {
   private worker: Worker | undefined;

@@ -24,7 +24,7 @@ export class ThreadedConnector implements ConnectorTransport, BatchPreparer {
   private local: ConnectorTransport | undefined;
   /** Where the current connection lives; batches are prepared to match. */
   private onThread = false;
-  /** Set once the backlog called for the thread: every later connection is made there. */
+  /** Set once a backlog or a busy spell called for the thread: every later connection is made there. */
   private wantThread = false;
   /** Settles when the main thread's client has sent its batch in flight, or was closed. */
   private sending: Promise<void> = Promise.resolve();
@@ -77,7 +77,8 @@ export class ThreadedConnector implements ConnectorTransport, BatchPreparer {
     const busy =
       waiting >= THREAD_AFTER_ROWS ||
       (this.windowSent >= BUSY_MESSAGES && this.clock.now() - this.windowStart < BUSY_WINDOW_MS);
-    if (!this.onThread && busy && this.thread.usable) await this.moveToThread();
+    if (!this.onThread && busy && this.thread.usable && !(await this.moveToThread()))
+      return { rowIds: [], messages: [], gone: [], last: afterId };
     if (this.onThread) return this.thread.prepare(this.config, afterId, true);
     return this.here(afterId);
   }
@@ -111,20 +112,29 @@ export class ThreadedConnector implements ConnectorTransport, BatchPreparer {
 
   /**
    * Ends the main thread's connection once its batch in flight is settled, and connects on the
-   * thread. A failure there is the runner's like any other: it retries, on the thread.
+   * thread. False when it did not: the runner closed the connection meanwhile (a failure, a stop),
+   * or the thread's connection failed, which is reported as the connection lost, so the runner
+   * retries (on the thread) as after any other loss.
    */
-  private async moveToThread(): Promise<void> {
+  private async moveToThread(): Promise<boolean> {
     this.wantThread = true;
     const closes = this.closes;
     await this.sending;
-    if (this.closes !== closes) return;
+    if (this.closes !== closes) return false;
     const local = this.local;
     // Dropped first, so the end of its connection is not reported as a loss.
     this.local = undefined;
     // Closed before the thread connects: an upstream MQTT broker would end the older of two
     // connections with one client id, a persistent session's.
     await local?.close();
-    await this.connectOnThread();
+    if (this.closes !== closes) return false;
+    try {
+      await this.connectOnThread();
+      return true;
+    } catch (err) {
+      this.lost?.(err instanceof Error ? err : new Error(String(err)));
+      return false;
+    }
   }
 
   private async connectOnThread(): Promise<void> {

@@ -2,9 +2,11 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '@redis/client';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildProduct } from '../scripts/build.js';
 import { collect, HubLog, signalAndWait } from './support/hub-process.js';
+import { startRedis } from './support/servers/redis.js';
 import { TempDirs } from './support/temp.js';
 
 const bin = fileURLToPath(new URL('../bin/edgehub.js', import.meta.url));
@@ -75,5 +77,38 @@ describe('bin/edgehub.js running the build (npm run build)', () => {
     for (const id of ['m', 'k', 'a', 'r', 's', 'n']) await log.waitFor(`connector=${id} error=`);
     const errors = log.lines.filter((l) => l.includes('cannot connect'));
     expect(errors.join('\n')).not.toMatch(/is not a constructor|is not a function|Cannot find/);
+  });
+
+  it("sends through its bundled client: the demo fleet's events reach a real Redis stream, each with its event id", async () => {
+    const redis = await startRedis();
+    const reader = createClient({ url: redis.url });
+    try {
+      await reader.connect();
+      const config = join(temp.make(), 'edgehub.yaml');
+      writeFileSync(
+        config,
+        [
+          'connectors:',
+          `  - { id: r, type: redis-stream, url: "${redis.url}", out: [{ topics: ["#"], stream: built }] }`,
+          '',
+        ].join('\n'),
+      );
+      startBuilt({}, ['--config', config]);
+      await vi.waitFor(async () => expect(await reader.xLen('built')).toBeGreaterThanOrEqual(5), {
+        timeout: 20_000,
+        interval: 200,
+      });
+      const entries = await reader.xRange('built', '-', '+', { COUNT: 5 });
+      expect(entries).toHaveLength(5);
+      for (const { message } of entries ?? []) {
+        const event = JSON.parse(message.payload ?? '') as { id: string; topic: string };
+        expect(message.id).toBe(event.id);
+        expect(event.id).toMatch(/^[\w.-]+:\d+$/);
+        expect(typeof event.topic).toBe('string');
+      }
+    } finally {
+      await reader.close().catch(() => undefined);
+      await redis.stop();
+    }
   });
 });

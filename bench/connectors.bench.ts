@@ -340,7 +340,7 @@ async function idleMemory(): Promise<BenchResult> {
   const without = await hubSubject([]);
   const withFive = await hubSubject(five);
   // Both are asked for their connectors (the API's first request costs the same on each), and RSS
-  // is read once all five are connected, their clients loaded, and both hubs had SETTLE_MS idle:
+  // is read once all five are connected, their clients loaded, and both hubs had IDLE_SETTLE_MS idle:
   // V8 gives back the heap that starting and connecting grew only after some seconds without work
   // (read at once, the hub with five shows 10 to 20 MiB more than it keeps).
   await allConnected(without, 0);

@@ -90,8 +90,9 @@ export async function startSite(
 }
 
 /**
- * Resolves once `status` reports `connected`. A connector's first connection may start the
- * connectors' thread and load its client library there, which takes seconds on a loaded machine.
+ * Resolves once `status` reports `connected`. A connector's first connection loads its client
+ * library, and with a backlog waiting starts the connectors' thread to load it there, which takes
+ * seconds on a loaded machine.
  */
 export function untilConnected(status: () => ConnectorStatus | undefined): Promise<void> {
   return vi.waitFor(() => expect(status()?.state).toBe('connected'), { timeout: 20_000 });
